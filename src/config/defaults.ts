@@ -1,0 +1,67 @@
+export type ProviderName = 'local' | 'openai';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+/** Everything `serve` runs with, after defaults < profile < environment < flags. */
+export interface Settings {
+  /** Profile name (`safe`, `advanced`, `windows`) or the path of a custom profile file. */
+  profile: string;
+  /** Why this profile was chosen, printed at start-up. */
+  profileReason: string;
+  /** @default 1 */
+  workers: number;
+  /** Feedback jobs one worker runs at once. @default 4 */
+  threads: number;
+  /** false: the primary serves by itself (the windows profile). @default true */
+  fork: boolean;
+  /** @default '0.0.0.0' */
+  host: string;
+  /** @default 5000 */
+  port: number;
+  /** @default './data' */
+  dataDir: string;
+  /** @default 30000 */
+  gracefulTimeoutMs: number;
+  /** @default 'info' */
+  logLevel: LogLevel;
+  adminToken: string | undefined;
+  /** Largest accepted request body. @default 1048576 */
+  bodyLimit: number;
+  /** Attempts per feedback job before it is final. @default 5 */
+  jobAttempts: number;
+  /** Lease length of a claimed job; renewed while the provider runs. @default 30000 */
+  leaseMs: number;
+  /** Log file rotation. @default 50 MB, 10 files */
+  logMaxBytes: number;
+  logMaxFiles: number;
+  ai: {
+    provider: ProviderName;
+    baseUrl: string | undefined;
+    apiKey: string | undefined;
+    model: string | undefined;
+    /** @default 60000 */
+    timeoutMs: number;
+  };
+}
+
+export function defaultSettings(): Settings {
+  return {
+    profile: 'safe',
+    profileReason: 'built-in default',
+    workers: 1,
+    threads: 4,
+    fork: true,
+    host: '0.0.0.0',
+    port: 5000,
+    dataDir: './data',
+    gracefulTimeoutMs: 30_000,
+    logLevel: 'info',
+    adminToken: undefined,
+    bodyLimit: 1024 * 1024,
+    jobAttempts: 5,
+    leaseMs: 30_000,
+    logMaxBytes: 50 * 1024 * 1024,
+    logMaxFiles: 10,
+    ai: { provider: 'local', baseUrl: undefined, apiKey: undefined, model: undefined, timeoutMs: 60_000 },
+  };
+}

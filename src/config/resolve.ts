@@ -1,0 +1,117 @@
+import { resolve } from 'node:path';
+import type { Context } from '../context.js';
+import { ConfigError } from '../errors.js';
+import { defaultSettings, LOG_LEVELS, type LogLevel, type ProviderName, type Settings } from './defaults.js';
+import { detectPlatform } from './platform.js';
+import { loadProfile } from './profile.js';
+
+/** What the command line can set; undefined means "not given". */
+export interface SettingFlags {
+  profile?: string;
+  host?: string;
+  port?: number;
+  workers?: number;
+  threads?: number;
+  dataDir?: string;
+  gracefulTimeout?: number;
+  logLevel?: string;
+}
+
+export function parseIntFlag(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\s*\d+\s*$/.test(value) || !Number.isInteger(n) || n < min || n > max) {
+      throw new ConfigError('BAD_FLAG', `Expected ${name} to be a whole number from ${min} to ${max}, got \`${value}\`.`);
+    }
+    return n;
+  };
+}
+
+function envInt(env: NodeJS.ProcessEnv, key: string, min: number, max: number): number | undefined {
+  const value = env[key];
+  if (value === undefined || value === '') return undefined;
+  try {
+    return parseIntFlag(key, min, max)(value);
+  } catch {
+    throw new ConfigError('BAD_ENV', `Expected ${key} to be a whole number from ${min} to ${max}, got \`${value}\`.`, { fix: `Correct or unset ${key}.` });
+  }
+}
+
+function logLevel(value: string, source: string): LogLevel {
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+    throw new ConfigError('BAD_LOG_LEVEL', `Expected ${source} to be one of ${LOG_LEVELS.join(', ')}, got \`${value}\`.`);
+  }
+  return value as LogLevel;
+}
+
+/** The profile to use: flag > PRESENTER_PROFILE > auto, with the reason said at start-up. */
+export function chooseProfile(flag: string | undefined, ctx: Pick<Context, 'platform' | 'env' | 'readSystemFile'>): { name: string; reason: string } {
+  const requested = flag ?? ctx.env.PRESENTER_PROFILE ?? 'auto';
+  if (requested !== 'auto') {
+    return { name: requested, reason: flag !== undefined ? 'chosen with --profile' : 'chosen with PRESENTER_PROFILE' };
+  }
+  const platform = detectPlatform(ctx);
+  return { name: platform.profile, reason: `auto: ${platform.reason}` };
+}
+
+export function resolveSettings(flags: SettingFlags, ctx: Pick<Context, 'platform' | 'env' | 'cwd' | 'readSystemFile'>): Settings {
+  const s = defaultSettings();
+  const env = ctx.env;
+  const chosen = chooseProfile(flags.profile, ctx);
+  const profile = loadProfile(chosen.name, ctx.cwd);
+  s.profile = profile.name;
+  s.profileReason = chosen.reason;
+
+  // profile file
+  const p = profile.values;
+  if (p.workers !== undefined) s.workers = p.workers;
+  if (p.threads !== undefined) s.threads = p.threads;
+  if (p.fork !== undefined) s.fork = p.fork;
+  if (p.host !== undefined) s.host = p.host;
+  if (p.port !== undefined) s.port = p.port;
+  if (p.gracefulTimeout !== undefined) s.gracefulTimeoutMs = p.gracefulTimeout * 1000;
+  if (p.logLevel !== undefined) s.logLevel = p.logLevel as LogLevel;
+  if (p.jobAttempts !== undefined) s.jobAttempts = p.jobAttempts;
+
+  // environment
+  if (env.PRESENTER_HOST) s.host = env.PRESENTER_HOST;
+  s.port = envInt(env, 'PRESENTER_PORT', 0, 65535) ?? s.port;
+  if (env.PRESENTER_DATA_DIR) s.dataDir = env.PRESENTER_DATA_DIR;
+  if (env.PRESENTER_LOG_LEVEL) s.logLevel = logLevel(env.PRESENTER_LOG_LEVEL, 'PRESENTER_LOG_LEVEL');
+  if (env.PRESENTER_ADMIN_TOKEN) s.adminToken = env.PRESENTER_ADMIN_TOKEN;
+  s.bodyLimit = envInt(env, 'PRESENTER_BODY_LIMIT', 1024, 1024 * 1024 * 1024) ?? s.bodyLimit;
+  s.leaseMs = envInt(env, 'PRESENTER_LEASE_MS', 100, 3_600_000) ?? s.leaseMs;
+  const provider = env.PRESENTER_AI_PROVIDER;
+  if (provider) {
+    if (provider !== 'local' && provider !== 'openai') {
+      throw new ConfigError('BAD_ENV', `Expected PRESENTER_AI_PROVIDER to be \`local\` or \`openai\`, got \`${provider}\`.`);
+    }
+    s.ai.provider = provider as ProviderName;
+  }
+  s.ai.baseUrl = env.PRESENTER_AI_BASE_URL || undefined;
+  s.ai.apiKey = env.PRESENTER_AI_API_KEY || undefined;
+  s.ai.model = env.PRESENTER_AI_MODEL || undefined;
+  s.ai.timeoutMs = envInt(env, 'PRESENTER_AI_TIMEOUT_MS', 100, 600_000) ?? s.ai.timeoutMs;
+
+  // flags
+  if (flags.host !== undefined) s.host = flags.host;
+  if (flags.port !== undefined) s.port = flags.port;
+  if (flags.workers !== undefined) s.workers = flags.workers;
+  if (flags.threads !== undefined) s.threads = flags.threads;
+  if (flags.dataDir !== undefined) s.dataDir = flags.dataDir;
+  if (flags.gracefulTimeout !== undefined) s.gracefulTimeoutMs = flags.gracefulTimeout * 1000;
+  if (flags.logLevel !== undefined) s.logLevel = logLevel(flags.logLevel, '--log-level');
+
+  if (!s.fork && s.workers > 1) {
+    throw new ConfigError('CONFLICT', `Profile ${profile.name} serves from one process (fork: false), but ${flags.workers !== undefined ? '--workers' : 'workers'} is ${s.workers}.`, {
+      fix: 'Drop --workers, or use a profile that forks workers (safe, advanced).',
+    });
+  }
+  if (s.ai.provider === 'openai' && !s.ai.baseUrl) {
+    throw new ConfigError('BAD_ENV', 'PRESENTER_AI_PROVIDER is `openai` but PRESENTER_AI_BASE_URL is not set.', {
+      fix: 'Set PRESENTER_AI_BASE_URL to an OpenAI-compatible endpoint such as https://api.openai.com/v1 or http://127.0.0.1:11434/v1.',
+    });
+  }
+  s.dataDir = resolve(ctx.cwd, s.dataDir);
+  return s;
+}

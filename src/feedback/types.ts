@@ -1,0 +1,48 @@
+// The feedback contract of DESIGN.md, shared by every provider.
+export type Language = 'de' | 'en';
+
+export interface SlideFeedback {
+  index: number;
+  title: string;
+  notes: string[];
+}
+
+export interface Feedback {
+  provider: string;
+  model?: string;
+  language: Language;
+  score: number;
+  summary: string;
+  strengths: string[];
+  improvements: string[];
+  slides: SlideFeedback[];
+  metrics: {
+    slides: number;
+    words: number;
+    estimatedMinutes: number;
+    targetMinutes?: number;
+    wordsPerSlideMax: number;
+    readability: number;
+  };
+}
+
+export interface FeedbackRequest {
+  presentationId: string;
+  title: string;
+  content: string;
+  /** 'auto' asks the provider to detect it. */
+  language: Language | 'auto';
+  targetMinutes?: number;
+}
+
+export interface FeedbackResult {
+  feedback: Feedback;
+  /** The provider's raw answer, hashed into `responseHash` in the log. */
+  raw: string;
+}
+
+export interface FeedbackProvider {
+  readonly name: string;
+  /** Rejects on failure; the job runner retries. `signal` aborts when the lease is lost or the worker stops. */
+  generate(request: FeedbackRequest, signal: AbortSignal): Promise<FeedbackResult>;
+}

@@ -1,0 +1,33 @@
+import { hostname } from 'node:os';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import type { LogLevel } from '../config/defaults.js';
+
+export type { Logger };
+
+// Every line carries pid, hostname and worker (0 for the primary), as DESIGN.md's log table says.
+export function createLogger(level: LogLevel, worker: number, destination: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { pid: process.pid, hostname: hostname(), worker },
+      redact: { paths: ['apiKey', '*.apiKey', 'headers.authorization'], censor: '[redacted]' },
+    },
+    destination,
+  );
+}
+
+/** A worker's logger: JSON lines to its stdout, a pipe the supervisor reads and owns. */
+export function createWorkerLogger(level: LogLevel, worker: number): Logger {
+  return createLogger(level, worker, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+}
+
+/** Writes whatever is buffered before the process exits (pino's exit guarantee). */
+export function flushLoggerSync(logger: Logger): void {
+  try {
+    logger.flush();
+    const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { flushSync?: () => void } | undefined;
+    stream?.flushSync?.();
+  } catch {
+    // the pipe may be gone when the supervisor died first: nothing left to write to
+  }
+}

@@ -1,0 +1,103 @@
+// Shared helpers for black-box tests: the real built binary, a temp data dir and a free port each.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const BIN = join(ROOT, 'bin/presenter-serve.js');
+
+const NODE_WARNING = /\(node:\d+\) \[?[A-Z]*\w*Warning|ExperimentalWarning|DeprecationWarning/;
+
+/** A fresh data dir, removed when the test ends. */
+export function makeDataDir(t, prefix = 'presenter-test-') {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export async function freePort() {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** Environment for a child: no inherited PRESENTER_* settings, no colour. */
+export function cleanEnv(extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PRESENTER_') && k !== 'FORCE_COLOR') env[k] = v;
+  return { ...env, NO_COLOR: '1', ...extra };
+}
+
+/** Fails the test when a child printed a Node warning (execa's test helper does the same). */
+export function assertNoNodeWarnings(stderr) {
+  if (NODE_WARNING.test(stderr)) throw new Error(`the process printed a Node warning:\n${stderr}`);
+}
+
+/** Runs the CLI to completion. */
+export async function runCli(args, { env = {}, cwd = ROOT, timeout = 30_000, input } = {}) {
+  const result = await execa(process.execPath, [BIN, ...args], {
+    cwd,
+    env: cleanEnv(env),
+    extendEnv: false,
+    reject: false,
+    timeout,
+    input,
+    stdin: input === undefined ? 'ignore' : 'pipe',
+  });
+  assertNoNodeWarnings(result.stderr);
+  return result;
+}
+
+export async function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Starts `serve` on 127.0.0.1 with its own data dir and port, waits until /readyz answers 200,
+ * and stops it (and checks it exited) when the test ends.
+ */
+export async function startServer(t, { args = [], env = {}, dataDir, port, readyTimeout = 20_000 } = {}) {
+  const dir = dataDir ?? makeDataDir(t);
+  const p = port ?? (await freePort());
+  const child = execa(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', String(p), '--data-dir', dir, ...args], {
+    cwd: ROOT,
+    env: cleanEnv(env),
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    buffer: true,
+    all: true,
+  });
+  const server = { child, port: p, dataDir: dir, url: `http://127.0.0.1:${p}` };
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await child;
+      clearTimeout(timer);
+    }
+  });
+  const deadline = Date.now() + readyTimeout;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    try {
+      const res = await fetch(`${server.url}/readyz`);
+      if (res.status === 200) return server;
+    } catch {
+      // not listening yet
+    }
+    await sleep(50);
+  }
+  child.kill('SIGKILL');
+  const result = await child;
+  throw new Error(`serve did not become ready (exit ${result.exitCode}):\n${result.all}`);
+}
