@@ -46,3 +46,21 @@ export interface FeedbackProvider {
   /** Rejects on failure; the job runner retries. `signal` aborts when the lease is lost or the worker stops. */
   generate(request: FeedbackRequest, signal: AbortSignal): Promise<FeedbackResult>;
 }
+
+/**
+ * A failed provider call. `retryable: false` ends the job at once (e.g. 401, a bad request);
+ * `retryAfterMs` (from a Retry-After header) is a floor for the next attempt's delay.
+ */
+export class ProviderError extends Error {
+  readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
+  readonly status: number | undefined;
+
+  constructor(message: string, options: { retryable?: boolean; retryAfterMs?: number; status?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ProviderError';
+    this.retryable = options.retryable ?? true;
+    this.retryAfterMs = options.retryAfterMs;
+    this.status = options.status;
+  }
+}
