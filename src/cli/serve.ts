@@ -1,6 +1,37 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { Context } from '../context.js';
+import { parseIntFlag, resolveSettings, type SettingFlags } from '../config/resolve.js';
+import { Supervisor } from '../supervisor/supervisor.js';
+import { checkDataDir, checkPortFree } from './preflight.js';
 
-export function registerServe(program: Command, _ctx: Context): void {
-  program.command('serve').description('Start the service (being built)');
+export function registerServe(program: Command, ctx: Context): void {
+  program
+    .command('serve')
+    .description('Start the service: a supervisor and its workers, as the profile says')
+    .addOption(new Option('--profile <name|file>', 'auto, safe, advanced, windows, or a JSON profile file (default: auto, or PRESENTER_PROFILE)'))
+    .addOption(new Option('--host <host>', 'address to bind (PRESENTER_HOST)'))
+    .addOption(new Option('--port <n>', 'port to bind (PRESENTER_PORT)').argParser(parseIntFlag('--port', 0, 65535)))
+    .addOption(new Option('--workers <n>', 'worker processes').argParser(parseIntFlag('--workers', 1, 64)))
+    .addOption(new Option('--threads <n>', 'feedback jobs each worker runs at once').argParser(parseIntFlag('--threads', 1, 256)))
+    .addOption(new Option('--data-dir <dir>', 'database, logs and pid file (PRESENTER_DATA_DIR, default ./data)'))
+    .addOption(new Option('--graceful-timeout <seconds>', 'how long in-flight requests and jobs may take at stop (default 30)').argParser(parseIntFlag('--graceful-timeout', 0, 3600)))
+    .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (PRESENTER_LOG_LEVEL)'))
+    .option('--quiet', 'log to the file only, nothing to stdout')
+    .action(async (flags: SettingFlags & { quiet?: boolean }) => {
+      const settings = resolveSettings(flags, ctx);
+      const { stalePid } = checkDataDir(settings.dataDir);
+      await checkPortFree(settings.host, settings.port);
+      const { migrateDatabase } = await import('../store/sqlite.js');
+      const { join } = await import('node:path');
+      const applied = migrateDatabase(join(settings.dataDir, 'presenter.db'));
+      const supervisor = new Supervisor(settings, ctx, { quiet: flags.quiet });
+      if (stalePid !== undefined) {
+        supervisor.logger.warn({ event: 'supervisor.stale_pid', stalePid }, `Replaced a stale pid file (pid ${stalePid} is not running)`);
+      }
+      if (applied.length > 0) supervisor.logger.info({ event: 'store.migrated', versions: applied }, `Database migrated to schema version ${applied[applied.length - 1]}`);
+      const { exitCode } = await supervisor.run();
+      process.exitCode = exitCode;
+      // Workers and timers are gone; leave nothing behind that could keep the process alive.
+      setTimeout(() => process.exit(exitCode), 200).unref();
+    });
 }

@@ -83,10 +83,11 @@ export function resolveSettings(flags: SettingFlags, ctx: Pick<Context, 'platfor
   s.leaseMs = envInt(env, 'PRESENTER_LEASE_MS', 100, 3_600_000) ?? s.leaseMs;
   const provider = env.PRESENTER_AI_PROVIDER;
   if (provider) {
-    if (provider !== 'local' && provider !== 'openai') {
+    // 'noop' is the benchmark's provider (src/feedback/providers.ts), not a user setting.
+    if (provider !== 'local' && provider !== 'openai' && provider !== 'noop') {
       throw new ConfigError('BAD_ENV', `Expected PRESENTER_AI_PROVIDER to be \`local\` or \`openai\`, got \`${provider}\`.`);
     }
-    s.ai.provider = provider as ProviderName;
+    s.ai.provider = provider === 'noop' ? 'local' : (provider as ProviderName);
   }
   s.ai.baseUrl = env.PRESENTER_AI_BASE_URL || undefined;
   s.ai.apiKey = env.PRESENTER_AI_API_KEY || undefined;

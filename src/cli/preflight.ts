@@ -1,0 +1,51 @@
+import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { readPidFile } from '../supervisor/pidfile.js';
+
+/** The data dir exists (or is created) and is writable; refuses a second server on it. */
+export function checkDataDir(dataDir: string): { stalePid?: number | undefined } {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    accessSync(dataDir, constants.W_OK);
+    const probe = join(dataDir, `.write-test-${process.pid}`);
+    writeFileSync(probe, '');
+    rmSync(probe);
+  } catch (error) {
+    throw new ConfigError('DATA_DIR_NOT_WRITABLE', `The data dir ${dataDir} is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`, {
+      fix: 'Choose a writable directory with --data-dir or PRESENTER_DATA_DIR, or fix its owner and permissions.',
+    });
+  }
+  const pid = readPidFile(dataDir);
+  if (pid.state === 'running') {
+    throw new ConfigError('ALREADY_RUNNING', `presenter-serve is already running on ${dataDir} (pid ${pid.pid}).`, {
+      fix: 'Use `presenter-serve status`, `reload` or `stop`, or give this server another --data-dir.',
+    });
+  }
+  return pid.state === 'stale' ? { stalePid: pid.pid } : {};
+}
+
+/** Fails with exit 2 naming the port when something else listens there. */
+export async function checkPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') {
+        reject(
+          new ConfigError('PORT_IN_USE', `Port ${port} on ${host} is already in use.`, {
+            fix: `Stop what holds it (\`ss -ltnp 'sport = :${port}'\` or \`lsof -i :${port}\` shows it), or choose another port with --port or PRESENTER_PORT.`,
+          }),
+        );
+      } else if (error.code === 'EACCES') {
+        reject(new ConfigError('PORT_FORBIDDEN', `No permission to listen on ${host}:${port}.`, { fix: 'Use a port above 1024 (--port 5000), or run with the capability to bind low ports.' }));
+      } else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') {
+        reject(new ConfigError('BAD_HOST', `Cannot listen on host ${host}: no such address on this machine (${error.code}).`, { fix: 'Use 0.0.0.0 (all interfaces), 127.0.0.1, or an address this machine has.' }));
+      } else {
+        reject(error);
+      }
+    });
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve()));
+  });
+}

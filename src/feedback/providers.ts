@@ -1,0 +1,45 @@
+import type { Settings } from '../config/defaults.js';
+import { createLocalProvider } from './local.js';
+import { createOpenAIProvider } from './openai.js';
+import type { FeedbackProvider } from './types.js';
+
+/**
+ * `noop` answers at once with a fixed feedback: it exists for `npm run bench` (job throughput
+ * without analysis cost) and is not a user setting. `PRESENTER_AI_DELAY_MS` slows it down.
+ */
+function createNoopProvider(delayMs: number): FeedbackProvider {
+  return {
+    name: 'noop',
+    async generate(request, signal) {
+      if (delayMs > 0) {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, delayMs);
+          signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(signal.reason as Error);
+          }, { once: true });
+        });
+      }
+      const feedback = {
+        provider: 'noop',
+        language: request.language === 'de' ? ('de' as const) : ('en' as const),
+        score: 0,
+        summary: '',
+        strengths: [],
+        improvements: [],
+        slides: [],
+        metrics: { slides: 0, words: 0, estimatedMinutes: 0, wordsPerSlideMax: 0, readability: 0 },
+      };
+      return { feedback, raw: request.presentationId };
+    },
+  };
+}
+
+export function createProvider(ai: Settings['ai'], env: NodeJS.ProcessEnv): FeedbackProvider {
+  const delay = Number(env.PRESENTER_AI_DELAY_MS ?? 0) || 0;
+  if (env.PRESENTER_AI_PROVIDER === 'noop') return createNoopProvider(delay);
+  if (ai.provider === 'openai') {
+    return createOpenAIProvider({ baseUrl: ai.baseUrl ?? '', apiKey: ai.apiKey, model: ai.model, timeoutMs: ai.timeoutMs });
+  }
+  return createLocalProvider();
+}

@@ -1,0 +1,87 @@
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Store } from '../store/types.js';
+import { errorHandler, HttpError, sendError } from './errors.js';
+import type { ServiceMetrics } from './metrics.js';
+import { presentationRoutes } from './presentations.js';
+import { webRoutes } from './web.js';
+
+export interface AppOptions {
+  store: Store;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  bodyLimit: number;
+  jobAttempts: number;
+  adminToken: string | undefined;
+  onEnqueue: () => void;
+  /** Whether the job runner is alive, for /readyz. */
+  jobsAlive: () => boolean;
+  /** Prometheus text for /metrics (aggregated over all workers when there are several). */
+  metricsText: () => Promise<string>;
+}
+
+function tokenMatches(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    // one `http.request` line per request (below) instead of Fastify's two
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimit,
+    // keep answering requests on open connections while closing (zero-downtime reload), but
+    // close idle keep-alive connections at once so the old worker can go
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    // bodies are validated strictly: a number is not a string
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+  let closing = false;
+  app.addHook('onClose', async () => {
+    closing = true;
+  });
+
+  app.addContentTypeParser(['text/markdown', 'text/plain'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const ms = reply.elapsedTime;
+    options.metrics.request(request.method, route, reply.statusCode, ms / 1000);
+    request.log.info(
+      { event: 'http.request', method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(ms * 100) / 100 },
+      `${request.method} ${request.url.split('?')[0]} ${reply.statusCode}`,
+    );
+  });
+
+  const checkAdmin = (request: FastifyRequest): void => {
+    if (!options.adminToken) throw new HttpError(403, 'ADMIN_DISABLED', 'the admin API is disabled: start the server with PRESENTER_ADMIN_TOKEN set');
+    const header = request.headers.authorization ?? '';
+    const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+    if (!tokenMatches(token, options.adminToken)) throw new HttpError(401, 'UNAUTHORIZED', 'missing or wrong admin token: send Authorization: Bearer <PRESENTER_ADMIN_TOKEN>');
+  };
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const store = options.store.isHealthy();
+    const jobs = options.jobsAlive();
+    if (store && jobs && !closing) return { status: 'ready' };
+    return reply.code(503).send({ status: 'not ready', store: store ? 'open' : 'unavailable', jobs: jobs ? 'running' : 'stopped', closing });
+  });
+  app.get('/metrics', async (request, reply) => {
+    if (options.adminToken) checkAdmin(request);
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(await options.metricsText());
+  });
+
+  await app.register(presentationRoutes, { store: options.store, jobAttempts: options.jobAttempts, adminToken: options.adminToken, onEnqueue: options.onEnqueue, checkAdmin });
+  await app.register(webRoutes);
+  return app;
+}

@@ -1,0 +1,58 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { JobMetrics } from '../jobs/metrics.js';
+import type { Store } from '../store/types.js';
+
+export interface ServiceMetrics {
+  registry: Registry;
+  request(method: string, route: string, status: number, seconds: number): void;
+  jobs: JobMetrics;
+}
+
+// One registry per worker; with several workers the supervisor aggregates them (prom-client's
+// AggregatorRegistry), so each metric says how workers combine: counters sum, the queue is shared.
+export function createMetrics(store: Store): ServiceMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'presenter_' });
+  const requests = new Counter({ name: 'presenter_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
+  const latency = new Histogram({
+    name: 'presenter_http_request_duration_seconds',
+    help: 'HTTP request latency by route',
+    labelNames: ['method', 'route'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const outcomes = new Counter({ name: 'presenter_jobs_total', help: 'Feedback job attempts by outcome (done, retried, failed)', labelNames: ['outcome'], registers: [registry] });
+  const retries = new Counter({ name: 'presenter_job_retries_total', help: 'Failed attempts that were scheduled again', registers: [registry] });
+  const expiries = new Counter({ name: 'presenter_job_lease_expiries_total', help: 'Jobs taken over after their lease expired', registers: [registry] });
+  const wait = new Histogram({ name: 'presenter_job_wait_seconds', help: 'Time from a job being due to its start', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30], registers: [registry] });
+  const duration = new Histogram({ name: 'presenter_job_duration_seconds', help: 'Provider time of successful jobs', buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 15, 60], registers: [registry] });
+  new Gauge({
+    name: 'presenter_job_queue_depth',
+    help: 'Jobs waiting to be claimed (shared by all workers)',
+    aggregator: 'max',
+    registers: [registry],
+    collect() {
+      try {
+        this.set(store.queueDepth());
+      } catch {
+        // store closed during shutdown
+      }
+    },
+  });
+  return {
+    registry,
+    request(method, route, status, seconds) {
+      requests.inc({ method, route, status: String(status) });
+      latency.observe({ method, route }, seconds);
+    },
+    jobs: {
+      started: (waitedMs) => wait.observe(waitedMs / 1000),
+      outcome: (outcome, durationMs) => {
+        outcomes.inc({ outcome });
+        if (outcome === 'retried') retries.inc();
+        if (durationMs !== undefined) duration.observe(durationMs / 1000);
+      },
+      leaseExpired: () => expiries.inc(),
+    },
+  };
+}

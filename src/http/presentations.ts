@@ -1,0 +1,138 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { IdempotencyConflictError } from '../store/sqlite.js';
+import type { InputLanguage, Store } from '../store/types.js';
+import { HttpError } from './errors.js';
+
+export interface PresentationRoutesOptions {
+  store: Store;
+  jobAttempts: number;
+  adminToken: string | undefined;
+  /** Called after a job was queued, to wake the job runners. */
+  onEnqueue: () => void;
+  checkAdmin: (request: FastifyRequest) => void;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const LANGUAGES = ['de', 'en', 'auto'] as const;
+
+const createBody = {
+  type: 'object',
+  required: ['title', 'content'],
+  additionalProperties: false,
+  properties: {
+    title: { type: 'string', minLength: 1, maxLength: 200 },
+    content: { type: 'string', minLength: 1 },
+    language: { type: 'string', enum: LANGUAGES },
+    targetMinutes: { type: 'number', exclusiveMinimum: 0, maximum: 600 },
+  },
+} as const;
+
+const textQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    title: { type: 'string', minLength: 1, maxLength: 200 },
+    language: { type: 'string', enum: LANGUAGES },
+    targetMinutes: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?$' },
+  },
+} as const;
+
+interface CreateJson {
+  title: string;
+  content: string;
+  language?: InputLanguage;
+  targetMinutes?: number;
+}
+interface TextQuery {
+  title?: string;
+  language?: InputLanguage;
+  targetMinutes?: string;
+}
+
+function requireId(id: string): string {
+  if (!UUID.test(id)) throw new HttpError(404, 'NOT_FOUND', `no presentation with id \`${id.slice(0, 64)}\``);
+  return id;
+}
+
+/** A Markdown or plain-text body: the title comes from ?title= or the first heading. */
+function fromText(body: string, query: TextQuery): CreateJson {
+  const heading = /^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$/m.exec(body)?.[1];
+  const title = query.title ?? heading;
+  if (!title) throw new HttpError(400, 'VALIDATION', 'title: is required: pass ?title= or start the text with a # heading');
+  const minutes = query.targetMinutes === undefined ? undefined : Number(query.targetMinutes);
+  if (minutes !== undefined && (minutes <= 0 || minutes > 600)) throw new HttpError(400, 'VALIDATION', 'targetMinutes: must be more than 0 and at most 600');
+  return { title: title.slice(0, 200), content: body, language: query.language, targetMinutes: minutes };
+}
+
+export async function presentationRoutes(app: FastifyInstance, options: PresentationRoutesOptions): Promise<void> {
+  const { store, jobAttempts } = options;
+
+  app.post<{ Body: CreateJson | string; Querystring: TextQuery; Headers: { 'idempotency-key'?: string } }>(
+    '/api/presentations',
+    {
+      schema: {
+        querystring: textQuery,
+        headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255 } } },
+        body: {
+          content: {
+            'application/json': { schema: createBody },
+            'text/markdown': { schema: { type: 'string' } },
+            'text/plain': { schema: { type: 'string' } },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const input = typeof request.body === 'string' ? fromText(request.body, request.query) : request.body;
+      const title = input.title.trim();
+      if (!title) throw new HttpError(400, 'VALIDATION', 'title: must not be empty');
+      if (!input.content.trim()) throw new HttpError(400, 'VALIDATION', 'content: must not be empty');
+      let created;
+      try {
+        created = store.createPresentation(
+          { title, content: input.content, language: input.language ?? 'auto', targetMinutes: input.targetMinutes, idempotencyKey: request.headers['idempotency-key'] },
+          jobAttempts,
+        );
+      } catch (error) {
+        if (error instanceof IdempotencyConflictError) throw new HttpError(422, 'IDEMPOTENCY_KEY_REUSED', `Idempotency-Key: ${error.message}; use a new key for a new talk`);
+        throw error;
+      }
+      if (!created.replayed) options.onEnqueue();
+      const url = `/api/presentations/${created.id}`;
+      if (created.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(201).header('location', url).send({ id: created.id, status: created.status, url });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>('/api/presentations/:id', async (request) => {
+    const view = store.getPresentation(requireId(request.params.id));
+    if (!view) throw new HttpError(404, 'NOT_FOUND', `no presentation with id \`${request.params.id}\``);
+    return view;
+  });
+
+  app.post<{ Params: { id: string } }>('/api/presentations/:id/feedback', async (request, reply) => {
+    const queued = store.requestFeedback(requireId(request.params.id), jobAttempts);
+    if (!queued) throw new HttpError(404, 'NOT_FOUND', `no presentation with id \`${request.params.id}\``);
+    options.onEnqueue();
+    return reply.code(202).send({ id: request.params.id, version: queued.version, status: 'pending' });
+  });
+
+  app.get<{ Querystring: { limit?: string; cursor?: string } }>(
+    '/api/presentations',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { limit: { type: 'string', pattern: '^[0-9]{1,3}$' }, cursor: { type: 'string', maxLength: 200 } },
+        },
+      },
+    },
+    async (request) => {
+      options.checkAdmin(request);
+      const limit = request.query.limit === undefined ? 20 : Number(request.query.limit);
+      if (limit < 1 || limit > 100) throw new HttpError(400, 'VALIDATION', 'limit: must be from 1 to 100');
+      return store.listPresentations(limit, request.query.cursor);
+    },
+  );
+}

@@ -1,0 +1,328 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import type { Feedback } from '../feedback/types.js';
+import { migrate, schemaVersion, SCHEMA_VERSION } from './migrations.js';
+import type {
+  ClaimResult,
+  CompleteInput,
+  CreateResult,
+  InputLanguage,
+  NewPresentation,
+  PresentationStatus,
+  PresentationSummary,
+  PresentationView,
+  Store,
+} from './types.js';
+
+export class IdempotencyConflictError extends Error {
+  constructor() {
+    super('this Idempotency-Key was already used with a different request body');
+    this.name = 'IdempotencyConflictError';
+  }
+}
+
+interface PresentationRow {
+  id: string;
+  title: string;
+  language: string;
+  created_at: number;
+  status: PresentationStatus;
+  attempts: number;
+  error: string | null;
+  feedback: string | null;
+}
+
+interface CandidateRow {
+  id: string;
+  status: 'queued' | 'running';
+  attempts: number;
+  max_attempts: number;
+  run_at: number;
+  lease_token: string | null;
+  lease_expires_at: number | null;
+  lease_pid: number | null;
+  presentation_id: string;
+  version: number;
+}
+
+const BUSY_TIMEOUT_MS = 5000;
+
+export function openDatabase(file: string): Database.Database {
+  const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  return db;
+}
+
+/** Creates or upgrades the schema; the supervisor calls this once before forking workers. */
+export function migrateDatabase(file: string): number[] {
+  const db = openDatabase(file);
+  try {
+    return migrate(db);
+  } finally {
+    db.close();
+  }
+}
+
+function requestHash(input: NewPresentation): string {
+  return createHash('sha256').update(JSON.stringify([input.title, input.content, input.language, input.targetMinutes ?? null])).digest('hex');
+}
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly stmt;
+  private readonly claimTx;
+  private readonly completeTx;
+
+  constructor(file: string) {
+    this.db = openDatabase(file);
+    const version = schemaVersion(this.db);
+    if (version !== SCHEMA_VERSION) {
+      this.db.close();
+      throw new Error(`database ${file} has schema version ${version}, expected ${SCHEMA_VERSION}: it is migrated by the supervisor at start-up`);
+    }
+    const db = this.db;
+    this.stmt = {
+      byKey: db.prepare('SELECT id, status, request_hash FROM presentations WHERE idempotency_key = ?'),
+      insertPresentation: db.prepare(`INSERT INTO presentations (id, title, content, language, target_minutes, created_at, status, current_version, idempotency_key, request_hash)
+        VALUES (@id, @title, @content, @language, @targetMinutes, @now, 'pending', 1, @key, @hash)`),
+      insertJob: db.prepare(`INSERT INTO jobs (id, presentation_id, version, status, max_attempts, run_at, created_at)
+        VALUES (@id, @presentationId, @version, 'queued', @maxAttempts, @now, @now)`),
+      get: db.prepare(`SELECT p.id, p.title, p.language, p.created_at, p.status, p.attempts, p.error,
+          (SELECT f.body FROM feedback f WHERE f.presentation_id = p.id ORDER BY f.version DESC LIMIT 1) AS feedback
+        FROM presentations p WHERE p.id = ?`),
+      list: db.prepare(`SELECT id, title, language, created_at, status FROM presentations
+        WHERE (created_at, id) < (@at, @id) ORDER BY created_at DESC, id DESC LIMIT @limit`),
+      bumpVersion: db.prepare(`UPDATE presentations SET current_version = current_version + 1, status = 'pending', attempts = 0, error = NULL
+        WHERE id = ? RETURNING current_version AS version`),
+      candidates: db.prepare(`SELECT j.id, j.status, j.attempts, j.max_attempts, j.run_at, j.lease_token, j.lease_expires_at, j.lease_pid, j.presentation_id, j.version
+        FROM jobs j WHERE j.status = 'queued' AND j.run_at <= @now
+        UNION ALL
+        SELECT j.id, j.status, j.attempts, j.max_attempts, j.run_at, j.lease_token, j.lease_expires_at, j.lease_pid, j.presentation_id, j.version
+        FROM jobs j WHERE j.status = 'running' AND j.lease_expires_at <= @now
+        ORDER BY 5 LIMIT @n`),
+      lease: db.prepare(`UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_token = @lease, lease_expires_at = @expires, lease_pid = @pid
+        WHERE id = @id`),
+      exhaust: db.prepare(`UPDATE jobs SET status = 'failed', lease_token = NULL, last_error = @error, finished_at = @now WHERE id = @id`),
+      presentationFor: db.prepare('SELECT title, content, language, target_minutes FROM presentations WHERE id = ?'),
+      markProcessing: db.prepare(`UPDATE presentations SET status = 'processing', attempts = @attempt WHERE id = @id AND current_version = @version`),
+      markFailed: db.prepare(`UPDATE presentations SET status = 'failed', attempts = @attempt, error = @error WHERE id = @id AND current_version = @version`),
+      renew: db.prepare(`UPDATE jobs SET lease_expires_at = @expires WHERE id = @id AND lease_token = @lease AND status = 'running'`),
+      finish: db.prepare(`UPDATE jobs SET status = 'done', lease_token = NULL, finished_at = @now WHERE id = @id AND lease_token = @lease AND status = 'running'
+        RETURNING presentation_id, version, attempts`),
+      insertFeedback: db.prepare(`INSERT INTO feedback (id, presentation_id, version, job_id, provider, body, response_hash, created_at)
+        VALUES (@id, @presentationId, @version, @jobId, @provider, @body, @hash, @now)`),
+      markDone: db.prepare(`UPDATE presentations SET status = 'done', attempts = @attempt, error = NULL WHERE id = @id AND current_version = @version`),
+      retry: db.prepare(`UPDATE jobs SET status = 'queued', lease_token = NULL, lease_expires_at = NULL, run_at = @runAt, last_error = @error
+        WHERE id = @id AND lease_token = @lease AND status = 'running' RETURNING presentation_id, version, attempts`),
+      failFinal: db.prepare(`UPDATE jobs SET status = 'failed', lease_token = NULL, last_error = @error, finished_at = @now
+        WHERE id = @id AND lease_token = @lease AND status = 'running' RETURNING presentation_id, version, attempts`),
+      markRetrying: db.prepare(`UPDATE presentations SET status = 'pending', attempts = @attempt, error = @error WHERE id = @id AND current_version = @version`),
+      release: db.prepare(`UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL, run_at = @now
+        WHERE id = @id AND lease_token = @lease AND status = 'running' RETURNING presentation_id, version`),
+      markPending: db.prepare(`UPDATE presentations SET status = 'pending' WHERE id = @id AND current_version = @version AND status = 'processing'`),
+      nextQueued: db.prepare(`SELECT MIN(run_at) AS t FROM jobs WHERE status = 'queued'`),
+      nextExpiry: db.prepare(`SELECT MIN(lease_expires_at) AS t FROM jobs WHERE status = 'running'`),
+      depth: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'`),
+      ping: db.prepare('SELECT 1 AS ok'),
+    };
+
+    this.claimTx = db.transaction((n: number, pid: number, leaseMs: number): ClaimResult => {
+      const now = Date.now();
+      const rows = this.stmt.candidates.all({ now, n }) as CandidateRow[];
+      const result: ClaimResult = { jobs: [], exhausted: [] };
+      for (const row of rows) {
+        const expired = row.status === 'running' && row.lease_token ? { previousLease: row.lease_token, previousPid: row.lease_pid } : undefined;
+        if (expired && row.attempts >= row.max_attempts) {
+          const error = `the worker (pid ${row.lease_pid ?? '?'}) running the last attempt stopped before finishing (its lease expired)`;
+          this.stmt.exhaust.run({ id: row.id, error, now });
+          this.stmt.markFailed.run({ id: row.presentation_id, version: row.version, attempt: row.attempts, error });
+          result.exhausted.push({ jobId: row.id, presentationId: row.presentation_id, attempt: row.attempts, ...expired });
+          continue;
+        }
+        const lease = randomBytes(12).toString('base64url');
+        this.stmt.lease.run({ id: row.id, lease, expires: now + leaseMs, pid });
+        const attempt = row.attempts + 1;
+        this.stmt.markProcessing.run({ id: row.presentation_id, version: row.version, attempt });
+        const p = this.stmt.presentationFor.get(row.presentation_id) as { title: string; content: string; language: InputLanguage; target_minutes: number | null };
+        result.jobs.push({
+          jobId: row.id,
+          presentationId: row.presentation_id,
+          version: row.version,
+          attempt,
+          maxAttempts: row.max_attempts,
+          lease,
+          title: p.title,
+          content: p.content,
+          language: p.language,
+          targetMinutes: p.target_minutes ?? undefined,
+          waitedMs: Math.max(0, now - (expired ? (row.lease_expires_at ?? now) : row.run_at)),
+          ...(expired ? { expired } : {}),
+        });
+      }
+      return result;
+    });
+
+    this.completeTx = db.transaction((input: CompleteInput): boolean => {
+      const now = Date.now();
+      const job = this.stmt.finish.get({ id: input.jobId, lease: input.lease, now }) as { presentation_id: string; version: number; attempts: number } | undefined;
+      if (!job) return false;
+      // UNIQUE (presentation_id, version): a second row for the same version is impossible.
+      this.stmt.insertFeedback.run({
+        id: input.feedbackId,
+        presentationId: job.presentation_id,
+        version: job.version,
+        jobId: input.jobId,
+        provider: input.feedback.provider,
+        body: JSON.stringify(input.feedback),
+        hash: input.responseHash,
+        now,
+      });
+      this.stmt.markDone.run({ id: job.presentation_id, version: job.version, attempt: job.attempts });
+      return true;
+    });
+  }
+
+  createPresentation(input: NewPresentation, maxAttempts: number): CreateResult {
+    const hash = requestHash(input);
+    return this.db
+      .transaction((): CreateResult => {
+        if (input.idempotencyKey !== undefined) {
+          const existing = this.stmt.byKey.get(input.idempotencyKey) as { id: string; status: PresentationStatus; request_hash: string } | undefined;
+          if (existing) {
+            if (existing.request_hash !== hash) throw new IdempotencyConflictError();
+            return { id: existing.id, status: existing.status, replayed: true };
+          }
+        }
+        const id = randomUUID();
+        const now = Date.now();
+        this.stmt.insertPresentation.run({
+          id,
+          title: input.title,
+          content: input.content,
+          language: input.language,
+          targetMinutes: input.targetMinutes ?? null,
+          now,
+          key: input.idempotencyKey ?? null,
+          hash,
+        });
+        this.stmt.insertJob.run({ id: randomUUID(), presentationId: id, version: 1, maxAttempts, now });
+        return { id, status: 'pending', replayed: false };
+      })
+      .immediate();
+  }
+
+  getPresentation(id: string): PresentationView | undefined {
+    const row = this.stmt.get.get(id) as PresentationRow | undefined;
+    if (!row) return undefined;
+    const view: PresentationView = {
+      id: row.id,
+      title: row.title,
+      language: row.language,
+      createdAt: new Date(row.created_at).toISOString(),
+      status: row.status,
+      attempts: row.attempts,
+      feedback: row.feedback === null ? null : (JSON.parse(row.feedback) as Feedback),
+    };
+    if (row.error !== null) view.error = row.error;
+    return view;
+  }
+
+  listPresentations(limit: number, cursor: string | undefined): { items: PresentationSummary[]; nextCursor: string | null } {
+    let at = Number.MAX_SAFE_INTEGER;
+    let id = '';
+    if (cursor) {
+      const [t, i] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+      at = Number(t);
+      id = i ?? '';
+    } else {
+      id = '\u{10FFFF}';
+    }
+    const rows = this.stmt.list.all({ at, id, limit: limit + 1 }) as { id: string; title: string; language: string; created_at: number; status: PresentationStatus }[];
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((r) => ({ id: r.id, title: r.title, language: r.language, createdAt: new Date(r.created_at).toISOString(), status: r.status })),
+      nextCursor: rows.length > limit && last ? Buffer.from(`${last.created_at}|${last.id}`).toString('base64url') : null,
+    };
+  }
+
+  requestFeedback(id: string, maxAttempts: number): { version: number; jobId: string } | undefined {
+    return this.db
+      .transaction(() => {
+        const bumped = this.stmt.bumpVersion.get(id) as { version: number } | undefined;
+        if (!bumped) return undefined;
+        const jobId = randomUUID();
+        this.stmt.insertJob.run({ id: jobId, presentationId: id, version: bumped.version, maxAttempts, now: Date.now() });
+        return { version: bumped.version, jobId };
+      })
+      .immediate();
+  }
+
+  claimJobs(n: number, pid: number, leaseMs: number): ClaimResult {
+    return this.claimTx.immediate(n, pid, leaseMs);
+  }
+
+  renewLease(jobId: string, lease: string, leaseMs: number): boolean {
+    return this.stmt.renew.run({ id: jobId, lease, expires: Date.now() + leaseMs }).changes === 1;
+  }
+
+  completeJob(input: CompleteInput): boolean {
+    return this.completeTx.immediate(input);
+  }
+
+  failJob(jobId: string, lease: string, error: string, retryInMs: number | null): boolean {
+    return this.db
+      .transaction(() => {
+        const now = Date.now();
+        if (retryInMs === null) {
+          const job = this.stmt.failFinal.get({ id: jobId, lease, error, now }) as { presentation_id: string; version: number; attempts: number } | undefined;
+          if (!job) return false;
+          this.stmt.markFailed.run({ id: job.presentation_id, version: job.version, attempt: job.attempts, error });
+          return true;
+        }
+        const job = this.stmt.retry.get({ id: jobId, lease, error, runAt: now + retryInMs }) as { presentation_id: string; version: number; attempts: number } | undefined;
+        if (!job) return false;
+        this.stmt.markRetrying.run({ id: job.presentation_id, version: job.version, attempt: job.attempts, error });
+        return true;
+      })
+      .immediate();
+  }
+
+  releaseJob(jobId: string, lease: string): boolean {
+    return this.db
+      .transaction(() => {
+        const job = this.stmt.release.get({ id: jobId, lease, now: Date.now() }) as { presentation_id: string; version: number } | undefined;
+        if (!job) return false;
+        this.stmt.markPending.run({ id: job.presentation_id, version: job.version });
+        return true;
+      })
+      .immediate();
+  }
+
+  nextWakeInMs(): number | null {
+    const now = Date.now();
+    const times = [(this.stmt.nextQueued.get() as { t: number | null }).t, (this.stmt.nextExpiry.get() as { t: number | null }).t].filter(
+      (t): t is number => t !== null,
+    );
+    if (times.length === 0) return null;
+    return Math.max(0, Math.min(...times) - now);
+  }
+
+  queueDepth(): number {
+    return (this.stmt.depth.get() as { n: number }).n;
+  }
+
+  isHealthy(): boolean {
+    try {
+      return (this.stmt.ping.get() as { ok: number }).ok === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,101 @@
+// The store interface: HTTP and job code depend on this, not on SQLite, so that a PostgreSQL
+// store can be added later. Times are epoch milliseconds.
+import type { Feedback } from '../feedback/types.js';
+
+export type PresentationStatus = 'pending' | 'processing' | 'done' | 'failed';
+export type InputLanguage = 'de' | 'en' | 'auto';
+
+export interface NewPresentation {
+  title: string;
+  content: string;
+  language: InputLanguage;
+  targetMinutes: number | undefined;
+  idempotencyKey: string | undefined;
+}
+
+export interface PresentationView {
+  id: string;
+  title: string;
+  language: string;
+  createdAt: string;
+  status: PresentationStatus;
+  attempts: number;
+  feedback: Feedback | null;
+  error?: string;
+}
+
+export interface PresentationSummary {
+  id: string;
+  title: string;
+  language: string;
+  createdAt: string;
+  status: PresentationStatus;
+}
+
+export interface CreateResult {
+  id: string;
+  status: PresentationStatus;
+  /** true when an Idempotency-Key matched an earlier request: nothing new was stored. */
+  replayed: boolean;
+}
+
+export interface ClaimedJob {
+  jobId: string;
+  presentationId: string;
+  version: number;
+  attempt: number;
+  maxAttempts: number;
+  lease: string;
+  title: string;
+  content: string;
+  language: InputLanguage;
+  targetMinutes: number | undefined;
+  /** Set when the job was taken over from a worker whose lease expired. */
+  expired?: { previousLease: string; previousPid: number | null };
+  /** The job's wait in the queue: from its run_at to the claim. */
+  waitedMs: number;
+}
+
+/** Jobs whose lease expired on their last attempt: failed for good at claim time. */
+export interface ExhaustedJob {
+  jobId: string;
+  presentationId: string;
+  attempt: number;
+  previousLease: string;
+  previousPid: number | null;
+}
+
+export interface ClaimResult {
+  jobs: ClaimedJob[];
+  exhausted: ExhaustedJob[];
+}
+
+export interface CompleteInput {
+  jobId: string;
+  lease: string;
+  feedbackId: string;
+  feedback: Feedback;
+  responseHash: string;
+}
+
+export interface Store {
+  createPresentation(input: NewPresentation, maxAttempts: number): CreateResult;
+  getPresentation(id: string): PresentationView | undefined;
+  listPresentations(limit: number, cursor: string | undefined): { items: PresentationSummary[]; nextCursor: string | null };
+  /** Queues the next feedback version; undefined when the presentation does not exist. */
+  requestFeedback(id: string, maxAttempts: number): { version: number; jobId: string } | undefined;
+
+  claimJobs(n: number, pid: number, leaseMs: number): ClaimResult;
+  renewLease(jobId: string, lease: string, leaseMs: number): boolean;
+  /** false: the lease was lost (taken over): nothing was written. */
+  completeJob(input: CompleteInput): boolean;
+  /** Schedules a retry in `retryInMs`, or fails the job for good when `retryInMs` is null. */
+  failJob(jobId: string, lease: string, error: string, retryInMs: number | null): boolean;
+  /** Gives a claimed job back without counting the attempt (graceful stop). */
+  releaseJob(jobId: string, lease: string): boolean;
+  /** Milliseconds until the next job becomes claimable (queued run_at or a lease expiry), or null. */
+  nextWakeInMs(): number | null;
+  queueDepth(): number;
+  isHealthy(): boolean;
+  close(): void;
+}

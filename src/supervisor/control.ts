@@ -1,0 +1,79 @@
+import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { createConnection, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// The control channel of `status`, `reload` and `stop`: a Unix socket (a named pipe on
+// Windows) named after the data dir, speaking one JSON request and one JSON answer per line.
+export type ControlCommand = 'status' | 'reload' | 'stop';
+
+export function controlPath(dataDir: string, platform: NodeJS.Platform = process.platform): string {
+  const hash = createHash('sha256').update(dataDir).digest('hex').slice(0, 16);
+  if (platform === 'win32') return `\\\\.\\pipe\\presenter-serve-${hash}`;
+  const local = join(dataDir, 'presenter.sock');
+  // Unix socket paths are limited to ~104 bytes.
+  return Buffer.byteLength(local) < 100 ? local : join(tmpdir(), `presenter-serve-${hash}.sock`);
+}
+
+export function listenControl(dataDir: string, handle: (command: ControlCommand) => Promise<unknown>): Promise<Server> {
+  const path = controlPath(dataDir);
+  if (process.platform !== 'win32') rmSync(path, { force: true });
+  const server = createServer((socket) => {
+    let buffer = '';
+    socket.setEncoding('utf8');
+    socket.on('error', () => {});
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      const end = buffer.indexOf('\n');
+      if (end === -1) return;
+      let command: ControlCommand | undefined;
+      try {
+        command = (JSON.parse(buffer.slice(0, end)) as { command?: ControlCommand }).command;
+      } catch {
+        // answered below
+      }
+      buffer = '';
+      if (command !== 'status' && command !== 'reload' && command !== 'stop') {
+        socket.end(`${JSON.stringify({ ok: false, error: 'unknown command' })}\n`);
+        return;
+      }
+      handle(command).then(
+        (result) => socket.end(`${JSON.stringify({ ok: true, result })}\n`),
+        (error: Error) => socket.end(`${JSON.stringify({ ok: false, error: error.message })}\n`),
+      );
+    });
+  });
+  server.unref();
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => resolve(server));
+  });
+}
+
+export function sendControl(dataDir: string, command: ControlCommand, timeoutMs = 60_000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(controlPath(dataDir));
+    let answer = '';
+    const timer = setTimeout(() => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write(`${JSON.stringify({ command })}\n`));
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on('end', () => {
+      clearTimeout(timer);
+      try {
+        const parsed = JSON.parse(answer) as { ok: boolean; result?: unknown; error?: string };
+        if (parsed.ok) resolve(parsed.result);
+        else reject(new Error(parsed.error ?? 'the server refused the command'));
+      } catch {
+        reject(new Error('the server closed the control connection without an answer'));
+      }
+    });
+  });
+}

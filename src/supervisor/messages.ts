@@ -1,0 +1,21 @@
+// IPC between the supervisor and its workers. Never POSIX signals: one code path for every platform.
+import type { ServiceStats } from '../worker/service.js';
+
+export type ToWorker =
+  | { type: 'stop'; timeoutMs: number }
+  | { type: 'stats'; requestId: number }
+  | { type: 'wake' }
+  | { type: 'metrics'; requestId: number; text?: string; error?: string };
+
+export type FromWorker =
+  | { type: 'ready'; pid: number }
+  | { type: 'fatal'; code: string; message: string }
+  | { type: 'stats'; requestId: number; stats: ServiceStats }
+  | { type: 'enqueued' }
+  | { type: 'metrics'; requestId: number };
+
+export const SETTINGS_ENV = 'PRESENTER_WORKER_SETTINGS';
+
+export function isMessage<T extends { type: string }>(value: unknown): value is T {
+  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
+}

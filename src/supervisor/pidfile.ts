@@ -1,0 +1,37 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const PID_FILE = 'presenter.pid';
+
+export type PidState = { state: 'none' } | { state: 'running'; pid: number } | { state: 'stale'; pid: number | undefined; file: string };
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** What the data dir's pid file says: nothing, a live supervisor, or a stale file. */
+export function readPidFile(dataDir: string): PidState {
+  const file = join(dataDir, PID_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return { state: 'none' };
+  }
+  const pid = Number.parseInt(text.trim(), 10);
+  if (!Number.isInteger(pid) || pid <= 0) return { state: 'stale', pid: undefined, file };
+  return alive(pid) ? { state: 'running', pid } : { state: 'stale', pid, file };
+}
+
+export function writePidFile(dataDir: string, pid: number): void {
+  writeFileSync(join(dataDir, PID_FILE), `${pid}\n`);
+}
+
+export function removePidFile(dataDir: string): void {
+  rmSync(join(dataDir, PID_FILE), { force: true });
+}

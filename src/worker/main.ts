@@ -1,0 +1,98 @@
+// Entry of a forked worker: the service, driven by the supervisor's IPC messages.
+import cluster from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
+import type { Settings } from '../config/defaults.js';
+import { createWorkerLogger, flushLoggerSync } from '../logging/logger.js';
+import { isMessage, SETTINGS_ENV, type FromWorker, type ToWorker } from '../supervisor/messages.js';
+import { startService, type Service } from './service.js';
+
+const settings = JSON.parse(process.env[SETTINGS_ENV] ?? '{}') as Settings;
+delete process.env[SETTINGS_ENV];
+const workerId = cluster.worker?.id ?? 0;
+const logger = createWorkerLogger(settings.logLevel, workerId);
+const send = (message: FromWorker): void => {
+  if (process.connected) process.send?.(message);
+};
+
+function die(error: unknown, event: string): never {
+  logger.fatal({ event, err: error }, `Worker ${workerId} failed: ${(error as Error)?.message ?? String(error)}`);
+  flushLoggerSync(logger);
+  process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+  process.exit(1);
+}
+process.on('uncaughtException', (error) => die(error, 'worker.crashed'));
+process.on('unhandledRejection', (error) => die(error, 'worker.crashed'));
+// The terminal sends Ctrl-C to the whole process group: workers wait for the supervisor's word.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const) {
+  try {
+    process.on(signal, () => {});
+  } catch {
+    // signal not available on this platform
+  }
+}
+
+let service: Service | undefined;
+let stopping = false;
+let metricsRequests = 0;
+const pendingMetrics = new Map<number, (text: string) => void>();
+
+async function stop(timeoutMs: number, reason: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ event: 'worker.stopping', reason }, `Worker ${workerId} stopping (${reason})`);
+  try {
+    await service?.stop(timeoutMs);
+  } catch (error) {
+    logger.error({ event: 'worker.stop_failed', err: error }, `Worker ${workerId} did not stop cleanly`);
+  }
+  logger.info({ event: 'worker.stopped' }, `Worker ${workerId} stopped`);
+  flushLoggerSync(logger);
+  process.exit(0);
+}
+
+process.on('message', (message: unknown) => {
+  if (!isMessage<ToWorker>(message)) return;
+  switch (message.type) {
+    case 'stop':
+      void stop(message.timeoutMs, 'asked by the supervisor');
+      break;
+    case 'stats':
+      if (service) send({ type: 'stats', requestId: message.requestId, stats: service.stats() });
+      break;
+    case 'wake':
+      service?.wake();
+      break;
+    case 'metrics':
+      pendingMetrics.get(message.requestId)?.(message.text ?? `# metrics unavailable: ${message.error ?? 'unknown'}\n`);
+      pendingMetrics.delete(message.requestId);
+      break;
+  }
+});
+// The supervisor is gone (killed): stop by ourselves instead of serving unsupervised.
+process.on('disconnect', () => void stop(settings.gracefulTimeoutMs, 'supervisor gone'));
+
+AggregatorRegistry.setRegistries([]);
+try {
+  service = await startService({
+    settings,
+    logger,
+    env: process.env,
+    broadcastEnqueue: () => send({ type: 'enqueued' }),
+    metricsText: () =>
+      new Promise<string>((resolve) => {
+        const requestId = ++metricsRequests;
+        pendingMetrics.set(requestId, resolve);
+        send({ type: 'metrics', requestId });
+        setTimeout(() => {
+          if (pendingMetrics.delete(requestId)) resolve('# metrics aggregation timed out\n');
+        }, 3000).unref();
+      }),
+  });
+  AggregatorRegistry.setRegistries([service.metrics.registry]);
+} catch (error) {
+  const code = (error as NodeJS.ErrnoException).code ?? 'START_FAILED';
+  send({ type: 'fatal', code, message: (error as Error).message });
+  die(error, 'worker.start_failed');
+}
+logger.info({ event: 'worker.ready', host: settings.host, port: settings.port }, `Worker ${workerId} ready`);
+send({ type: 'ready', pid: process.pid });
