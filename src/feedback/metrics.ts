@@ -41,6 +41,7 @@ function matchingLines(lines: string[], pattern: RegExp): Set<number> {
 
 export function countWords(text: string): number {
   const plain = text
+    .replace(/^\s*(?:```|~~~).*$/gm, ' ') // code fence lines and their language tag
     .replace(/!\[[^\]]*\]\([^)]*\)/g, ' ') // images
     .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1') // links keep their text
     .replace(/<[^>]+>/g, ' ') // HTML tags and comments
