@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import { after, test } from 'node:test';
 import pino from 'pino';
 import { createOpenAIProvider } from '../dist/feedback/openai.js';
-import { parseRetryAfter, RETRY_AFTER_MAX_MS } from '../dist/feedback/openai-errors.js';
+import { makeRedactor, networkError, parseRetryAfter, RETRY_AFTER_MAX_MS } from '../dist/feedback/openai-errors.js';
 import { ProviderError } from '../dist/feedback/types.js';
 
 const KEY = 'sk-test-SECRET-0123456789abcdef';
@@ -245,6 +245,22 @@ test('connection refused is retryable and names the base URL', async (t) => {
   assert.ok(error.message.includes(baseUrl), error.message);
   assert.match(error.message, /connection refused/);
   assert.equal(error.cause.code, 'ECONNREFUSED');
+});
+
+test('network failures that are hard to provoke map to retryable errors with a clean cause', () => {
+  const ctx = { where: 'https://llm.example/v1', model: 'm', hasKey: true, timeoutMs: 60_000, connectTimeoutMs: 5000, redact: makeRedactor(KEY) };
+  const fail = (code, message = `boom Authorization: Bearer ${KEY}`) => {
+    const error = networkError(Object.assign(new Error(message), { code, request: { headers: { authorization: `Bearer ${KEY}` } } }), ctx, { aborted: false, timedOut: false });
+    assertNoKey(error);
+    assert.equal(error.retryable, true);
+    assert.deepEqual(Object.keys(error.cause).sort(), ['code', 'name'], 'the cause carries no request details');
+    return error.message;
+  };
+  assert.equal(fail('UND_ERR_CONNECT_TIMEOUT'), 'Could not connect to the model at https://llm.example/v1 within 5000 ms.');
+  assert.equal(fail('UND_ERR_HEADERS_TIMEOUT'), 'The model at https://llm.example/v1 did not answer within 60000 ms (timeout).');
+  assert.equal(fail('ENOTFOUND'), 'Could not resolve the host of https://llm.example/v1 (ENOTFOUND).');
+  assert.equal(fail('ECONNRESET'), 'The connection to https://llm.example/v1 closed before the answer was complete (ECONNRESET).');
+  assert.equal(fail('EWHATEVER'), 'The call to the model at https://llm.example/v1 failed: boom Authorization: Bearer [redacted] (EWHATEVER).');
 });
 
 test('content that is not JSON is a retryable invalid answer', async (t) => {
