@@ -1,0 +1,38 @@
+// Slide splitting and counts shared by the providers: computed from the talk, never taken from a model.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { computeMetrics, countWords, guessLanguage, splitSlides } from '../dist/feedback/metrics.js';
+
+test('--- lines separate slides; front matter and --- inside code fences do not', () => {
+  const talk = '---\nmarp: true\ntheme: default\n---\n# One\nHello world\n\n---\n\n# Two\n```js\n---\nconst a = 1\n```\n---\nThree words here';
+  assert.deepEqual(splitSlides(talk), [
+    { index: 1, title: 'One', words: 3 },
+    { index: 2, title: 'Two', words: 4 },
+    { index: 3, title: 'Three words here', words: 3 },
+  ]);
+});
+
+test('without --- lines each # or ## heading starts a slide; text before the first heading is a slide', () => {
+  const talk = 'Intro text before heading\r\n# A\r\naaa bbb\r\n### sub\r\nccc\r\n## B\r\nddd';
+  assert.deepEqual(splitSlides(talk), [
+    { index: 1, title: 'Intro text before heading', words: 4 },
+    { index: 2, title: 'A', words: 5 },
+    { index: 3, title: 'B', words: 2 },
+  ]);
+});
+
+test('metrics: totals, 130 words per minute, the fullest slide', () => {
+  const talk = `# Long\n${'word '.repeat(259)}\n# Short\nfour words right here`;
+  assert.deepEqual(computeMetrics(splitSlides(talk)), { slides: 2, words: 265, estimatedMinutes: 2, wordsPerSlideMax: 260 });
+  assert.deepEqual(computeMetrics(splitSlides('')), { slides: 0, words: 0, estimatedMinutes: 0, wordsPerSlideMax: 0 });
+});
+
+test('words: link text counts, URLs, images and HTML do not', () => {
+  assert.equal(countWords('See [the docs](https://example.com/x) ![logo](a.png) <br/> at https://example.com now'), 5);
+  assert.equal(countWords("It's 2026 — we're e-mail-ready."), 4);
+});
+
+test('language guess for auto when the model does not say', () => {
+  assert.equal(guessLanguage('Das ist ein Vortrag über die Zukunft, und wir zeigen Ergebnisse.'), 'de');
+  assert.equal(guessLanguage('This is a talk about the future and what we learned.'), 'en');
+});
