@@ -33,15 +33,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // one `http.request` line per request (below) instead of Fastify's two
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimit,
-    // keep answering requests on open connections while closing (zero-downtime reload), but
-    // close idle keep-alive connections at once so the old worker can go
+    // keep answering requests on open connections while closing: the stop sequence in
+    // worker/service.ts drains keep-alive connections itself (zero-downtime reload)
     return503OnClosing: false,
-    forceCloseConnections: 'idle',
+    forceCloseConnections: false,
     // bodies are validated strictly: a number is not a string
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
   let closing = false;
-  app.addHook('onClose', async () => {
+  app.addHook('preClose', async () => {
     closing = true;
   });
 

@@ -97,10 +97,12 @@ export class Supervisor {
         const slot: Slot = { index: i, worker: undefined, pid: undefined, startedAt: 0, readyAt: undefined, restarts: 0, stopping: false, stderrTail: [], restartTimer: undefined };
         this.slots.push(slot);
       }
+      // A worker that crashes at start-up is restarted like any other; a port or permission
+      // problem is the operator's to fix: stop with exit 2.
       const results = await Promise.allSettled(this.slots.map((slot) => this.fork(slot)));
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed && this.state === 'starting') {
-        await this.shutdown(2, `a worker could not start: ${(failed.reason as Error).message}`);
+      const configError = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && (r.reason as { config?: boolean }).config === true);
+      if (configError && this.state === 'starting') {
+        await this.shutdown(2, (configError.reason as Error).message);
         return this.done;
       }
     } else {
@@ -114,6 +116,7 @@ export class Supervisor {
     }
     if (this.state === 'starting') {
       this.state = 'running';
+      if (s.fork && !this.slots.some((slot) => slot.readyAt)) return this.done;
       this.logger.info({ event: 'supervisor.ready', url: `http://${s.host === '0.0.0.0' ? '127.0.0.1' : s.host}:${s.port}/` }, `Ready on http://${s.host}:${s.port}/`);
     }
     return this.done;
@@ -168,7 +171,7 @@ export class Supervisor {
             if (!settled && (message.code === 'EADDRINUSE' || message.code === 'EACCES')) {
               settled = true;
               clearTimeout(timer);
-              reject(new Error(this.describeStartError(message.code, message.message)));
+              reject(Object.assign(new Error(this.describeStartError(message.code, message.message)), { config: true }));
             }
             break;
           case 'stats':
@@ -217,7 +220,7 @@ export class Supervisor {
     if (slot.worker !== worker) return;
     slot.worker = undefined;
     slot.pid = undefined;
-    if (expected || this.state === 'starting') return;
+    if (expected) return;
 
     const delay = this.backoff.crashed(Date.now(), slot.readyAt);
     if (delay === 'loop') {

@@ -84,22 +84,43 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     },
     async stop(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
-      let timer: NodeJS.Timeout | undefined;
-      const closed = app.close();
-      const timedOut = await Promise.race([
-        closed.then(() => false),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(true), timeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-      if (timedOut) {
-        logger.warn({ event: 'worker.graceful_timeout' }, `Requests still open after ${timeoutMs} ms; closing their connections`);
-        app.server.closeAllConnections();
-        await closed;
-      }
+      await drainAndClose(app, timeoutMs, logger);
       await runner.stop(Math.max(0, deadline - Date.now()));
       store.close();
     },
   };
+}
+
+const DRAIN_MS = 1000;
+
+/**
+ * Stops listening, then gives keep-alive clients up to a second to send their next request,
+ * which is answered with `Connection: close` (app.ts); only then are idle connections closed.
+ * Closing them at once races with a client that is just sending on one: it sees ECONNRESET.
+ */
+async function drainAndClose(app: FastifyInstance, timeoutMs: number, logger: Logger): Promise<void> {
+  const server = app.server;
+  const closeIdle = server.closeIdleConnections.bind(server);
+  // Node's server.close() closes idle connections itself; hold that back during the drain.
+  server.closeIdleConnections = () => {};
+  const closed = app.close();
+  const connections = () => new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n ?? 0)));
+  const deadline = Date.now() + timeoutMs;
+  const drainUntil = Date.now() + Math.min(DRAIN_MS, timeoutMs);
+  while (Date.now() < drainUntil && (await connections()) > 0) await new Promise((r) => setTimeout(r, 20));
+  server.closeIdleConnections = closeIdle;
+  closeIdle();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = await Promise.race([
+    closed.then(() => false),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), Math.max(0, deadline - Date.now()));
+    }),
+  ]);
+  clearTimeout(timer);
+  if (timedOut) {
+    logger.warn({ event: 'worker.graceful_timeout' }, `Requests still open after ${timeoutMs} ms; closing their connections`);
+    server.closeAllConnections();
+    await closed;
+  }
 }
