@@ -197,7 +197,7 @@ function fillers(
   let cluster: { slide: SlideStats; count: number } | undefined;
   for (const s of slides) {
     const found = countPhrases(s.tokens, FILLER_INDEX[language]);
-    if (found.size === 0) continue;
+    if (found === undefined) continue;
     let onSlide = 0;
     for (const [phrase, n] of found) {
       total.set(phrase, (total.get(phrase) ?? 0) + n);

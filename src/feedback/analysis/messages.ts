@@ -97,7 +97,7 @@ const en: Messages = {
   timingUnder: (m, t, sw) =>
     `At about ${en.num(m)} min the talk fills little of its ${en.num(t)}-minute slot: there is room for about ${en.num(sw)} more words — add an example or plan time for questions.`,
   fillers: (rate, total, top, r, n) =>
-    `Filler words: ${en.num(rate)} per 100 words (${total} in total: ${top}); most on ${en.slide(r)} (${n}) — pause instead.`,
+    `Filler words: ${en.num(rate)} per 100 words (${total} in total: ${top}); most (${n}) on ${en.slide(r)} — pause instead.`,
   petPhrase: (p, c, ix) => `The phrase "${p}" comes up ${c} times (${en.slides(ix)}) — vary it or drop it.`,
   repeatedPhrase: (p, c, ix) => `"${p}" is repeated ${c} times (${en.slides(ix)}) — vary the wording.`,
   missingOpening: (r) => `No opening that says why it matters: start on ${en.slide(r)} with the problem or the question your talk answers.`,
@@ -158,7 +158,7 @@ const de: Messages = {
   timingUnder: (m, t, sw) =>
     `Mit etwa ${de.num(m)} Min. nutzt der Vortrag sein Zeitfenster von ${de.num(t)} Min. kaum: Es ist Platz für etwa ${de.num(sw)} weitere Wörter – ergänzen Sie ein Beispiel oder planen Sie Zeit für Fragen ein.`,
   fillers: (rate, total, top, r, n) =>
-    `Füllwörter: ${de.num(rate)} pro 100 Wörter (${total} insgesamt: ${top}); die meisten auf ${de.slide(r)} (${n}) – machen Sie stattdessen eine Pause.`,
+    `Füllwörter: ${de.num(rate)} pro 100 Wörter (${total} insgesamt: ${top}); die meisten (${n}) auf ${de.slide(r)} – machen Sie stattdessen eine Pause.`,
   petPhrase: (p, c, ix) => `Die Wendung „${p}“ kommt ${c}-mal vor (${de.slides(ix)}) – variieren oder streichen Sie sie.`,
   repeatedPhrase: (p, c, ix) => `„${p}“ wiederholt sich ${c}-mal (${de.slides(ix)}) – variieren Sie die Formulierung.`,
   missingOpening: (r) => `Kein Einstieg, der sagt, warum das Thema wichtig ist: Beginnen Sie auf ${de.slide(r)} mit dem Problem oder der Frage, die Ihr Vortrag beantwortet.`,

@@ -61,13 +61,15 @@ export function matchAt(tokens: readonly Token[], i: number, rule: CompiledRule)
   return true;
 }
 
-/** Occurrences per phrase; matches do not overlap. */
-export function countPhrases(tokens: readonly Token[], index: RuleIndex, into = new Map<string, number>()): Map<string, number> {
+/** Occurrences per phrase (undefined when none); matches do not overlap. */
+export function countPhrases(tokens: readonly Token[], index: RuleIndex): Map<string, number> | undefined {
+  let into: Map<string, number> | undefined;
   for (let i = 0; i < tokens.length; i++) {
     const candidates = index.get(tokens[i]?.lower ?? '');
     if (candidates === undefined) continue;
     const rule = candidates.find((r) => matchAt(tokens, i, r));
     if (rule === undefined) continue;
+    into ??= new Map();
     into.set(rule.phrase, (into.get(rule.phrase) ?? 0) + 1);
     i += rule.words.length - 1;
   }

@@ -22,47 +22,95 @@ const KNOWN = {
 const MAX_REPEATED = 3;
 const DIGIT = /\d/;
 
-function add(map: Map<string, { count: number; slides: number[] }>, key: string, count: number, slide: number): void {
-  const entry = map.get(key) ?? { count: 0, slides: [] };
-  entry.count += count;
-  if (entry.slides[entry.slides.length - 1] !== slide) entry.slides.push(slide);
-  map.set(key, entry);
-}
-
 const byCount = (a: Repeat, b: Repeat): number => b.count - a.count || (a.phrase < b.phrase ? -1 : a.phrase > b.phrase ? 1 : 0);
+
+function petPhrases(slides: readonly SlideStats[], language: Language, min: number): Repeat[] {
+  const pets = new Map<string, Repeat>();
+  for (const slide of slides) {
+    for (const [phrase, count] of countPhrases(slide.tokens, PET[language]) ?? []) {
+      const entry = pets.get(phrase) ?? { phrase, count: 0, slides: [], pet: true };
+      entry.count += count;
+      entry.slides.push(slide.index);
+      pets.set(phrase, entry);
+    }
+  }
+  return [...pets.values()].filter((r) => r.count >= min).sort(byCount);
+}
 
 // Pet phrases from 3 uses (more in long talks); other 2-3 word phrases from 4 uses, when they
 // start and end with a content word that is not in any heading (headings name the topic,
-// and saying the topic often is fine).
+// and saying the topic often is fine). Word ids and numeric keys keep a megabyte cheap.
 export function findRepeats(slides: readonly SlideStats[], language: Language, headingWords: ReadonlySet<string>, words: number): Repeat[] {
-  const pets = new Map<string, { count: number; slides: number[] }>();
-  const grams = new Map<string, { count: number; slides: number[] }>();
   const stop = STOP[language];
-  const content = (w: string): boolean => !stop.has(w) && !headingWords.has(w) && !DIGIT.test(w) && w.length > 1;
-  for (const slide of slides) {
-    for (const [phrase, count] of countPhrases(slide.tokens, PET[language])) add(pets, phrase, count, slide.index);
-    const t = slide.tokens;
-    for (let i = 0; i + 1 < t.length; i++) {
-      const a = t[i];
-      const b = t[i + 1];
-      if (a === undefined || b === undefined || b.brk || !content(a.lower)) continue;
-      if (content(b.lower)) add(grams, `${a.lower} ${b.lower}`, 1, slide.index);
-      const c = t[i + 2];
-      if (c !== undefined && !c.brk && content(c.lower)) add(grams, `${a.lower} ${b.lower} ${c.lower}`, 1, slide.index);
-    }
-  }
-  const petMin = Math.max(3, Math.ceil(words / 300));
   const gramMin = Math.max(4, Math.ceil(words / 200));
-  const found: Repeat[] = [];
-  for (const [phrase, e] of pets) if (e.count >= petMin) found.push({ phrase, count: e.count, slides: e.slides, pet: true });
-  const candidates: Repeat[] = [];
-  for (const [phrase, e] of grams) {
-    const padded = ` ${phrase} `;
-    if (e.count < gramMin || KNOWN[language].some((k) => padded.includes(k))) continue;
-    candidates.push({ phrase, count: e.count, slides: e.slides, pet: false });
+  const ids = new Map<string, number>();
+  const vocabulary: string[] = [];
+  const seqs = slides.map((slide) => slide.tokens.map((t) => {
+    let id = ids.get(t.lower);
+    if (id === undefined) {
+      const content = !stop.has(t.lower) && !headingWords.has(t.lower) && !DIGIT.test(t.lower) && t.lower.length > 1;
+      id = content ? vocabulary.push(t.lower) - 1 : -1;
+      ids.set(t.lower, id);
+    }
+    return id;
+  }));
+  // Keys below 2^30 are small integers for V8 (fast Map keys): true for vocabularies under 32k.
+  const base = vocabulary.length;
+  const pairKey = (tokens: SlideStats['tokens'], seq: readonly number[], i: number): number => {
+    const a = seq[i] ?? -1;
+    const b = seq[i + 1] ?? -1;
+    return a < 0 || b < 0 || tokens[i + 1]?.brk !== false ? -1 : a * base + b;
+  };
+  const pairs = new Map<number, number>();
+  slides.forEach((slide, n) => {
+    const seq = seqs[n] ?? [];
+    for (let i = 0; i + 1 < seq.length; i++) {
+      const key = pairKey(slide.tokens, seq, i);
+      if (key >= 0) pairs.set(key, (pairs.get(key) ?? 0) + 1);
+    }
+  });
+  // A trigram is said at most as often as its first pair: only frequent pairs can start one.
+  const triples = new Map<string, number>();
+  slides.forEach((slide, n) => {
+    const seq = seqs[n] ?? [];
+    for (let i = 0; i + 2 < seq.length; i++) {
+      const key = pairKey(slide.tokens, seq, i);
+      const c = seq[i + 2] ?? -1;
+      if (key < 0 || c < 0 || slide.tokens[i + 2]?.brk !== false || (pairs.get(key) ?? 0) < gramMin) continue;
+      const k3 = `${key},${c}`;
+      triples.set(k3, (triples.get(k3) ?? 0) + 1);
+    }
+  });
+  const known = KNOWN[language];
+  const candidates: Array<{ phrase: string; count: number; ids: number[] }> = [];
+  const consider = (gram: number[], count: number): void => {
+    const phrase = gram.map((id) => vocabulary[id] ?? '').join(' ');
+    if (!known.some((k) => ` ${phrase} `.includes(k))) candidates.push({ phrase, count, ids: gram });
+  };
+  for (const [key, count] of pairs) if (count >= gramMin) consider([Math.floor(key / base), key % base], count);
+  for (const [key, count] of triples) {
+    const [pair = 0, c = 0] = key.split(',').map(Number);
+    if (count >= gramMin) consider([Math.floor(pair / base), pair % base, c], count);
   }
-  // A bigram inside a trigram said as often is the same finding (top 50 only: this is quadratic).
-  candidates.sort(byCount).splice(50);
-  const kept = candidates.filter((c) => !candidates.some((o) => o !== c && o.count >= c.count && ` ${o.phrase} `.includes(` ${c.phrase} `)));
-  return [...found.sort(byCount), ...kept.slice(0, MAX_REPEATED)];
+  // A pair inside a trigram said as often is the same finding (top 50 only: this is quadratic).
+  candidates.sort((a, b) => b.count - a.count || (a.phrase < b.phrase ? -1 : a.phrase > b.phrase ? 1 : 0)).splice(50);
+  const kept = candidates
+    .filter((c) => !candidates.some((o) => o !== c && o.count >= c.count && ` ${o.phrase} `.includes(` ${c.phrase} `)))
+    .slice(0, MAX_REPEATED)
+    .map((c): Repeat => ({ phrase: c.phrase, count: c.count, slides: slidesWith(slides, seqs, c.ids), pet: false }));
+  return [...petPhrases(slides, language, Math.max(3, Math.ceil(words / 300))), ...kept];
+}
+
+function slidesWith(slides: readonly SlideStats[], seqs: readonly number[][], gram: readonly number[]): number[] {
+  const found: number[] = [];
+  slides.forEach((slide, n) => {
+    const seq = seqs[n] ?? [];
+    for (let i = 0; i + gram.length <= seq.length; i++) {
+      if (gram.every((id, k) => seq[i + k] === id && (k === 0 || slide.tokens[i + k]?.brk === false))) {
+        found.push(slide.index);
+        return;
+      }
+    }
+  });
+  return found;
 }

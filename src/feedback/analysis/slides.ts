@@ -25,12 +25,15 @@ const BULLET = /^\s*(?:[-*+•]|\d{1,3}[.)])[ \t]+(.*)$/;
 const SETEXT = /^ {0,3}=+\s*$/;
 const FRONT_MATTER_LINE = /^(?:[\w-]+\s*:.*|\s+.*|\s*)$/;
 const TITLE_MAX = 60;
+const INLINE_SYNTAX = /[![<*_~`|>]|https?:/;
+const MULTI_SPACE = /\s\s|[\t\v\f\r\u00a0\u2000-\u200b\u3000]/;
 
 // The bounded repeats keep every pattern linear on hostile input (a megabyte of "![" or "<a").
 export function stripInline(line: string): string {
+  if (!INLINE_SYNTAX.test(line)) return MULTI_SPACE.test(line) ? line.replace(/\s+/g, ' ').trim() : line.trim();
   return line
-    .replace(/!\[[^\]\n]{0,300}\]\([^)\s]{0,2000}\)/g, ' ')
-    .replace(/\[([^\]\n]{0,300})\]\([^)\s]{0,2000}\)/g, '$1')
+    .replace(/!\[[^[\]\n]{0,300}\]\([^()\s]{0,2000}\)/g, ' ')
+    .replace(/\[([^[\]\n]{0,300})\]\([^()\s]{0,2000}\)/g, '$1')
     .replace(/<https?:[^>\s]{0,2000}>/g, ' ')
     .replace(/https?:\/\/\S+/g, ' ')
     .replace(/<\/?[a-zA-Z][^<>\n]{0,300}>/g, ' ')

@@ -6,6 +6,8 @@ import type { SlideStats } from './measure.js';
 import { compileRules, containsAny } from './phrases.js';
 import type { CompiledRule } from './phrases.js';
 
+const SCAN_WORDS = 300;
+
 export type Structure = Partial<Record<Part, SlideStats>>;
 
 const KEYWORDS: Record<Language, Record<Part, CompiledRule[]>> = {
@@ -24,7 +26,8 @@ function compileAll(language: Language): Record<Part, CompiledRule[]> {
 export function findStructure(slides: readonly SlideStats[], language: Language): Structure {
   const rules = KEYWORDS[language];
   const n = slides.length;
-  const has = (slide: SlideStats, part: Part): boolean => containsAny(slide.tokens, rules[part]);
+  // A part announces itself early on its slide: the first words are enough, and stay cheap on a huge slide.
+  const has = (slide: SlideStats, part: Part): boolean => containsAny(slide.tokens.slice(0, SCAN_WORDS), rules[part]);
   const agenda = slides.slice(0, 4).find((s) => has(s, 'agenda'));
   const opening = slides.slice(0, Math.max(1, Math.min(3, Math.ceil(n / 3)))).find((s) => s !== agenda && has(s, 'opening'));
   const summary = slides.slice(Math.max(0, n - 3)).findLast((s) => has(s, 'summary'));
