@@ -1,22 +1,20 @@
-import type { FeedbackProvider } from './types.js';
+// The `local` provider: the embedded, offline, deterministic analyser (FEEDBACK.md).
+import type { FeedbackProvider, FeedbackRequest, FeedbackResult } from './types.js';
+import { analyse } from './analysis/analyse.js';
 
-// Temporary stand-in until the local analyser lands (replaced wholesale).
 export function createLocalProvider(): FeedbackProvider {
   return {
     name: 'local',
-    async generate(request) {
-      const words = request.content.split(/\s+/).filter(Boolean).length;
-      const feedback = {
-        provider: 'local',
-        language: request.language === 'de' ? 'de' : 'en',
-        score: 50,
-        summary: `${words} words`,
-        strengths: [],
-        improvements: [],
-        slides: [],
-        metrics: { slides: 1, words, estimatedMinutes: Math.round((words / 130) * 10) / 10, wordsPerSlideMax: words, readability: 0 },
-      } as const;
-      return { feedback: { ...feedback, strengths: [], improvements: [], slides: [], metrics: { ...feedback.metrics } }, raw: JSON.stringify(feedback) };
+    // Synchronous work behind a promise: a megabyte takes well under a second, so the event
+    // loop is not held long. The signal is checked before starting and between phases.
+    async generate(request: FeedbackRequest, signal: AbortSignal): Promise<FeedbackResult> {
+      signal.throwIfAborted();
+      const feedback = analyse(typeof request.content === 'string' ? request.content : '', {
+        language: request.language === 'de' || request.language === 'en' ? request.language : 'auto',
+        targetMinutes: request.targetMinutes,
+        checkpoint: () => signal.throwIfAborted(),
+      });
+      return { feedback, raw: JSON.stringify(feedback) };
     },
   };
 }
