@@ -62,7 +62,7 @@ const STRINGS = {
     mWordsPerSlideMax: 'Most words on one slide',
     mMinutes: 'Estimated length',
     mMinutesValue: '{est} min',
-    mMinutesVsTarget: '{est} min (target {target} min)',
+    mTarget: 'target {target} min',
     mReadability: 'Readability',
     provider: 'Feedback by {provider}',
     providerModel: 'Feedback by {provider} ({model})',
@@ -127,7 +127,7 @@ const STRINGS = {
     mWordsPerSlideMax: 'Meiste Wörter auf einer Folie',
     mMinutes: 'Geschätzte Länge',
     mMinutesValue: '{est} Min.',
-    mMinutesVsTarget: '{est} Min. (Ziel {target} Min.)',
+    mTarget: 'Ziel {target} Min.',
     mReadability: 'Lesbarkeit',
     provider: 'Feedback von {provider}',
     providerModel: 'Feedback von {provider} ({model})',
@@ -505,9 +505,11 @@ function renderPresentation() {
   const statusNode = $('status-text');
   if (statusNode.textContent !== text) statusNode.textContent = text;
   $('spinner').hidden = !busy;
-  $('status').classList.toggle('status-error', state.notFound || p?.status === 'failed');
-
   const failed = !state.notFound && p?.status === 'failed';
+  $('status').classList.toggle('status-error', state.notFound);
+  // The failure box below says it in full; the live region still announces the change.
+  $('status').classList.toggle('visually-hidden', failed);
+
   $('failure').hidden = !failed;
   if (failed) {
     $('failure-title').textContent = t('failureTitle', { n: Number.isInteger(p.attempts) ? p.attempts : 1 });
@@ -532,22 +534,22 @@ function renderFeedback(f) {
   fillList($('improvements'), f.improvements, t('none'));
 
   const m = f.metrics ?? {};
-  const minutes = typeof m.targetMinutes === 'number'
-    ? t('mMinutesVsTarget', { est: formatNumber(m.estimatedMinutes, 1), target: formatNumber(m.targetMinutes, 1) })
-    : t('mMinutesValue', { est: formatNumber(m.estimatedMinutes, 1) });
-  const overTarget = typeof m.targetMinutes === 'number' && typeof m.estimatedMinutes === 'number' && m.estimatedMinutes > m.targetMinutes * 1.1;
+  const hasTarget = typeof m.targetMinutes === 'number';
+  const overTarget = hasTarget && typeof m.estimatedMinutes === 'number' && m.estimatedMinutes > m.targetMinutes * 1.1;
   const rows = [
     ['mSlides', formatNumber(m.slides)],
     ['mWords', formatNumber(m.words)],
-    ['mMinutes', minutes, overTarget],
+    ['mMinutes', t('mMinutesValue', { est: formatNumber(m.estimatedMinutes, 1) }), hasTarget ? t('mTarget', { target: formatNumber(m.targetMinutes, 1) }) : '', overTarget],
     ['mWordsPerSlideMax', formatNumber(m.wordsPerSlideMax)],
     ['mReadability', formatNumber(m.readability, 1)],
   ];
   const metrics = $('metrics');
   metrics.replaceChildren();
-  for (const [key, value, warn] of rows) {
+  for (const [key, value, sub, warn] of rows) {
     const row = el('div', undefined, warn ? 'metric metric-warn' : 'metric');
-    row.append(el('dt', t(key)), el('dd', value));
+    const dd = el('dd', value);
+    if (sub) dd.append(el('span', sub, 'metric-sub'));
+    row.append(el('dt', t(key)), dd);
     metrics.append(row);
   }
 
