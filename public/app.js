@@ -63,6 +63,7 @@ const STRINGS = {
     mMinutes: 'Estimated length',
     mMinutesValue: '{est} min',
     mTarget: 'target {target} min',
+    mOverTarget: 'over the target of {target} min',
     mReadability: 'Readability',
     provider: 'Feedback by {provider}',
     providerModel: 'Feedback by {provider} ({model})',
@@ -128,6 +129,7 @@ const STRINGS = {
     mMinutes: 'Geschätzte Länge',
     mMinutesValue: '{est} Min.',
     mTarget: 'Ziel {target} Min.',
+    mOverTarget: 'über dem Ziel von {target} Min.',
     mReadability: 'Lesbarkeit',
     provider: 'Feedback von {provider}',
     providerModel: 'Feedback von {provider} ({model})',
@@ -539,7 +541,7 @@ function renderFeedback(f) {
   const rows = [
     ['mSlides', formatNumber(m.slides)],
     ['mWords', formatNumber(m.words)],
-    ['mMinutes', t('mMinutesValue', { est: formatNumber(m.estimatedMinutes, 1) }), hasTarget ? t('mTarget', { target: formatNumber(m.targetMinutes, 1) }) : '', overTarget],
+    ['mMinutes', t('mMinutesValue', { est: formatNumber(m.estimatedMinutes, 1) }), hasTarget ? t(overTarget ? 'mOverTarget' : 'mTarget', { target: formatNumber(m.targetMinutes, 1) }) : '', overTarget],
     ['mWordsPerSlideMax', formatNumber(m.wordsPerSlideMax)],
     ['mReadability', formatNumber(m.readability, 1)],
   ];

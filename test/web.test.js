@@ -428,6 +428,8 @@ test('the presenter page in Chromium', { skip: chromiumMissing }, async (t) => {
     await waitForFeedback(page);
     assert.equal(await noHorizontalScroll(page), true);
     await page.screenshot({ path: join(ARTIFACTS, 'web-phone-feedback.png'), fullPage: true });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: join(ARTIFACTS, 'web-phone-feedback-dark.png'), fullPage: true });
     assert.deepEqual(await unexpectedProblems(page, problems), []);
   });
 });
