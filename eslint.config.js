@@ -26,7 +26,7 @@ export default tseslint.config(
   {
     files: ['public/**/*.js'],
     languageOptions: {
-      globals: { window: 'readonly', document: 'readonly', navigator: 'readonly', location: 'readonly', history: 'readonly', FormData: 'readonly', FileReader: 'readonly', localStorage: 'readonly' },
+      globals: { window: 'readonly', document: 'readonly', navigator: 'readonly', location: 'readonly', history: 'readonly', FormData: 'readonly', FileReader: 'readonly', localStorage: 'readonly', URLSearchParams: 'readonly' },
     },
   },
 );
