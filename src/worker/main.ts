@@ -71,6 +71,8 @@ process.on('message', (message: unknown) => {
 // The supervisor is gone (killed): stop by ourselves instead of serving unsupervised.
 process.on('disconnect', () => void stop(settings.gracefulTimeoutMs, 'supervisor gone'));
 
+// prom-client answers the supervisor's aggregation requests only once an AggregatorRegistry exists.
+void new AggregatorRegistry();
 AggregatorRegistry.setRegistries([]);
 try {
   service = await startService({

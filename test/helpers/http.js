@@ -1,0 +1,63 @@
+// Small HTTP helpers over real loopback HTTP, and read-only access to a server's database and log.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { sleep } from './cli.js';
+
+export async function api(server, path, { method = 'GET', json, body, headers = {} } = {}) {
+  const init = { method, headers: { ...headers } };
+  if (json !== undefined) {
+    init.body = JSON.stringify(json);
+    init.headers['content-type'] = 'application/json';
+  } else if (body !== undefined) {
+    init.body = body;
+  }
+  const res = await fetch(`${server.url}${path}`, init);
+  const text = await res.text();
+  let data;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    data = text;
+  }
+  return { status: res.status, headers: res.headers, data };
+}
+
+export function openDb(server) {
+  const db = new Database(join(server.dataDir, 'presenter.db'), { readonly: true, fileMustExist: true });
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+export function logLines(server) {
+  let text = '';
+  try {
+    text = readFileSync(join(server.dataDir, 'logs/presenter.log'), 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+export async function waitUntil(what, check, timeoutMs = 30_000, everyMs = 50) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await check();
+    if (value) return value;
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Polls GET /api/presentations/:id until its status is one of `statuses`. */
+export async function waitForStatus(server, id, statuses = ['done', 'failed'], timeoutMs = 30_000) {
+  let last;
+  await waitUntil(`presentation ${id} to be ${statuses.join(' or ')} (last: ${JSON.stringify(last?.data)})`, async () => {
+    last = await api(server, `/api/presentations/${id}`);
+    return statuses.includes(last.data?.status);
+  }, timeoutMs, 100);
+  return last.data;
+}
