@@ -18,7 +18,7 @@ export function createLogger(level: LogLevel, worker: number, destination: Desti
 
 /** A worker's logger: JSON lines to its stdout, a pipe the supervisor reads and owns. */
 export function createWorkerLogger(level: LogLevel, worker: number): Logger {
-  return createLogger(level, worker, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+  return createLogger(level, worker, pino.destination({ dest: 1, sync: false }));
 }
 
 /** Writes whatever is buffered before the process exits (pino's exit guarantee). */

@@ -56,7 +56,11 @@ export async function waitUntil(what, check, timeoutMs = 30_000, everyMs = 50) {
 export async function waitForStatus(server, id, statuses = ['done', 'failed'], timeoutMs = 30_000) {
   let last;
   await waitUntil(`presentation ${id} to be ${statuses.join(' or ')} (last: ${JSON.stringify(last?.data)})`, async () => {
-    last = await api(server, `/api/presentations/${id}`);
+    try {
+      last = await api(server, `/api/presentations/${id}`);
+    } catch {
+      return false; // a pooled connection to a worker the test killed: poll again on a new one
+    }
     return statuses.includes(last.data?.status);
   }, timeoutMs, 100);
   return last.data;
