@@ -1,3 +1,4 @@
+import { own } from './lines.js';
 import type { FeedbackEvent } from './parse.js';
 
 export type DuplicateKind = 'marked-twice' | 'same-response' | 'concurrent';
@@ -73,7 +74,7 @@ export class DuplicateAnalyser {
   readonly windowMs: number;
   private readonly maxRetries: number;
   private readonly marks = new Map<string, number>();
-  private readonly hashes = new Map<string, { pid: number; time: number; key: string }>();
+  private readonly hashes = new Map<string, { presentationId: string; pid: number; time: number; key: string }>();
   private readonly live = new Map<string, LiveJob>();
   private readonly findings = new Map<string, Finding>();
   private readonly retryList: Retry[] = [];
@@ -96,7 +97,8 @@ export class DuplicateAnalyser {
     this.events++;
     if (e.time > this.clock) this.clock = e.time;
     if (this.events % SWEEP_EVERY === 0) this.sweep();
-    const key = e.jobId !== undefined ? `j:${e.jobId}` : e.presentationId !== undefined ? `p:${e.presentationId}` : undefined;
+    // jobs by their id; the old stack's lines (no job ids) by presentation, as p:<id>
+    const key = e.jobId ?? (e.presentationId !== undefined ? `p:${e.presentationId}` : undefined);
     if (key === undefined) {
       if (e.event === 'feedback.failed') this.failuresWithoutPresentation++;
       return;
@@ -120,11 +122,11 @@ export class DuplicateAnalyser {
   private job(key: string, e: FeedbackEvent): LiveJob {
     let job = this.live.get(key);
     if (!job) {
-      job = { presentationId: e.presentationId, spans: [], attempts: 0, reasons: undefined, retried: false, seen: e.time };
-      this.live.set(key, job);
+      job = { presentationId: e.presentationId === undefined ? undefined : own(e.presentationId), spans: [], attempts: 0, reasons: undefined, retried: false, seen: e.time };
+      this.live.set(own(key), job);
     }
     job.seen = e.time;
-    job.presentationId ??= e.presentationId;
+    if (job.presentationId === undefined && e.presentationId !== undefined) job.presentationId = own(e.presentationId);
     return job;
   }
 
@@ -152,7 +154,7 @@ export class DuplicateAnalyser {
       f.concurrent = Math.max(f.concurrent, others.length + 1);
     }
     job.spans = job.spans.filter((s) => s.pid !== e.pid || s.lease !== e.lease);
-    job.spans.push({ pid: e.pid, lease: e.lease, start: e.time });
+    job.spans.push({ pid: e.pid, lease: e.lease === undefined ? undefined : own(e.lease), start: e.time });
   }
 
   private closeSpan(job: LiveJob, e: FeedbackEvent): void {
@@ -186,7 +188,7 @@ export class DuplicateAnalyser {
     }
     const packed = this.marks.get(key);
     if (packed === undefined) {
-      this.marks.set(key, pack(e.time, e.pid));
+      this.marks.set(own(key), pack(e.time, e.pid));
       return false;
     }
     const firstTime = unpackTime(packed);
@@ -198,20 +200,21 @@ export class DuplicateAnalyser {
   }
 
   private sameResponse(key: string, e: FeedbackEvent): void {
-    const hashKey = `${e.presentationId}|${e.responseHash}`;
-    const prev = this.hashes.get(hashKey);
-    this.hashes.set(hashKey, { pid: e.pid, time: e.time, key });
-    if (!prev || prev.pid === e.pid || Math.abs(e.time - prev.time) > this.windowMs) return;
+    const hash = e.responseHash!;
+    const presentationId = e.presentationId!;
+    const prev = this.hashes.get(hash);
+    this.hashes.set(own(hash), { presentationId: own(presentationId), pid: e.pid, time: e.time, key: own(key) });
+    if (!prev || prev.presentationId !== presentationId || prev.pid === e.pid || Math.abs(e.time - prev.time) > this.windowMs) return;
     if (prev.key === key) {
       this.finding(key, e, prev.time).kinds.add('same-response');
       return;
     }
-    const f = this.findings.get(prev.key) ?? this.finding(`h:${hashKey}`, e, prev.time);
+    const f = this.findings.get(prev.key) ?? this.finding(`h:${hash}`, e, prev.time);
     f.kinds.add('same-response');
     f.pids.add(prev.pid);
     f.pids.add(e.pid);
-    if (prev.key.startsWith('j:')) f.jobIds.add(prev.key.slice(2));
-    if (e.jobId !== undefined) f.jobIds.add(e.jobId);
+    if (!prev.key.startsWith('p:')) f.jobIds.add(prev.key);
+    if (e.jobId !== undefined) f.jobIds.add(own(e.jobId));
     f.marks = Math.max(f.marks, 2);
     f.last = Math.max(f.last, e.time);
   }
@@ -220,7 +223,7 @@ export class DuplicateAnalyser {
     const job = this.job(key, e);
     if (job.attempts === 0) job.attempts = e.attempt ?? 1;
     this.closeSpan(job, e);
-    (job.reasons ??= []).push(`attempt ${e.attempt ?? job.attempts} failed${e.error ? `: ${e.error.slice(0, 80)}` : ''}`);
+    (job.reasons ??= []).push(own(`attempt ${e.attempt ?? job.attempts} failed${e.error ? `: ${e.error.slice(0, 80)}` : ''}`));
     if (e.final && job.spans.length === 0) this.finish(key, job, 'failed');
   }
 
@@ -234,9 +237,9 @@ export class DuplicateAnalyser {
   private finding(key: string, e: FeedbackEvent, first: number): Finding {
     let f = this.findings.get(key);
     if (!f) {
-      f = { presentationId: e.presentationId, jobIds: new Set(), kinds: new Set(), marks: 0, concurrent: 0, pids: new Set(), first, last: e.time };
-      if (e.jobId !== undefined) f.jobIds.add(e.jobId);
-      this.findings.set(key, f);
+      f = { presentationId: e.presentationId === undefined ? undefined : own(e.presentationId), jobIds: new Set(), kinds: new Set(), marks: 0, concurrent: 0, pids: new Set(), first, last: e.time };
+      if (e.jobId !== undefined) f.jobIds.add(own(e.jobId));
+      this.findings.set(own(key), f);
     }
     f.pids.add(e.pid);
     f.first = Math.min(f.first, first);
@@ -248,7 +251,7 @@ export class DuplicateAnalyser {
     this.live.delete(key);
     if (!job.retried) return;
     if (this.retryList.length < this.maxRetries) {
-      this.retryList.push({ presentationId: job.presentationId, jobId: key.startsWith('j:') ? key.slice(2) : undefined, attempts: Math.max(job.attempts, 2), reasons: job.reasons ?? [], outcome });
+      this.retryList.push({ presentationId: job.presentationId, jobId: key.startsWith('p:') ? undefined : key, attempts: Math.max(job.attempts, 2), reasons: job.reasons ?? [], outcome });
     }
   }
 

@@ -1,5 +1,5 @@
 // Splits a byte stream into lines. One utf8 decode per chunk (up to its last newline) is much
-// faster than a decode per line, and a multi-byte character can never be cut in half.
+// faster than one per line, and a character is never cut in half: the cut is at a newline.
 export type LineHandler = (line: string) => void;
 
 export class LineSplitter {
@@ -11,8 +11,7 @@ export class LineSplitter {
       this.carry.push(chunk);
       return;
     }
-    const head = chunk.subarray(0, last);
-    const text = (this.carry.length === 0 ? head : Buffer.concat([...this.carry, head])).toString('utf8');
+    const text = this.carry.length === 0 ? chunk.toString('utf8', 0, last) : Buffer.concat([...this.carry, chunk.subarray(0, last)]).toString('utf8');
     this.carry = last + 1 < chunk.length ? [chunk.subarray(last + 1)] : [];
     let start = 0;
     for (;;) {
@@ -37,4 +36,10 @@ export class LineSplitter {
   reset(): void {
     this.carry = [];
   }
+}
+
+// A line is a slice of its whole chunk (up to 1 MB) and a field a slice of the line: keeping
+// either in a Map would keep the chunk alive. Strings kept for later are copied out first.
+export function own(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
 }

@@ -16,9 +16,9 @@ const PYTHON = /^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d),(\d{3}) (\d+) (.*)$/;
 const GUNICORN = /^\[(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)(?: ([+-]\d\d):?(\d\d))?\] \[(\d+)\] \[([A-Z]+)\] (.*)$/;
 const GUNICORN_LEVELS: Record<string, number> = { DEBUG: 20, INFO: 30, WARNING: 40, WARN: 40, ERROR: 50, CRITICAL: 60 };
 
-// "für"/"Präsentation" may arrive as UTF-8, as U+FFFD after a Latin-1 file was read as UTF-8, or as "ue"/"ae".
-const FUER = 'f(?:ü|ue|\\uFFFD{1,2})r';
-const PRAES = 'Pr(?:ä|ae|\\uFFFD{1,2})sentation';
+// "für"/"Präsentation" as UTF-8, as U+FFFD (a Latin-1 file read as UTF-8), or spelt "ue"/"ae".
+const FUER = 'f(?:ü|ue|\uFFFD)r';
+const PRAES = 'Pr(?:ä|ae|\uFFFD)sentation';
 const MESSAGES: { re: RegExp; event: NonNullable<TextLine['event']> }[] = [
   { re: new RegExp(`^Feedback (?:${FUER} ${PRAES}|for presentation) (\\S+) (?:markiert|marked)\\b`), event: 'feedback.marked' },
   { re: new RegExp(`^Feedback-Generierung ${FUER} ${PRAES} (\\S+) fehlgeschlagen`), event: 'feedback.failed' },
