@@ -269,7 +269,7 @@ export class DuplicateAnalyser {
     const duplicates = [...this.findings.values()]
       .map((f) => ({
         presentationId: f.presentationId,
-        jobIds: [...f.jobIds],
+        jobIds: [...f.jobIds].sort(),
         kinds: [...f.kinds].sort(),
         count: Math.max(f.marks, f.concurrent),
         pids: [...f.pids].sort((a, b) => a - b),
