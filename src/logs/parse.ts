@@ -213,15 +213,17 @@ function lastChar(line: string): number {
   return line.charCodeAt(end);
 }
 
-// The hot path of --duplicates: most lines are not feedback events, so a substring test decides
-// whether a line is looked at all. Lines pino wrote are read by indexOf, without JSON.parse; a
+// The hot path of --duplicates: most lines are not feedback events, so one indexOf of `"event":"`
+// (early in a pino line) decides whether a line is looked at all. Lines pino wrote are read by indexOf, without JSON.parse; a
 // line is garbled when it does not end in "}" or holds the start of a second line (a write cut
 // off mid-line, then the next line appended to it). Other JSON lines go through JSON.parse.
 export function feedbackEventFromLine(line: string): FeedbackEvent | typeof GARBLED | undefined {
   const first = line.charCodeAt(0);
   if (first === 123 /* { */) {
     if (lastChar(line) !== 125 /* } */) return GARBLED;
-    if (line.includes('"event":"feedback.') || line.includes('"event":"job.')) {
+    const at = line.indexOf('"event":"');
+    if (at !== -1 && !line.startsWith('feedback.', at + 9) && !line.startsWith('job.', at + 9)) return undefined;
+    if (at !== -1) {
       if (line.indexOf('{"level":', 1) !== -1) return GARBLED;
       try {
         return scan(line.charCodeAt(line.length - 1) === 125 ? line : line.trimEnd());
