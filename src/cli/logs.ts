@@ -1,7 +1,120 @@
-import type { Command } from 'commander';
+import { join, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
 import type { Context } from '../context.js';
+import { ConfigError, isPresenterError } from '../errors.js';
+import { analyseFiles } from '../logs/analyse.js';
+import { chalkFor, useColour } from '../logs/colour.js';
+import { checkInput, orderFiles, rotatedSet, type LogInput } from '../logs/files.js';
+import { parseDuration, parseEvents, parseLevel, parseSince, type Filter } from '../logs/filters.js';
+import { follow } from '../logs/follow.js';
+import { createProgress } from '../logs/progress.js';
+import { readLines } from '../logs/read.js';
+import { formatReport, reportJson } from '../logs/report.js';
+import { abortOnInterrupt } from '../logs/signals.js';
+import { createPrinter } from '../logs/view.js';
 
-// Placeholder until the logs issue lands; replaced wholesale by it.
-export function registerLogs(program: Command, _ctx: Context): void {
-  program.command('logs').description('Read the server log (not built yet)');
+interface LogsFlags {
+  dataDir?: string;
+  follow?: boolean;
+  level?: number;
+  since?: number;
+  presentation?: string;
+  event?: string[];
+  json?: boolean;
+  duplicates?: boolean;
+  window?: number;
+}
+
+const DEFAULT_WINDOW_MS = 60_000;
+
+export function registerLogs(program: Command, ctx: Context): void {
+  program
+    .command('logs')
+    .description('Show the service log, follow it, or find feedback produced more than once (--duplicates)')
+    .argument('[file...]', 'log files (default: DATA_DIR/logs/presenter.log; with --duplicates also its rotated files)')
+    .option('--data-dir <dir>', 'the data dir the service runs with (default: ./data or PRESENTER_DATA_DIR)')
+    .option('-f, --follow', 'keep printing new lines, across rotation and truncation, until Ctrl+C')
+    .addOption(new Option('--level <level>', 'only this level and above (trace, debug, info, warn, error, fatal)').argParser(parseLevel))
+    .addOption(new Option('--since <when>', 'only lines since a duration ago (30m, 1h, 2d) or an ISO time').argParser((v) => parseSince(v, ctx.now())))
+    .option('--presentation <id>', 'only lines about this presentation')
+    .addOption(new Option('--event <event>', 'only these events: feedback.marked, a list a,b, or a prefix such as feedback').argParser(parseEvents))
+    .option('--json', 'JSON lines (view) or a JSON report (--duplicates)')
+    .option('--duplicates', 'report feedback produced more than once; exit 1 when there is any')
+    .addOption(new Option('--window <duration>', 'with --duplicates: same response from two pids this close is a duplicate (default 60s)').argParser((v) => parseDuration(v, '--window')))
+    .action(async (files: string[], opts: LogsFlags) => {
+      checkFlags(files, opts);
+      const inputs = resolveInputs(files, opts, ctx);
+      if (opts.duplicates) {
+        await duplicates(inputs, opts, ctx);
+        return;
+      }
+      await view(inputs, opts, ctx);
+    });
+}
+
+function checkFlags(files: string[], opts: LogsFlags): void {
+  const conflict = (message: string, fix: string): ConfigError => new ConfigError('CONFLICT', message, { fix });
+  if (files.length > 0 && opts.dataDir !== undefined) throw conflict('Give log FILEs or --data-dir, not both.', 'Drop --data-dir to read the files given, or drop the files to read DIR/logs/presenter.log.');
+  if (opts.duplicates && opts.follow) throw conflict('--duplicates reads the log to its end; it cannot --follow.', 'Drop --follow, or drop --duplicates to watch new lines.');
+  if (opts.duplicates && (opts.level !== undefined || opts.event !== undefined)) {
+    throw conflict('--level and --event filter the log view; --duplicates reads every feedback event.', 'Drop --level/--event (--since and --presentation work with --duplicates).');
+  }
+  if (!opts.duplicates && opts.window !== undefined) throw conflict('--window only applies to --duplicates.', 'Add --duplicates, or drop --window.');
+  if (opts.follow && files.length > 1) throw conflict(`--follow follows one file, got ${files.length}.`, 'Give one FILE (or none, for DATA_DIR/logs/presenter.log).');
+}
+
+function resolveInputs(files: string[], opts: LogsFlags, ctx: Context): LogInput[] {
+  if (files.length > 0) return orderFiles(files.map((f) => resolve(ctx.cwd, f))).map(checkInput);
+  const fromEnv = opts.dataDir === undefined && Boolean(ctx.env.PRESENTER_DATA_DIR);
+  const dataDir = resolve(ctx.cwd, opts.dataDir ?? (ctx.env.PRESENTER_DATA_DIR || './data'));
+  try {
+    return rotatedSet(join(dataDir, 'logs'), Boolean(opts.duplicates)).map(checkInput);
+  } catch (error) {
+    if (!isPresenterError(error) || opts.dataDir !== undefined) throw error;
+    const source = fromEnv ? 'PRESENTER_DATA_DIR' : 'the default ./data';
+    throw new ConfigError(error.code, error.message, {
+      fix: `No FILE or --data-dir was given, so the data dir is ${dataDir} (${source}). Pass --data-dir DIR (the one the service runs with), set PRESENTER_DATA_DIR, or give a log FILE.`,
+      cause: error,
+    });
+  }
+}
+
+async function duplicates(inputs: LogInput[], opts: LogsFlags, ctx: Context): Promise<void> {
+  const total = inputs.reduce((sum, f) => sum + f.size, 0);
+  const report = await analyseFiles(inputs, {
+    windowMs: opts.window ?? DEFAULT_WINDOW_MS,
+    since: opts.since,
+    presentation: opts.presentation,
+    progress: createProgress(ctx.stderr, total, ctx.now),
+  });
+  ctx.stdout.write(opts.json ? `${JSON.stringify(reportJson(report), null, 2)}\n` : formatReport(report, chalkFor(ctx.stdout, ctx.env)));
+  if (report.duplicates.length > 0) process.exitCode = 1;
+}
+
+async function view(inputs: LogInput[], opts: LogsFlags, ctx: Context): Promise<void> {
+  const filter: Filter = { level: opts.level, since: opts.since, presentation: opts.presentation, events: opts.event };
+  const printer = createPrinter(ctx.stdout, { json: Boolean(opts.json), colour: useColour(ctx.stdout, ctx.env), filter });
+  const interrupt = abortOnInterrupt();
+  // `logs | head` closes stdout early: stop reading instead of crashing on EPIPE
+  const onError = (): void => interrupt.abort();
+  ctx.stdout.on('error', onError);
+  const afterChunk = (): Promise<void> | undefined => printer.drain();
+  try {
+    if (opts.follow) {
+      const input = inputs[0]!;
+      if (input.gzip) throw new ConfigError('CONFLICT', `Cannot follow ${input.path}: it is gzip'd, so nothing is appended to it.`, { fix: 'Follow the live file (DATA_DIR/logs/presenter.log), or drop --follow.' });
+      await follow({ path: input.path, onLine: (l) => printer.line(l), signal: interrupt.signal, afterChunk });
+    } else {
+      for (const input of inputs) {
+        if (interrupt.signal.aborted) break;
+        await readLines(input, (l) => printer.line(l), { afterChunk, signal: interrupt.signal });
+      }
+    }
+  } finally {
+    interrupt.dispose();
+    ctx.stdout.off('error', onError);
+  }
+  if (printer.skipped > 0 && (opts.json || opts.level !== undefined || opts.since !== undefined || opts.presentation !== undefined || opts.event !== undefined)) {
+    ctx.stderr.write(`logs: ${printer.skipped.toLocaleString('en-US')} unreadable ${printer.skipped === 1 ? 'line' : 'lines'} skipped (not pino JSON or a known text format)\n`);
+  }
 }

@@ -1,0 +1,70 @@
+import { DuplicateAnalyser, type Duplicate, type Retry } from './duplicates.js';
+import type { LogInput } from './files.js';
+import { feedbackEventFromLine, GARBLED } from './parse.js';
+import type { Progress } from './progress.js';
+import { readLines } from './read.js';
+
+export interface AnalyseOptions {
+  windowMs: number;
+  since?: number | undefined;
+  presentation?: string | undefined;
+  progress?: Progress;
+}
+
+export interface DuplicateReport {
+  files: { path: string; bytes: number; lines: number; truncated: boolean }[];
+  lines: number;
+  bytes: number;
+  /** Lines that are neither pino JSON nor a known text format (cut off, garbled, a traceback): skipped. */
+  garbled: number;
+  events: number;
+  /** Distinct jobs (or old-stack presentations) with a feedback.marked line. */
+  marked: number;
+  windowMs: number;
+  duplicates: Duplicate[];
+  /** feedback.marked lines beyond the first, over all duplicates. */
+  extraFeedbacks: number;
+  retries: { count: number; listed: Retry[] };
+  failuresWithoutPresentation: number;
+}
+
+/** Streams the files in order through the analyser; memory stays flat whatever their size. */
+export async function analyseFiles(inputs: LogInput[], options: AnalyseOptions): Promise<DuplicateReport> {
+  const analyser = new DuplicateAnalyser({ windowMs: options.windowMs });
+  const { since, presentation } = options;
+  let garbled = 0;
+  let lines = 0;
+  const files: DuplicateReport['files'] = [];
+  const onLine = (line: string): void => {
+    const e = feedbackEventFromLine(line);
+    if (e === undefined) return;
+    if (e === GARBLED) {
+      garbled++;
+      return;
+    }
+    if (since !== undefined && e.time < since) return;
+    if (presentation !== undefined && e.presentationId !== presentation) return;
+    analyser.add(e);
+  };
+  for (const input of inputs) {
+    const onBytes = options.progress ? (n: number) => options.progress!.add(n) : undefined;
+    const r = await readLines(input, onLine, onBytes ? { onBytes } : {});
+    lines += r.lines;
+    files.push({ path: input.path, bytes: input.size, lines: r.lines, truncated: r.truncated });
+  }
+  options.progress?.done();
+  const result = analyser.result();
+  return {
+    files,
+    lines,
+    bytes: inputs.reduce((sum, f) => sum + f.size, 0),
+    garbled,
+    events: analyser.eventCount,
+    marked: result.jobs,
+    windowMs: analyser.windowMs,
+    duplicates: result.duplicates,
+    extraFeedbacks: result.duplicates.reduce((sum, d) => sum + Math.max(0, d.count - 1), 0),
+    retries: { count: result.retryCount, listed: result.retries },
+    failuresWithoutPresentation: analyser.failuresWithoutPresentation,
+  };
+}

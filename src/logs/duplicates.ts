@@ -1,0 +1,282 @@
+import { own } from './lines.js';
+import type { FeedbackEvent } from './parse.js';
+
+export type DuplicateKind = 'marked-twice' | 'same-response' | 'concurrent';
+
+/** One job (or presentation version, or old-stack presentation) whose feedback was produced more than once. */
+export interface Duplicate {
+  presentationId: string | undefined;
+  /** The job id; several when different jobs gave the same response; undefined for the old stack. */
+  jobIds: string[];
+  kinds: DuplicateKind[];
+  /** Times processed: feedback.marked lines, or workers running it at once when higher. */
+  count: number;
+  pids: number[];
+  first: number;
+  last: number;
+}
+
+/** A job that needed more than one attempt: expected behaviour, listed but never counted as a duplicate. */
+export interface Retry {
+  presentationId: string | undefined;
+  jobId: string | undefined;
+  attempts: number;
+  reasons: string[];
+  outcome: 'marked' | 'failed' | 'unfinished';
+}
+
+export interface AnalyserOptions {
+  /** Same responseHash from different pids closer than this is a duplicate. @default 60000 */
+  windowMs: number;
+  /** Retries kept for the report; all are counted. @default 1000 */
+  maxRetriesListed?: number;
+}
+
+interface Finding {
+  presentationId: string | undefined;
+  jobIds: Set<string>;
+  kinds: Set<DuplicateKind>;
+  marks: number;
+  concurrent: number;
+  pids: Set<number>;
+  first: number;
+  last: number;
+}
+
+interface Span {
+  pid: number;
+  lease: string | undefined;
+  start: number;
+}
+
+// Per job, only while it runs or waits for its retry; dropped when it ends or goes stale.
+interface LiveJob {
+  presentationId: string | undefined;
+  spans: Span[];
+  attempts: number;
+  reasons: string[] | undefined;
+  retried: boolean;
+  seen: number;
+}
+
+// A finished job costs one Map entry: key → first mark packed as (seconds since 2000) * 2^22 + pid
+// (pids are < 2^22 on Linux), which stays an exact double until 2068.
+const PID_SPACE = 4_194_304;
+const EPOCH_S = 946_684_800;
+const pack = (time: number, pid: number): number => Math.max(0, Math.floor(time / 1000) - EPOCH_S) * PID_SPACE + (pid % PID_SPACE);
+const unpackTime = (p: number): number => (Math.floor(p / PID_SPACE) + EPOCH_S) * 1000;
+const unpackPid = (p: number): number => p % PID_SPACE;
+
+const SWEEP_EVERY = 50_000;
+const STALE_MS = 3_600_000;
+
+export class DuplicateAnalyser {
+  readonly windowMs: number;
+  private readonly maxRetries: number;
+  private readonly marks = new Map<string, number>();
+  private readonly hashes = new Map<string, { presentationId: string; pid: number; time: number; key: string }>();
+  private readonly live = new Map<string, LiveJob>();
+  private readonly findings = new Map<string, Finding>();
+  private readonly retryList: Retry[] = [];
+  private events = 0;
+  private clock = 0;
+  retries = 0;
+  /** The old stack's "Feedback-Generierung fehlgeschlagen: …" names no presentation. */
+  failuresWithoutPresentation = 0;
+
+  constructor(options: AnalyserOptions) {
+    this.windowMs = options.windowMs;
+    this.maxRetries = options.maxRetriesListed ?? 1000;
+  }
+
+  get eventCount(): number {
+    return this.events;
+  }
+
+  add(e: FeedbackEvent): void {
+    this.events++;
+    if (e.time > this.clock) this.clock = e.time;
+    if (this.events % SWEEP_EVERY === 0) this.sweep();
+    // jobs by their id; the old stack's lines (no job ids) by presentation, as p:<id>
+    const key = e.jobId ?? (e.presentationId !== undefined ? `p:${e.presentationId}` : undefined);
+    if (key === undefined) {
+      if (e.event === 'feedback.failed') this.failuresWithoutPresentation++;
+      return;
+    }
+    switch (e.event) {
+      case 'feedback.started':
+        this.started(key, e);
+        break;
+      case 'feedback.marked':
+        this.marked(key, e);
+        break;
+      case 'feedback.failed':
+        this.failed(key, e);
+        break;
+      case 'job.lease_expired':
+        this.leaseExpired(key, e);
+        break;
+    }
+  }
+
+  private job(key: string, e: FeedbackEvent): LiveJob {
+    let job = this.live.get(key);
+    if (!job) {
+      job = { presentationId: e.presentationId === undefined ? undefined : own(e.presentationId), spans: [], attempts: 0, reasons: undefined, retried: false, seen: e.time };
+      this.live.set(own(key), job);
+    }
+    job.seen = e.time;
+    if (job.presentationId === undefined && e.presentationId !== undefined) job.presentationId = own(e.presentationId);
+    return job;
+  }
+
+  // A new attempt after a failure or a lease expiry (or numbered 2+) makes the job a retry.
+  private attempt(job: LiveJob, e: FeedbackEvent): void {
+    const n = e.attempt ?? job.attempts + 1;
+    if (n > 1 || job.reasons !== undefined) {
+      if (!job.retried) this.retries++;
+      job.retried = true;
+      if (job.reasons === undefined) job.reasons = [`attempt ${n}; the earlier attempt is not in these logs`];
+    }
+    if (n > job.attempts) job.attempts = n;
+  }
+
+  private started(key: string, e: FeedbackEvent): void {
+    const job = this.job(key, e);
+    const others = job.spans.filter((s) => s.pid !== e.pid || s.lease !== e.lease);
+    // a second claim while the first still holds its lease is concurrency, not a retry
+    if (others.length === 0) this.attempt(job, e);
+    else job.attempts = Math.max(job.attempts, e.attempt ?? job.attempts + 1);
+    if (others.length > 0) {
+      const f = this.finding(key, e, Math.min(...others.map((s) => s.start)));
+      f.kinds.add('concurrent');
+      for (const s of others) f.pids.add(s.pid);
+      f.concurrent = Math.max(f.concurrent, others.length + 1);
+    }
+    job.spans = job.spans.filter((s) => s.pid !== e.pid || s.lease !== e.lease);
+    job.spans.push({ pid: e.pid, lease: e.lease === undefined ? undefined : own(e.lease), start: e.time });
+  }
+
+  private closeSpan(job: LiveJob, e: FeedbackEvent): void {
+    const i = job.spans.findIndex((s) => (e.lease !== undefined ? s.lease === e.lease : s.pid === e.pid));
+    if (i !== -1) job.spans.splice(i, 1);
+  }
+
+  private marked(key: string, e: FeedbackEvent): void {
+    const job = this.live.get(key);
+    if (job) {
+      job.seen = e.time;
+      if (job.reasons !== undefined && !job.retried) this.attempt(job, e);
+      this.closeSpan(job, e);
+      if (job.spans.length === 0) this.finish(key, job, 'marked');
+    }
+    const duplicate = this.countMark(key, e);
+    if (!duplicate && e.jobId !== undefined && e.version !== undefined && e.presentationId !== undefined) {
+      this.countMark(`v:${e.presentationId}:${e.version}`, e);
+    }
+    if (e.responseHash !== undefined && e.presentationId !== undefined) this.sameResponse(key, e);
+  }
+
+  private countMark(key: string, e: FeedbackEvent): boolean {
+    const f = this.findings.get(key);
+    if (f?.marks) {
+      f.kinds.add('marked-twice');
+      f.marks++;
+      f.pids.add(e.pid);
+      f.last = Math.max(f.last, e.time);
+      return true;
+    }
+    const packed = this.marks.get(key);
+    if (packed === undefined) {
+      this.marks.set(own(key), pack(e.time, e.pid));
+      return false;
+    }
+    const firstTime = unpackTime(packed);
+    const g = this.finding(key, e, firstTime);
+    g.kinds.add('marked-twice');
+    g.marks = 2;
+    g.pids.add(unpackPid(packed));
+    return true;
+  }
+
+  private sameResponse(key: string, e: FeedbackEvent): void {
+    const hash = e.responseHash!;
+    const presentationId = e.presentationId!;
+    const prev = this.hashes.get(hash);
+    this.hashes.set(own(hash), { presentationId: own(presentationId), pid: e.pid, time: e.time, key: own(key) });
+    if (!prev || prev.presentationId !== presentationId || prev.pid === e.pid || Math.abs(e.time - prev.time) > this.windowMs) return;
+    if (prev.key === key) {
+      this.finding(key, e, prev.time).kinds.add('same-response');
+      return;
+    }
+    const f = this.findings.get(prev.key) ?? this.finding(`h:${hash}`, e, prev.time);
+    f.kinds.add('same-response');
+    f.pids.add(prev.pid);
+    f.pids.add(e.pid);
+    if (!prev.key.startsWith('p:')) f.jobIds.add(prev.key);
+    if (e.jobId !== undefined) f.jobIds.add(own(e.jobId));
+    f.marks = Math.max(f.marks, 2);
+    f.last = Math.max(f.last, e.time);
+  }
+
+  private failed(key: string, e: FeedbackEvent): void {
+    const job = this.job(key, e);
+    if (job.attempts === 0) job.attempts = e.attempt ?? 1;
+    this.closeSpan(job, e);
+    (job.reasons ??= []).push(own(`attempt ${e.attempt ?? job.attempts} failed${e.error ? `: ${e.error.slice(0, 80)}` : ''}`));
+    if (e.final && job.spans.length === 0) this.finish(key, job, 'failed');
+  }
+
+  private leaseExpired(key: string, e: FeedbackEvent): void {
+    const job = this.job(key, e);
+    const i = job.spans.findIndex((s) => (e.previousLease !== undefined ? s.lease === e.previousLease : s.pid === e.previousPid));
+    if (i !== -1) job.spans.splice(i, 1);
+    (job.reasons ??= []).push(`lease expired${e.previousPid !== undefined ? ` (pid ${e.previousPid})` : ''}`);
+  }
+
+  private finding(key: string, e: FeedbackEvent, first: number): Finding {
+    let f = this.findings.get(key);
+    if (!f) {
+      f = { presentationId: e.presentationId === undefined ? undefined : own(e.presentationId), jobIds: new Set(), kinds: new Set(), marks: 0, concurrent: 0, pids: new Set(), first, last: e.time };
+      if (e.jobId !== undefined) f.jobIds.add(own(e.jobId));
+      this.findings.set(own(key), f);
+    }
+    f.pids.add(e.pid);
+    f.first = Math.min(f.first, first);
+    f.last = Math.max(f.last, e.time);
+    return f;
+  }
+
+  private finish(key: string, job: LiveJob, outcome: Retry['outcome']): void {
+    this.live.delete(key);
+    if (!job.retried) return;
+    if (this.retryList.length < this.maxRetries) {
+      this.retryList.push({ presentationId: job.presentationId, jobId: key.startsWith('p:') ? undefined : key, attempts: Math.max(job.attempts, 2), reasons: job.reasons ?? [], outcome });
+    }
+  }
+
+  // Drops response hashes older than the window and jobs silent for an hour (a crash nobody took over).
+  private sweep(): void {
+    const horizon = this.clock - this.windowMs;
+    for (const [k, v] of this.hashes) if (v.time < horizon) this.hashes.delete(k);
+    const stale = this.clock - Math.max(STALE_MS, this.windowMs);
+    for (const [k, job] of this.live) if (job.seen < stale) this.finish(k, job, 'unfinished');
+  }
+
+  /** Ends the analysis: jobs still open are reported as they stand. */
+  result(): { duplicates: Duplicate[]; retries: Retry[]; retryCount: number; jobs: number } {
+    for (const [k, job] of this.live) this.finish(k, job, 'unfinished');
+    const duplicates = [...this.findings.values()]
+      .map((f) => ({
+        presentationId: f.presentationId,
+        jobIds: [...f.jobIds].sort(),
+        kinds: [...f.kinds].sort(),
+        count: Math.max(f.marks, f.concurrent),
+        pids: [...f.pids].sort((a, b) => a - b),
+        first: f.first,
+        last: f.last,
+      }))
+      .sort((a, b) => a.first - b.first);
+    return { duplicates, retries: this.retryList, retryCount: this.retries, jobs: this.marks.size };
+  }
+}

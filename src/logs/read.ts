@@ -1,0 +1,60 @@
+import { createReadStream } from 'node:fs';
+import { createGunzip } from 'node:zlib';
+import type { LogInput } from './files.js';
+import { unreadable } from './files.js';
+import { LineSplitter, type LineHandler } from './lines.js';
+
+export interface ReadResult {
+  lines: number;
+  /** A gzip'd file that ends early (rotation or copy cut short): what came before is still read. */
+  truncated: boolean;
+}
+
+export interface ReadOptions {
+  /** Raw bytes read from disk (compressed bytes for .gz), for the progress bar. */
+  onBytes?: (n: number) => void;
+  /** Awaited between chunks: lets a slow stdout push back. */
+  afterChunk?: () => Promise<void> | undefined;
+  /** Stops reading (Ctrl+C, or stdout closed). */
+  signal?: AbortSignal;
+}
+
+const CHUNK = 1024 * 1024;
+
+/** Streams one file line by line, gunzipping when the file starts with the gzip magic. */
+export async function readLines(input: LogInput, onLine: LineHandler, options: ReadOptions = {}): Promise<ReadResult> {
+  const raw = createReadStream(input.path, { highWaterMark: CHUNK });
+  if (options.onBytes) {
+    const onBytes = options.onBytes;
+    raw.on('data', (chunk) => onBytes(chunk.length));
+  }
+  const source = input.gzip ? raw.pipe(createGunzip({ chunkSize: CHUNK })) : raw;
+  if (input.gzip) raw.on('error', (error) => source.destroy(error));
+  const splitter = new LineSplitter();
+  let lines = 0;
+  const count: LineHandler = (line) => {
+    lines++;
+    onLine(line);
+  };
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      splitter.push(chunk, count);
+      const wait = options.afterChunk?.();
+      if (wait) await wait;
+      if (options.signal?.aborted) {
+        raw.destroy();
+        return { lines, truncated: false };
+      }
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (input.gzip && (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR')) {
+      splitter.end(count);
+      raw.destroy();
+      return { lines, truncated: true };
+    }
+    throw unreadable(input.path, error);
+  }
+  splitter.end(count);
+  return { lines, truncated: false };
+}

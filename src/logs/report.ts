@@ -1,0 +1,74 @@
+import type { ChalkInstance } from 'chalk';
+import type { DuplicateReport } from './analyse.js';
+
+const RETRIES_SHOWN = 20;
+
+export function formatTime(t: number): string {
+  // seconds: a finished job's first mark is kept to the second (see duplicates.ts)
+  return Number.isFinite(t) && t > 0 ? `${new Date(t).toISOString().slice(0, 19).replace('T', ' ')}Z` : '-';
+}
+
+function table(rows: string[][], c: ChalkInstance): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r, n) => {
+    const line = r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+    return `${n === 0 ? c.bold(line) : line}\n`;
+  }).join('');
+}
+
+const plural = (n: number, one: string, many = `${one}s`): string => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+
+export function summaryLine(r: DuplicateReport): string {
+  const parts = [
+    r.duplicates.length === 0
+      ? `No duplicates among ${plural(r.marked, 'marked job')}`
+      : `${plural(r.duplicates.length, 'duplicate')} (${plural(r.extraFeedbacks, 'extra feedback')}) among ${plural(r.marked, 'marked job')}`,
+    `${plural(r.retries.count, 'retry', 'retries')} (not duplicates)`,
+    `${plural(r.garbled, 'unreadable line')} skipped`,
+    `${plural(r.lines, 'line')} in ${plural(r.files.length, 'file')} (${(r.bytes / 1e6).toFixed(1)} MB)`,
+  ];
+  return parts.join(' · ');
+}
+
+export function formatReport(r: DuplicateReport, c: ChalkInstance): string {
+  let out = '';
+  if (r.duplicates.length > 0) {
+    const rows = [['PRESENTATION', 'JOB', 'COUNT', 'PIDS', 'FIRST', 'LAST', 'KIND']];
+    for (const d of r.duplicates) {
+      rows.push([d.presentationId ?? '-', d.jobIds.length > 0 ? d.jobIds.join(', ') : '-', String(d.count), d.pids.join(', '), formatTime(d.first), formatTime(d.last), d.kinds.join(', ')]);
+    }
+    out += table(rows, c);
+    out += '\n';
+  }
+  if (r.retries.count > 0) {
+    out += `${c.bold('Retries')} (a failed attempt or an expired lease, then a new attempt: expected, not duplicates)\n`;
+    const rows = [['PRESENTATION', 'JOB', 'ATTEMPTS', 'OUTCOME', 'WHY']];
+    for (const x of r.retries.listed.slice(0, RETRIES_SHOWN)) rows.push([x.presentationId ?? '-', x.jobId ?? '-', String(x.attempts), x.outcome, x.reasons.join('; ')]);
+    out += table(rows, c);
+    if (r.retries.count > RETRIES_SHOWN) out += `… and ${plural(r.retries.count - RETRIES_SHOWN, 'more retry', 'more retries')} (--json lists up to ${r.retries.listed.length.toLocaleString('en-US')}).\n`;
+    out += '\n';
+  }
+  for (const f of r.files) if (f.truncated) out += c.yellow(`warning: ${f.path} ends early (an incomplete gzip file); read ${plural(f.lines, 'line')} from it.\n`);
+  if (r.failuresWithoutPresentation > 0) out += `${plural(r.failuresWithoutPresentation, 'failure line')} named no presentation (the old stack's "Feedback-Generierung fehlgeschlagen: …").\n`;
+  const summary = summaryLine(r);
+  out += `${r.duplicates.length > 0 ? c.red(summary) : c.green(summary)}\n`;
+  return out;
+}
+
+export function reportJson(r: DuplicateReport): unknown {
+  return {
+    clean: r.duplicates.length === 0,
+    summary: summaryLine(r),
+    duplicates: r.duplicates.map((d) => ({ ...d, first: new Date(d.first).toISOString(), last: new Date(d.last).toISOString() })),
+    extraFeedbacks: r.extraFeedbacks,
+    retries: r.retries,
+    marked: r.marked,
+    events: r.events,
+    lines: r.lines,
+    garbled: r.garbled,
+    bytes: r.bytes,
+    windowMs: r.windowMs,
+    failuresWithoutPresentation: r.failuresWithoutPresentation,
+    files: r.files,
+  };
+}
