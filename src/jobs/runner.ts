@@ -118,7 +118,7 @@ export class JobRunner {
 
   private run(job: ClaimedJob): void {
     const { logger, store, provider, leaseMs, metrics } = this.options;
-    const base = { presentationId: job.presentationId, jobId: job.jobId, attempt: job.attempt, lease: job.lease };
+    const base = { presentationId: job.presentationId, jobId: job.jobId, version: job.version, attempt: job.attempt, lease: job.lease };
     if (job.expired) {
       logger.warn({ event: 'job.lease_expired', ...base, previousLease: job.expired.previousLease, previousPid: job.expired.previousPid }, `Lease of job ${job.jobId} expired`);
       metrics?.leaseExpired();
@@ -168,7 +168,7 @@ export class JobRunner {
 
   private failed(job: ClaimedJob, controller: AbortController, error: unknown): void {
     const { logger, store, metrics } = this.options;
-    const base = { presentationId: job.presentationId, jobId: job.jobId, attempt: job.attempt, lease: job.lease };
+    const base = { presentationId: job.presentationId, jobId: job.jobId, version: job.version, attempt: job.attempt, lease: job.lease };
     if (controller.signal.aborted) {
       // Stopped by us (shutdown) or the lease was lost: the attempt does not count.
       if (store.releaseJob(job.jobId, job.lease)) {
