@@ -209,12 +209,13 @@ for (const status of [400, 403, 404]) {
   });
 }
 
-test('a server that never answers: timeoutMs 300 rejects within a second as a retryable timeout', async (t) => {
+test('a server that never answers: timeoutMs 300 rejects as a retryable timeout, not before', async (t) => {
   const server = await fakeServer(t, () => {});
   const started = performance.now();
   const error = await failure(provider(t, { baseUrl: server.baseUrl, timeoutMs: 300 }).generate(REQUEST, new AbortController().signal));
   const elapsed = performance.now() - started;
-  assert.ok(elapsed >= 250 && elapsed < 1000, `rejected after ${Math.round(elapsed)} ms`);
+  // the lower bound proves the timeout, not an early error, ended it; the upper one only catches a hang
+  assert.ok(elapsed >= 250 && elapsed < 10_000, `rejected after ${Math.round(elapsed)} ms`);
   assert.equal(error.retryable, true);
   assert.match(error.message, /did not answer within 300 ms \(timeout\)/);
 });
@@ -226,7 +227,7 @@ test("the caller's signal aborts the call", async (t) => {
   setTimeout(() => controller.abort(new Error(`lease lost ${KEY}`)), 50);
   const started = performance.now();
   const error = await failure(p.generate(REQUEST, controller.signal));
-  assert.ok(performance.now() - started < 1000);
+  assert.ok(performance.now() - started < 10_000, 'the abort ended the call, not the 60 s timeout');
   assert.equal(error.retryable, true);
   assert.match(error.message, /was aborted/);
 
