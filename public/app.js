@@ -44,6 +44,7 @@ const STRINGS = {
     notFoundTitle: 'Presentation not found',
     notFound: 'No presentation with this link exists. Check the link, or submit your talk again.',
     failureTitle: 'Feedback failed after {n} attempts.',
+    failureTitleOne: 'Feedback failed after 1 attempt.',
     failureUnknown: 'No reason was given.',
     retry: 'Request new feedback',
     retrying: 'Requesting…',
@@ -110,6 +111,7 @@ const STRINGS = {
     notFoundTitle: 'Präsentation nicht gefunden',
     notFound: 'Zu diesem Link gibt es keine Präsentation. Prüfe den Link oder reiche deinen Vortrag erneut ein.',
     failureTitle: 'Das Feedback ist nach {n} Versuchen fehlgeschlagen.',
+    failureTitleOne: 'Das Feedback ist nach 1 Versuch fehlgeschlagen.',
     failureUnknown: 'Es wurde kein Grund genannt.',
     retry: 'Neues Feedback anfordern',
     retrying: 'Wird angefordert…',
@@ -514,7 +516,9 @@ function renderPresentation() {
 
   $('failure').hidden = !failed;
   if (failed) {
-    $('failure-title').textContent = t('failureTitle', { n: Number.isInteger(p.attempts) ? p.attempts : 1 });
+    // A non-retryable error (e.g. a refused API key) fails after the first attempt.
+    const attempts = Number.isInteger(p.attempts) && p.attempts > 0 ? p.attempts : 1;
+    $('failure-title').textContent = attempts === 1 ? t('failureTitleOne') : t('failureTitle', { n: attempts });
     $('failure-message').textContent = typeof p.error === 'string' && p.error !== '' ? p.error : p.error?.message || t('failureUnknown');
   }
 
