@@ -153,7 +153,12 @@ test('the openai provider against a fake OpenAI-compatible server', { timeout: 9
   await t.test('final failure after the last attempt: failed, error stored, final: true', () => {
     assert.equal(views.broken.status, 'failed');
     assert.equal(views.broken.attempts, 5);
-    assert.match(views.broken.error, /500/);
+    assert.equal(views.broken.error, 'The feedback model failed (HTTP 500).');
+    // the operator's detail stays with the job
+    const db = openDb(server);
+    const { last_error: detail } = db.prepare('SELECT last_error FROM jobs WHERE presentation_id = ?').get(ids.broken);
+    db.close();
+    assert.match(detail, /answered 500/);
     assert.equal(views.broken.feedback, null);
     const failures = failuresOf('broken');
     assert.deepEqual(failures.map((f) => f.attempt), [1, 2, 3, 4, 5]);

@@ -321,8 +321,10 @@ test('the presenter page in Chromium', { skip: chromiumMissing }, async (t) => {
     assert.equal(await page.locator('#failure-title').textContent(), 'Feedback failed after 1 attempt.');
     assert.equal(
       await page.locator('#failure-message').textContent(),
-      `The model server at ${model.baseUrl} answered 401: the API key was refused (no API key is set; set PRESENTER_AI_API_KEY).`,
+      'The feedback model refused the server’s credentials: the operator needs to fix its configuration.',
     );
+    // the operator's detail (internal URL, setting names) is not shown to presenters
+    assert.doesNotMatch(await page.locator('#failure-message').textContent(), /127\.0\.0\.1|PRESENTER_/);
     assert.equal(await page.locator('#status-text').textContent(), 'Feedback could not be generated.');
     assert.equal(await page.locator('#spinner').isHidden(), true);
     assert.equal(await page.locator('#feedback').isHidden(), true);

@@ -60,7 +60,7 @@ function fromText(body: string, query: TextQuery): CreateJson {
   const title = query.title ?? heading;
   if (!title) throw new HttpError(400, 'VALIDATION', 'title: is required: pass ?title= or start the text with a # heading');
   const minutes = query.targetMinutes === undefined ? undefined : Number(query.targetMinutes);
-  if (minutes !== undefined && (minutes <= 0 || minutes > 600)) throw new HttpError(400, 'VALIDATION', 'targetMinutes: must be more than 0 and at most 600');
+  if (minutes !== undefined && (minutes <= 0 || minutes > 600)) throw new HttpError(400, 'VALIDATION', 'targetMinutes: must be > 0 and <= 600');
   return { title: title.slice(0, 200), content: body, language: query.language, targetMinutes: minutes };
 }
 

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { FeedbackProvider } from '../feedback/types.js';
 import { ProviderError } from '../feedback/types.js';
+import { publicErrorMessage } from '../feedback/public-error.js';
 import type { ClaimedJob, Store } from '../store/types.js';
 import { retryDelayMs } from './backoff.js';
 import type { JobMetrics } from './metrics.js';
@@ -185,7 +186,7 @@ export class JobRunner {
       if (error instanceof ProviderError && error.retryAfterMs !== undefined) retryInMs = Math.max(retryInMs, error.retryAfterMs);
     }
     try {
-      if (!store.failJob(job.jobId, job.lease, message, retryInMs)) {
+      if (!store.failJob(job.jobId, job.lease, { detail: message, public: publicErrorMessage(error) }, retryInMs)) {
         logger.warn({ event: 'job.lease_lost', ...base }, `Job ${job.jobId} lost its lease; its failure was discarded`);
         return;
       }

@@ -137,7 +137,7 @@ export class SqliteStore implements Store {
         if (expired && row.attempts >= row.max_attempts) {
           const error = `the worker (pid ${row.lease_pid ?? '?'}) running the last attempt stopped before finishing (its lease expired)`;
           this.stmt.exhaust.run({ id: row.id, error, now });
-          this.stmt.markFailed.run({ id: row.presentation_id, version: row.version, attempt: row.attempts, error });
+          this.stmt.markFailed.run({ id: row.presentation_id, version: row.version, attempt: row.attempts, error: 'The server processing this feedback stopped during the last attempt.' });
           result.exhausted.push({ jobId: row.id, presentationId: row.presentation_id, attempt: row.attempts, ...expired });
           continue;
         }
@@ -272,19 +272,19 @@ export class SqliteStore implements Store {
     return this.completeTx.immediate(input);
   }
 
-  failJob(jobId: string, lease: string, error: string, retryInMs: number | null): boolean {
+  failJob(jobId: string, lease: string, error: { detail: string; public: string }, retryInMs: number | null): boolean {
     return this.db
       .transaction(() => {
         const now = Date.now();
         if (retryInMs === null) {
-          const job = this.stmt.failFinal.get({ id: jobId, lease, error, now }) as { presentation_id: string; version: number; attempts: number } | undefined;
+          const job = this.stmt.failFinal.get({ id: jobId, lease, error: error.detail, now }) as { presentation_id: string; version: number; attempts: number } | undefined;
           if (!job) return false;
-          this.stmt.markFailed.run({ id: job.presentation_id, version: job.version, attempt: job.attempts, error });
+          this.stmt.markFailed.run({ id: job.presentation_id, version: job.version, attempt: job.attempts, error: error.public });
           return true;
         }
-        const job = this.stmt.retry.get({ id: jobId, lease, error, runAt: now + retryInMs }) as { presentation_id: string; version: number; attempts: number } | undefined;
+        const job = this.stmt.retry.get({ id: jobId, lease, error: error.detail, runAt: now + retryInMs }) as { presentation_id: string; version: number; attempts: number } | undefined;
         if (!job) return false;
-        this.stmt.markRetrying.run({ id: job.presentation_id, version: job.version, attempt: job.attempts, error });
+        this.stmt.markRetrying.run({ id: job.presentation_id, version: job.version, attempt: job.attempts, error: error.public });
         return true;
       })
       .immediate();

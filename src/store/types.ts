@@ -89,8 +89,11 @@ export interface Store {
   renewLease(jobId: string, lease: string, leaseMs: number): boolean;
   /** false: the lease was lost (taken over): nothing was written. */
   completeJob(input: CompleteInput): boolean;
-  /** Schedules a retry in `retryInMs`, or fails the job for good when `retryInMs` is null. */
-  failJob(jobId: string, lease: string, error: string, retryInMs: number | null): boolean;
+  /**
+   * Schedules a retry in `retryInMs`, or fails the job for good when `retryInMs` is null.
+   * `error` stays with the job (operators); `publicError` is what the presentation shows.
+   */
+  failJob(jobId: string, lease: string, error: { detail: string; public: string }, retryInMs: number | null): boolean;
   /** Gives a claimed job back without counting the attempt (graceful stop). */
   releaseJob(jobId: string, lease: string): boolean;
   /** Milliseconds until the next job becomes claimable (queued run_at or a lease expiry), or null. */
