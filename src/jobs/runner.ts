@@ -98,7 +98,6 @@ export class JobRunner {
       this.options.metrics?.outcome('failed');
     }
     for (const job of claimed.jobs) this.run(job);
-    if (claimed.jobs.length === free) this.refill = true;
   }
 
   private schedule(): void {

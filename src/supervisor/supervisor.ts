@@ -131,7 +131,6 @@ export class Supervisor {
   private fork(slot: Slot): Promise<void> {
     const env = { ...this.ctx.env, [SETTINGS_ENV]: JSON.stringify(this.settings) };
     const worker = cluster.fork(env);
-    const previous = slot.worker;
     slot.worker = worker;
     slot.pid = worker.process.pid;
     slot.startedAt = Date.now();
@@ -146,7 +145,6 @@ export class Supervisor {
       if (slot.stderrTail.length > STDERR_TAIL_LINES) slot.stderrTail.splice(0, slot.stderrTail.length - STDERR_TAIL_LINES);
     });
     this.logger.info({ event: 'worker.started', workerId: worker.id, workerPid: worker.process.pid, slot: slot.index }, `Worker ${worker.id} started (pid ${worker.process.pid})`);
-    void previous;
 
     return new Promise<void>((resolve, reject) => {
       let settled = false;

@@ -70,6 +70,7 @@ export async function startServer(t, { args = [], env = {}, dataDir, port, ready
   const p = port ?? (await freePort());
   const child = execa(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', String(p), '--data-dir', dir, ...args], {
     cwd: ROOT,
+    forceKillAfterDelay: false,
     env: cleanEnv(env),
     extendEnv: false,
     reject: false,
@@ -85,6 +86,7 @@ export async function startServer(t, { args = [], env = {}, dataDir, port, ready
       await child;
       clearTimeout(timer);
     }
+    assertNoNodeWarnings((await child).all ?? '');
   });
   const deadline = Date.now() + readyTimeout;
   while (Date.now() < deadline) {
