@@ -81,6 +81,8 @@ export function resolveSettings(flags: SettingFlags, ctx: Pick<Context, 'platfor
   if (env.PRESENTER_ADMIN_TOKEN) s.adminToken = env.PRESENTER_ADMIN_TOKEN;
   s.bodyLimit = envInt(env, 'PRESENTER_BODY_LIMIT', 1024, 1024 * 1024 * 1024) ?? s.bodyLimit;
   s.leaseMs = envInt(env, 'PRESENTER_LEASE_MS', 100, 3_600_000) ?? s.leaseMs;
+  s.logMaxBytes = envInt(env, 'PRESENTER_LOG_MAX_BYTES', 4096, 1024 ** 4) ?? s.logMaxBytes;
+  s.logMaxFiles = envInt(env, 'PRESENTER_LOG_FILES', 1, 1000) ?? s.logMaxFiles;
   const provider = env.PRESENTER_AI_PROVIDER;
   if (provider) {
     // 'noop' is the benchmark's provider (src/feedback/providers.ts), not a user setting.

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runCli, startServer } from './helpers/cli.js';
+import { api, logLines } from './helpers/http.js';
+
+test('the windows profile serves from the primary: no fork, status and stop work', async (t) => {
+  const server = await startServer(t, { args: ['--profile', 'windows'] });
+  assert.equal((await api(server, '/healthz')).status, 200);
+  const created = await api(server, '/api/presentations', { method: 'POST', json: { title: 'One process', content: '# One\n\nHello.' } });
+  assert.equal(created.status, 201);
+  const status = JSON.parse((await runCli(['status', '--json', '--data-dir', server.dataDir])).stdout);
+  assert.equal(status.mode, 'single');
+  assert.deepEqual(status.workers.map((w) => [w.id, w.pid]), [[0, server.child.pid]]);
+  const reload = await runCli(['reload', '--data-dir', server.dataDir]);
+  assert.equal(reload.exitCode, 1);
+  assert.match(reload.stderr, /the windows profile serves from one process/);
+  const stop = await runCli(['stop', '--data-dir', server.dataDir]);
+  assert.equal(stop.exitCode, 0, stop.stderr);
+  assert.equal((await server.child).exitCode, 0);
+  const lines = logLines(server);
+  assert.ok(lines.every((l) => l.worker === 0 && l.pid === server.child.pid));
+  assert.ok(lines.some((l) => l.event === 'feedback.marked'));
+});
+
+test('no log line is lost at exit: every request and the last lifecycle lines are in the file', async (t) => {
+  const server = await startServer(t, { args: ['--profile', 'advanced'] });
+  const n = 300;
+  for (let i = 0; i < n; i++) assert.equal((await api(server, `/healthz?i=${i}`)).status, 200);
+  server.child.kill('SIGTERM');
+  assert.equal((await server.child).exitCode, 0);
+  const lines = logLines(server);
+  assert.equal(lines.filter((l) => l.event === 'http.request' && l.path === '/healthz').length, n);
+  assert.equal(lines.filter((l) => l.event === 'worker.stopped').length, 2);
+  assert.equal(lines.at(-1).event, 'supervisor.stopped');
+  for (const l of lines) {
+    for (const field of ['time', 'level', 'pid', 'hostname', 'worker', 'msg']) assert.ok(field in l, `${field} missing in ${JSON.stringify(l)}`);
+  }
+});
+
+test('the log file rotates by size, keeping the configured number of files; one writer, whole lines', async (t) => {
+  const server = await startServer(t, { args: ['--profile', 'advanced'], env: { PRESENTER_LOG_MAX_BYTES: '16384', PRESENTER_LOG_FILES: '3' } });
+  for (let i = 0; i < 600; i++) await api(server, `/healthz?i=${i}`);
+  server.child.kill('SIGTERM');
+  await server.child;
+  const dir = join(server.dataDir, 'logs');
+  const files = readdirSync(dir).sort();
+  assert.deepEqual(files, ['presenter.log', 'presenter.log.1', 'presenter.log.2', 'presenter.log.3']);
+  for (const f of files) {
+    assert.ok(statSync(join(dir, f)).size < 16384 + 8192, `${f} is ${statSync(join(dir, f)).size} bytes`);
+    // whole JSON lines only: two workers' lines never interleave
+    for (const line of readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean)) JSON.parse(line);
+  }
+});
