@@ -38,7 +38,14 @@ export class LogSink {
     if (!options.quiet) {
       const pretty = options.pretty ?? Boolean(options.console.isTTY);
       this.consoleStream = pretty
-        ? PinoPretty({ destination: options.console as never, sync: false, translateTime: 'SYS:HH:MM:ss.l', ignore: 'hostname' })
+        ? PinoPretty({
+            destination: options.console as never,
+            sync: false,
+            translateTime: 'SYS:HH:MM:ss.l',
+            singleLine: true,
+            messageFormat: 'w{worker} {msg}',
+            ignore: 'hostname,worker,event,reqId',
+          })
         : options.console;
     }
   }
