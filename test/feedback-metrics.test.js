@@ -1,4 +1,5 @@
-// Slide splitting and counts shared by the providers: computed from the talk, never taken from a model.
+// Slide splitting and counts shared by the providers (the local analyser's splitter): computed from
+// the talk, never taken from a model.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { computeMetrics, countWords, guessLanguage, splitSlides } from '../dist/feedback/metrics.js';
@@ -7,7 +8,7 @@ test('--- lines separate slides; front matter and --- inside code fences do not'
   const talk = '---\nmarp: true\ntheme: default\n---\n# One\nHello world\n\n---\n\n# Two\n```js\n---\nconst a = 1\n```\n---\nThree words here';
   assert.deepEqual(splitSlides(talk), [
     { index: 1, title: 'One', words: 3 },
-    { index: 2, title: 'Two', words: 4 },
+    { index: 2, title: 'Two', words: 1 }, // code in a fence is on the slide but not spoken
     { index: 3, title: 'Three words here', words: 3 },
   ]);
 });
