@@ -208,3 +208,16 @@ test('status and stop find no server, or say the pid file is stale', async (t) =
   assert.equal(result.exitCode, 0);
   assert.match(result.all, /Replaced a stale pid file \(pid 999999 is not running\)/);
 });
+
+test('a database that is not SQLite, or a bad model URL: exit 2 before any worker starts', async (t) => {
+  const dataDir = makeDataDir(t);
+  writeFileSync(join(dataDir, 'presenter.db'), 'not a database '.repeat(20));
+  const corrupt = await runCli(['serve', '--data-dir', dataDir, '--port', String(await freePort())]);
+  assert.equal(corrupt.exitCode, 2);
+  assert.match(corrupt.stderr, /^error: The database .*presenter\.db cannot be used: file is not a database\.\n  fix: Restore it from a backup/);
+  const other = makeDataDir(t);
+  const badUrl = await runCli(['serve', '--data-dir', other, '--port', String(await freePort())], { env: { PRESENTER_AI_PROVIDER: 'openai', PRESENTER_AI_BASE_URL: 'ftp://models' } });
+  assert.equal(badUrl.exitCode, 2);
+  assert.match(badUrl.stderr, /^error: Expected the AI base URL to be an http\(s\) URL, got `ftp:\/\/models`/);
+  assert.doesNotMatch(badUrl.stdout, /worker.started/);
+});

@@ -1,7 +1,12 @@
 import { Option, type Command } from 'commander';
 import type { Context } from '../context.js';
 import { parseIntFlag, resolveSettings, type SettingFlags } from '../config/resolve.js';
+import { join } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { createProvider } from '../feedback/providers.js';
+import { migrateDatabase } from '../store/sqlite.js';
 import { Supervisor } from '../supervisor/supervisor.js';
+import { DB_FILE } from '../worker/service.js';
 import { checkDataDir, checkPortFree } from './preflight.js';
 
 export function registerServe(program: Command, ctx: Context): void {
@@ -21,9 +26,18 @@ export function registerServe(program: Command, ctx: Context): void {
       const settings = resolveSettings(flags, ctx);
       const { stalePid } = checkDataDir(settings.dataDir);
       await checkPortFree(settings.host, settings.port);
-      const { migrateDatabase } = await import('../store/sqlite.js');
-      const { join } = await import('node:path');
-      const applied = migrateDatabase(join(settings.dataDir, 'presenter.db'));
+      // A bad model setting must stop here with exit 2, not crash every worker at start-up.
+      const provider = createProvider(settings.ai, ctx.env) as { close?: () => Promise<void> | void };
+      await provider.close?.();
+      const file = join(settings.dataDir, DB_FILE);
+      let applied: number[];
+      try {
+        applied = migrateDatabase(file);
+      } catch (error) {
+        throw new ConfigError('DB_UNUSABLE', `The database ${file} cannot be used: ${(error as Error).message}.`, {
+          fix: 'Restore it from a backup, or move it away to start with an empty database (run `presenter-serve doctor` for the SQLite checks).',
+        });
+      }
       const supervisor = new Supervisor(settings, ctx, { quiet: flags.quiet });
       if (stalePid !== undefined) {
         supervisor.logger.warn({ event: 'supervisor.stale_pid', stalePid }, `Replaced a stale pid file (pid ${stalePid} is not running)`);

@@ -42,9 +42,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const { settings, logger } = options;
   const store = new SqliteStore(join(settings.dataDir, DB_FILE));
   const metrics = createMetrics(store);
+  const provider = createProvider(settings.ai, options.env);
   const runner = new JobRunner({
     store,
-    provider: createProvider(settings.ai, options.env),
+    provider,
     logger,
     slots: settings.threads,
     leaseMs: settings.leaseMs,
@@ -86,6 +87,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       const deadline = Date.now() + timeoutMs;
       await drainAndClose(app, timeoutMs, logger);
       await runner.stop(Math.max(0, deadline - Date.now()));
+      await (provider as { close?: () => Promise<void> }).close?.();
       store.close();
     },
   };
