@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = join(ROOT, 'bin/presenter-serve.js');
 const started = new Set();
+const seenPids = new Set();
 const dirs = new Set();
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -62,17 +63,19 @@ function track(child) {
   child.stderr?.on('data', keep);
   child.exited = new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
   started.add(child);
+  seenPids.add(child.pid);
   child.exited.then(() => started.delete(child));
   return child;
 }
 
 /** `presenter-serve serve` with the given profile; resolves once /readyz says 200. */
-export async function startServe({ profile = 'safe', args = [], env = {}, dataDir = tempDir(), port, nodeOptions } = {}) {
+// `execArgv` (e.g. --cpu-prof) reaches the workers too: node:cluster forks with the primary's execArgv.
+export async function startServe({ profile = 'safe', args = [], env = {}, dataDir = tempDir(), port, execArgv = [] } = {}) {
   const p = port ?? (await freePort());
   const child = track(
-    spawn(process.execPath, [BIN, 'serve', '--profile', profile, '--host', '127.0.0.1', '--port', String(p), '--data-dir', dataDir, '--quiet', ...args], {
+    spawn(process.execPath, [...execArgv, BIN, 'serve', '--profile', profile, '--host', '127.0.0.1', '--port', String(p), '--data-dir', dataDir, '--quiet', ...args], {
       cwd: ROOT,
-      env: cleanEnv({ ...env, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) }),
+      env: cleanEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
@@ -103,7 +106,9 @@ export function status(dataDir) {
     execFile(process.execPath, [BIN, 'status', '--json', '--data-dir', dataDir], { cwd: ROOT, env: cleanEnv(), timeout: 10_000 }, (error, stdout, stderr) => {
       if (error) return fail(new Error(`status failed: ${stderr || error.message}`));
       try {
-        ok(JSON.parse(stdout));
+        const parsed = JSON.parse(stdout);
+        for (const w of parsed.workers ?? []) if (w.pid) seenPids.add(w.pid);
+        ok(parsed);
       } catch (e) {
         fail(e);
       }
@@ -143,4 +148,18 @@ export async function stopAll() {
 export function removeDir(dir) {
   rmSync(dir, { recursive: true, force: true });
   dirs.delete(dir);
+}
+
+/** Pids this bench started or saw as workers that are still alive. */
+export function leftovers() {
+  const alive = [];
+  for (const pid of seenPids) {
+    try {
+      process.kill(pid, 0);
+      alive.push(pid);
+    } catch {
+      // gone
+    }
+  }
+  return alive;
 }
