@@ -74,7 +74,10 @@ try {
     const started = Date.now();
     process.stdout.write(`\n[${section}]\n`);
     try {
-      if (section === 'http') results.sections.http = await httpSection({ quick, ...config, log });
+      if (section === 'http') {
+        results.sections.http = await httpSection({ quick, ...config, log });
+        if (results.sections.http.cpuProfiles) results.cpuProfiles = results.sections.http.cpuProfiles;
+      }
       if (section === 'jobs') results.sections.jobs = await jobsSection({ jobs: config.jobs, cpuProf: config.cpuProf, log, timeoutSec: quick ? 30 : 300 });
       if (section === 'chaos') results.sections.chaos = await chaosSection({ talks: config.talks, chaosSec: config.chaosSec, log, timeoutSec: quick ? 30 : 300 });
       if (section === 'logs') results.sections.logs = await logsSection({ size: config.logSize, log });

@@ -1,6 +1,9 @@
 // HTTP section: baseline, then each profile, each at every connection count, in one run.
 import { runMix } from '../lib/load.js';
-import { rssOf, startBaseline, startServe, status, stop, removeDir } from '../lib/proc.js';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { byPackage, topFrames } from '../lib/cpuprofile.js';
+import { rssOf, startBaseline, startServe, status, stop, removeDir, tempDir } from '../lib/proc.js';
 import { createTalks } from '../lib/talk.js';
 
 // Jobs run with the noop provider: the section measures the HTTP path and the job bookkeeping
@@ -13,10 +16,29 @@ async function rssPerWorker(server) {
   return s.workers.map((w) => w.rssBytes);
 }
 
-export async function httpSection({ quick, profiles, connections, durationSec, log }) {
+// With --cpu-prof, each serve runs under `node --cpu-prof` (workers inherit it) and the workers'
+// top frames over the whole run are printed and kept in the results.
+function summarizeProfiles(dir, supervisorPid, log) {
+  const out = [];
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.cpuprofile'))) {
+    const pid = Number(f.split('.')[3]);
+    if (pid === supervisorPid) continue;
+    const t = topFrames(join(dir, f), 20);
+    const groups = byPackage(join(dir, f));
+    out.push({ pid, totalMs: t.totalMs, byPackage: groups, top: t.top });
+    log(`cpu profile of worker ${pid} (${t.totalMs} ms sampled): ${groups.map((g) => `${g.group} ${g.pct}%`).join(', ')}`);
+    for (const fr of t.top.slice(0, 15)) log(`  ${String(fr.pct).padStart(5)}%  ${fr.frame}`);
+  }
+  return out;
+}
+
+export async function httpSection({ quick, profiles, connections, durationSec, log, cpuProf = false }) {
   const rows = [];
+  const cpuProfiles = {};
   for (const target of ['baseline', ...profiles]) {
-    const server = target === 'baseline' ? await startBaseline() : await startServe({ profile: target, env: SERVE_ENV });
+    const profDir = cpuProf && target !== 'baseline' ? tempDir('presenter-prof-') : undefined;
+    const execArgv = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    const server = target === 'baseline' ? await startBaseline() : await startServe({ profile: target, env: SERVE_ENV, execArgv });
     try {
       const { ids } = await createTalks(server.url, quick ? 50 : 200, { concurrency: 8 });
       await runMix(server.url, ids, { connections: 50, durationSec: quick ? 1 : 3 }); // warm-up, not reported
@@ -30,11 +52,16 @@ export async function httpSection({ quick, profiles, connections, durationSec, l
     } finally {
       await stop(server);
       removeDir(server.dataDir);
+      if (profDir) {
+        cpuProfiles[target] = summarizeProfiles(profDir, server.child.pid, log);
+        removeDir(profDir);
+      }
     }
   }
   for (const row of rows) {
     const base = rows.find((b) => b.profile === 'baseline' && b.connections === row.connections);
     row.ratioToBaseline = base ? Math.round((row.rps / base.rps) * 100) / 100 : null;
   }
+  if (cpuProf) Object.defineProperty(rows, 'cpuProfiles', { value: cpuProfiles, enumerable: false });
   return rows;
 }
