@@ -71,13 +71,25 @@ process.on('message', (message: unknown) => {
 // The supervisor is gone (killed): stop by ourselves instead of serving unsupervised.
 process.on('disconnect', () => void stop(settings.gracefulTimeoutMs, 'supervisor gone'));
 
+// One `enqueued` message per event-loop turn, however many talks that turn queued: under load a
+// message per POST cost ~5 % of a worker's CPU in IPC writes (npm run bench, --cpu-prof).
+let broadcastQueued = false;
+function broadcastEnqueue(): void {
+  if (broadcastQueued) return;
+  broadcastQueued = true;
+  setImmediate(() => {
+    broadcastQueued = false;
+    send({ type: 'enqueued' });
+  });
+}
+
 AggregatorRegistry.setRegistries([]);
 try {
   service = await startService({
     settings,
     logger,
     env: process.env,
-    broadcastEnqueue: () => send({ type: 'enqueued' }),
+    broadcastEnqueue,
     metricsText: () =>
       new Promise<string>((resolve) => {
         const requestId = ++metricsRequests;
