@@ -3,12 +3,21 @@ import { runMix } from '../lib/load.js';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { byPackage, topFrames } from '../lib/cpuprofile.js';
-import { rssOf, startBaseline, startServe, status, stop, removeDir, tempDir } from '../lib/proc.js';
+import { cpuSecondsOf, rssOf, startBaseline, startServe, status, stop, removeDir, tempDir } from '../lib/proc.js';
 import { createTalks } from '../lib/talk.js';
 
 // Jobs run with the noop provider: the section measures the HTTP path and the job bookkeeping
 // (claim, complete), not the analyser.
 const SERVE_ENV = { PRESENTER_AI_PROVIDER: 'noop' };
+
+// CPU used by the server's processes (supervisor and workers) per request: unlike req/s, this
+// hardly moves when other programs share the machine.
+async function serverPids(server) {
+  if (server.kind === 'baseline') return [server.child.pid];
+  const s = await status(server.dataDir);
+  return [server.child.pid, ...s.workers.map((w) => w.pid).filter(Boolean)];
+}
+const cpuOf = (pids) => pids.reduce((sum, pid) => sum + (cpuSecondsOf(pid) ?? 0), 0);
 
 async function rssPerWorker(server) {
   if (server.kind === 'baseline') return [rssOf(server.child.pid)];
@@ -43,11 +52,14 @@ export async function httpSection({ quick, profiles, connections, durationSec, l
       const { ids } = await createTalks(server.url, quick ? 50 : 200, { concurrency: 8 });
       await runMix(server.url, ids, { connections: 50, durationSec: quick ? 1 : 3 }); // warm-up, not reported
       for (const c of connections) {
+        const pids = await serverPids(server);
+        const cpuBefore = cpuOf(pids);
         const r = await runMix(server.url, ids, { connections: c, durationSec });
+        r.cpuMsPer1kRequests = Math.round(((cpuOf(pids) - cpuBefore) * 1e6) / r.requests);
         const rss = await rssPerWorker(server);
         const row = { profile: target, connections: c, ...r, rssPerWorkerBytes: rss };
         rows.push(row);
-        log(`http ${target} c=${c}: ${r.rps} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms errors ${r.errors} timeouts ${r.timeouts} non2xx ${r.non2xx}`);
+        log(`http ${target} c=${c}: ${r.rps} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms errors ${r.errors} timeouts ${r.timeouts} non2xx ${r.non2xx}; server CPU ${r.cpuMsPer1kRequests} ms per 1000 requests`);
       }
     } finally {
       await stop(server);
