@@ -122,6 +122,8 @@ export class SqliteStore implements Store {
       release: db.prepare(`UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL, run_at = @now
         WHERE id = @id AND lease_token = @lease AND status = 'running' RETURNING presentation_id, version`),
       markPending: db.prepare(`UPDATE presentations SET status = 'pending' WHERE id = @id AND current_version = @version AND status = 'processing'`),
+      anyDue: db.prepare(`SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'queued' AND run_at <= @now)
+        OR EXISTS (SELECT 1 FROM jobs WHERE status = 'running' AND lease_expires_at <= @now) AS due`),
       nextQueued: db.prepare(`SELECT MIN(run_at) AS t FROM jobs WHERE status = 'queued'`),
       nextExpiry: db.prepare(`SELECT MIN(lease_expires_at) AS t FROM jobs WHERE status = 'running'`),
       depth: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'`),
@@ -261,6 +263,9 @@ export class SqliteStore implements Store {
   }
 
   claimJobs(n: number, pid: number, leaseMs: number): ClaimResult {
+    // Most wake-ups find nothing (a job just finished, another worker took it): a plain read
+    // answers that without the write lock that BEGIN IMMEDIATE takes (~5 µs instead of ~50 µs).
+    if ((this.stmt.anyDue.get({ now: Date.now() }) as { due: number }).due === 0) return { jobs: [], exhausted: [] };
     return this.claimTx.immediate(n, pid, leaseMs);
   }
 

@@ -71,6 +71,18 @@ process.on('message', (message: unknown) => {
 // The supervisor is gone (killed): stop by ourselves instead of serving unsupervised.
 process.on('disconnect', () => void stop(settings.gracefulTimeoutMs, 'supervisor gone'));
 
+// One `enqueued` message per event-loop turn, however many talks that turn queued: under load a
+// message per POST cost ~5 % of a worker's CPU in IPC writes (npm run bench, --cpu-prof).
+let broadcastQueued = false;
+function broadcastEnqueue(): void {
+  if (broadcastQueued) return;
+  broadcastQueued = true;
+  setImmediate(() => {
+    broadcastQueued = false;
+    send({ type: 'enqueued' });
+  });
+}
+
 // prom-client answers the supervisor's aggregation requests only once an AggregatorRegistry exists.
 void new AggregatorRegistry();
 AggregatorRegistry.setRegistries([]);
@@ -79,7 +91,7 @@ try {
     settings,
     logger,
     env: process.env,
-    broadcastEnqueue: () => send({ type: 'enqueued' }),
+    broadcastEnqueue,
     metricsText: () =>
       new Promise<string>((resolve) => {
         const requestId = ++metricsRequests;

@@ -1,0 +1,126 @@
+// `npm run bench`: HTTP load against serve (safe, advanced) next to a plain node:http baseline,
+// job throughput, chaos (workers SIGKILLed), and logs --duplicates throughput.
+// Flags: --quick, --only http,jobs,chaos,logs, --profiles safe,advanced, --connections 50,200,1000,
+// --duration <s>, --jobs <n>, --talks <n>, --log-size 1GB, --cpu-prof, --out <file>.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { execFileSync } from 'node:child_process';
+import { ROOT, stopAll, leftovers } from './lib/proc.js';
+import { mb, table } from './lib/table.js';
+import { httpSection } from './sections/http.js';
+import { jobsSection } from './sections/jobs.js';
+import { chaosSection } from './sections/chaos.js';
+import { logsSection } from './sections/logs.js';
+
+const SECTIONS = ['http', 'jobs', 'chaos', 'logs'];
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    profiles: { type: 'string' },
+    connections: { type: 'string' },
+    duration: { type: 'string' },
+    jobs: { type: 'string' },
+    talks: { type: 'string' },
+    'log-size': { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+});
+const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const only = flags.only ? list(flags.only) : SECTIONS;
+for (const s of only) if (!SECTIONS.includes(s)) {
+  process.stderr.write(`error: unknown section \`${s}\` in --only; use ${SECTIONS.join(', ')}\n`);
+  process.exit(2);
+}
+const quick = flags.quick;
+const config = {
+  profiles: flags.profiles ? list(flags.profiles) : ['safe', 'advanced'],
+  connections: flags.connections ? list(flags.connections).map(Number) : quick ? [50, 1000] : [50, 200, 1000],
+  durationSec: Number(flags.duration ?? (quick ? 2 : 10)),
+  jobs: Number(flags.jobs ?? (quick ? 2000 : 20_000)),
+  talks: Number(flags.talks ?? (quick ? 300 : 5000)),
+  chaosSec: quick ? 8 : 120,
+  logSize: flags['log-size'] ?? (quick ? '50MB' : '1GB'),
+  cpuProf: flags['cpu-prof'],
+};
+
+const log = (line) => process.stdout.write(`  ${line}\n`);
+const gitCommit = () => {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return null;
+  }
+};
+const machine = () => ({ cpus: cpus().length, cpuModel: cpus()[0]?.model, memGB: Math.round(totalmem() / 1e9), node: process.version, platform: process.platform, loadavg: loadavg().map((l) => Math.round(l * 100) / 100) });
+
+const results = { startedAt: new Date().toISOString(), quick, commit: gitCommit(), config, machineAtStart: machine(), sections: {} };
+const t0 = Date.now();
+let interrupted = false;
+process.on('SIGINT', () => {
+  interrupted = true;
+  process.stdout.write('\ninterrupted: stopping the servers\n');
+  void stopAll().then(() => process.exit(130));
+});
+
+let failed = false;
+try {
+  process.stdout.write(`presenter-serve bench${quick ? ' (--quick)' : ''}: ${only.join(', ')}; load average ${results.machineAtStart.loadavg.join(' ')} on ${results.machineAtStart.cpus} CPUs\n`);
+  for (const section of only) {
+    if (interrupted) break;
+    const started = Date.now();
+    process.stdout.write(`\n[${section}]\n`);
+    try {
+      if (section === 'http') {
+        results.sections.http = await httpSection({ quick, ...config, log });
+        if (results.sections.http.cpuProfiles) results.cpuProfiles = results.sections.http.cpuProfiles;
+      }
+      if (section === 'jobs') results.sections.jobs = await jobsSection({ jobs: config.jobs, cpuProf: config.cpuProf, log, timeoutSec: quick ? 30 : 300 });
+      if (section === 'chaos') results.sections.chaos = await chaosSection({ talks: config.talks, chaosSec: config.chaosSec, log, timeoutSec: quick ? 30 : 300 });
+      if (section === 'logs') results.sections.logs = await logsSection({ size: config.logSize, log });
+    } catch (error) {
+      failed = true;
+      results.sections[section] = { error: error.stack ?? String(error) };
+      log(`FAILED: ${error.stack ?? error}`);
+    }
+    log(`(${((Date.now() - started) / 1000).toFixed(1)} s, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+  }
+} finally {
+  await stopAll();
+}
+results.machineAtEnd = machine();
+results.wallSec = Math.round((Date.now() - t0) / 100) / 10;
+const left = leftovers();
+results.leftoverProcesses = left;
+
+// ---- report ----
+const out = [];
+const h = results.sections.http;
+if (Array.isArray(h)) {
+  out.push('HTTP, 9:1 GET/POST mix (autocannon, 127.0.0.1)');
+  out.push(table(['profile', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'timeouts', 'non-2xx', 'vs baseline', 'CPU ms/1k req', 'RSS/worker'], h.map((r) => [r.profile, r.connections, r.rps, r.p50Ms, r.p99Ms, r.errors, r.timeouts, r.non2xx, r.profile === 'baseline' ? '1.00' : r.ratioToBaseline?.toFixed(2), r.cpuMsPer1kRequests, r.rssPerWorkerBytes.map(mb).join(' + ')])));
+}
+const j = results.sections.jobs;
+if (j && !j.error) {
+  out.push(`\nJobs (noop provider, ${j.workers} workers × ${j.slotsPerWorker} slots)`);
+  out.push(table(['jobs', 'done', 'seconds', 'jobs/s', 'submit s', 'enqueue→start p50', 'p99', 'max', 'source'], [[j.jobs, j.done, j.seconds.toFixed(2), j.jobsPerSec, j.submitSeconds.toFixed(2), `${j.enqueueToStart.p50Ms} ms`, `${j.enqueueToStart.p99Ms} ms`, `${j.enqueueToStart.maxMs} ms`, 'log feedback.started − jobs.created_at']]));
+}
+const c = results.sections.chaos;
+if (c && !c.error) {
+  out.push(`\nChaos (2 workers × 2 slots, noop ${c.env.PRESENTER_AI_DELAY_MS} ms, lease ${c.env.PRESENTER_LEASE_MS} ms, SIGKILL a worker every 2 s)`);
+  out.push(table(['talks accepted', 'lost', 'done', '0 feedback', '>1 feedback', 'jobs', 'attempts', 'extra', 'kills', 'bound (in flight at kills)', 'serve restarts (crash loop)', 'seconds'], [[c.acceptedByApi, c.talksLost, c.byStatus.done ?? 0, c.zeroFeedback, c.moreThanOneFeedback, c.jobs, c.attempts, c.extraAttempts, c.kills, c.killUpperBound.inFlightAtKills, c.serveRestartsAfterCrashLoop, c.wallSec.toFixed(1)]]));
+}
+const l = results.sections.logs;
+if (l) out.push(l.skipped ? `\nlogs --duplicates: skipped: ${l.skipped}` : l.error && !l.bytes ? `\nlogs --duplicates: FAILED` : `\nlogs --duplicates: ${(l.bytes / 1e6).toFixed(0)} MB in ${l.seconds.toFixed(2)} s = ${l.mbPerSec} MB/s (exit ${l.exitCode})`);
+out.push(`\nmachine: ${results.machineAtStart.cpus} × ${results.machineAtStart.cpuModel}, ${results.machineAtStart.memGB} GB, Node ${process.version}; load average ${results.machineAtStart.loadavg.join(' ')} at start, ${results.machineAtEnd.loadavg.join(' ')} at end; ${results.wallSec} s`);
+if (left.length) out.push(`WARNING: processes left behind: ${left.join(', ')}`);
+process.stdout.write(`\n${out.join('\n')}\n`);
+
+const file = flags.out ?? join(ROOT, 'bench/results/latest.json');
+mkdirSync(dirname(file), { recursive: true });
+writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+process.stdout.write(`results: ${file}\n`);
+process.exitCode = failed || left.length ? 1 : 0;

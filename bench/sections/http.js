@@ -1,0 +1,79 @@
+// HTTP section: baseline, then each profile, each at every connection count, in one run.
+import { runMix } from '../lib/load.js';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { byPackage, topFrames } from '../lib/cpuprofile.js';
+import { cpuSecondsOf, rssOf, startBaseline, startServe, status, stop, removeDir, tempDir } from '../lib/proc.js';
+import { createTalks } from '../lib/talk.js';
+
+// Jobs run with the noop provider: the section measures the HTTP path and the job bookkeeping
+// (claim, complete), not the analyser.
+const SERVE_ENV = { PRESENTER_AI_PROVIDER: 'noop' };
+
+// CPU used by the server's processes (supervisor and workers) per request: unlike req/s, this
+// hardly moves when other programs share the machine.
+async function serverPids(server) {
+  if (server.kind === 'baseline') return [server.child.pid];
+  const s = await status(server.dataDir);
+  return [server.child.pid, ...s.workers.map((w) => w.pid).filter(Boolean)];
+}
+const cpuOf = (pids) => pids.reduce((sum, pid) => sum + (cpuSecondsOf(pid) ?? 0), 0);
+
+async function rssPerWorker(server) {
+  if (server.kind === 'baseline') return [rssOf(server.child.pid)];
+  const s = await status(server.dataDir);
+  return s.workers.map((w) => w.rssBytes);
+}
+
+// With --cpu-prof, each serve runs under `node --cpu-prof` (workers inherit it) and the workers'
+// top frames over the whole run are printed and kept in the results.
+function summarizeProfiles(dir, supervisorPid, log) {
+  const out = [];
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.cpuprofile'))) {
+    const pid = Number(f.split('.')[3]);
+    if (pid === supervisorPid) continue;
+    const t = topFrames(join(dir, f), 20);
+    const groups = byPackage(join(dir, f));
+    out.push({ pid, totalMs: t.totalMs, byPackage: groups, top: t.top });
+    log(`cpu profile of worker ${pid} (${t.totalMs} ms sampled): ${groups.map((g) => `${g.group} ${g.pct}%`).join(', ')}`);
+    for (const fr of t.top.slice(0, 15)) log(`  ${String(fr.pct).padStart(5)}%  ${fr.frame}`);
+  }
+  return out;
+}
+
+export async function httpSection({ quick, profiles, connections, durationSec, log, cpuProf = false }) {
+  const rows = [];
+  const cpuProfiles = {};
+  for (const target of ['baseline', ...profiles]) {
+    const profDir = cpuProf && target !== 'baseline' ? tempDir('presenter-prof-') : undefined;
+    const execArgv = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    const server = target === 'baseline' ? await startBaseline() : await startServe({ profile: target, env: SERVE_ENV, execArgv });
+    try {
+      const { ids } = await createTalks(server.url, quick ? 50 : 200, { concurrency: 8 });
+      await runMix(server.url, ids, { connections: 50, durationSec: quick ? 1 : 3 }); // warm-up, not reported
+      for (const c of connections) {
+        const pids = await serverPids(server);
+        const cpuBefore = cpuOf(pids);
+        const r = await runMix(server.url, ids, { connections: c, durationSec });
+        r.cpuMsPer1kRequests = Math.round(((cpuOf(pids) - cpuBefore) * 1e6) / r.requests);
+        const rss = await rssPerWorker(server);
+        const row = { profile: target, connections: c, ...r, rssPerWorkerBytes: rss };
+        rows.push(row);
+        log(`http ${target} c=${c}: ${r.rps} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms errors ${r.errors} timeouts ${r.timeouts} non2xx ${r.non2xx}; server CPU ${r.cpuMsPer1kRequests} ms per 1000 requests`);
+      }
+    } finally {
+      await stop(server);
+      removeDir(server.dataDir);
+      if (profDir) {
+        cpuProfiles[target] = summarizeProfiles(profDir, server.child.pid, log);
+        removeDir(profDir);
+      }
+    }
+  }
+  for (const row of rows) {
+    const base = rows.find((b) => b.profile === 'baseline' && b.connections === row.connections);
+    row.ratioToBaseline = base ? Math.round((row.rps / base.rps) * 100) / 100 : null;
+  }
+  if (cpuProf) Object.defineProperty(rows, 'cpuProfiles', { value: cpuProfiles, enumerable: false });
+  return rows;
+}

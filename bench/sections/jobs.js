@@ -1,0 +1,72 @@
+// Jobs section: N talks submitted as fast as the API takes them, run by W workers × S slots with
+// the noop provider. jobs/s = N / (last job done − first job enqueued), both from the database.
+// Enqueue→start per job = the `time` of its first `feedback.started` log line − jobs.created_at.
+import autocannon from 'autocannon';
+import { openReadOnly, percentile, readLogEvents } from '../lib/db.js';
+import { sleep, startServe, stop, removeDir } from '../lib/proc.js';
+import { talkJson } from '../lib/talk.js';
+
+function submit(url, amount, connections) {
+  return new Promise((ok, fail) => {
+    autocannon(
+      { url: `${url}/api/presentations`, method: 'POST', headers: { 'content-type': 'application/json' }, body: talkJson(1), amount, connections, timeout: 20 },
+      (error, r) => (error ? fail(error) : ok(r)),
+    );
+  });
+}
+
+export async function jobsSection({ jobs: total, workers = 2, slots = 4, log, timeoutSec }) {
+  const server = await startServe({ profile: 'advanced', args: ['--workers', String(workers), '--threads', String(slots)], env: { PRESENTER_AI_PROVIDER: 'noop' } });
+  let result;
+  try {
+    const db = openReadOnly(server.dataDir);
+    const doneCount = db.prepare("SELECT count(*) AS n FROM jobs WHERE status = 'done'");
+    const t0 = Date.now();
+    const submitted = submit(server.url, total, 32);
+    let done = 0;
+    const deadline = t0 + timeoutSec * 1000;
+    while (Date.now() < deadline) {
+      done = doneCount.get().n;
+      if (done >= total) break;
+      await sleep(100);
+    }
+    const post = await submitted;
+    const created = post['2xx'];
+    while (done < created && Date.now() < deadline) {
+      await sleep(100);
+      done = doneCount.get().n;
+    }
+    const span = db.prepare("SELECT min(created_at) AS first, max(created_at) AS lastEnqueued, max(finished_at) AS last, count(*) AS n, sum(attempts) AS attempts FROM jobs").get();
+    const byStatus = Object.fromEntries(db.prepare('SELECT status, count(*) AS n FROM jobs GROUP BY status').all().map((r) => [r.status, r.n]));
+    const createdAt = new Map(db.prepare('SELECT id, created_at FROM jobs').raw().all());
+    db.close();
+    await stop(server); // flushes the workers' log buffers into presenter.log
+    const waits = [];
+    await readLogEvents(server.dataDir, ['feedback.started'], (e) => {
+      if (e.attempt !== 1) return;
+      const c = createdAt.get(e.jobId);
+      if (c !== undefined) waits.push(e.time - c);
+    });
+    waits.sort((a, b) => a - b);
+    const seconds = (span.last - span.first) / 1000;
+    result = {
+      jobs: span.n,
+      submitted: created,
+      submitErrors: post.errors + post.timeouts + post.non2xx,
+      done,
+      byStatus,
+      attempts: span.attempts,
+      workers,
+      slotsPerWorker: slots,
+      submitSeconds: (span.lastEnqueued - span.first) / 1000,
+      seconds,
+      jobsPerSec: Math.round(done / seconds),
+      enqueueToStart: { source: 'log feedback.started time − jobs.created_at (attempt 1)', samples: waits.length, p50Ms: percentile(waits, 50), p99Ms: percentile(waits, 99), maxMs: waits.at(-1) ?? null },
+    };
+    log(`jobs: ${result.done}/${total} done in ${seconds.toFixed(2)} s = ${result.jobsPerSec} jobs/s (submission took ${result.submitSeconds} s); enqueue→start p50 ${result.enqueueToStart.p50Ms} ms p99 ${result.enqueueToStart.p99Ms} ms`);
+  } finally {
+    await stop(server);
+    removeDir(server.dataDir);
+  }
+  return result;
+}
