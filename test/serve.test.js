@@ -214,7 +214,7 @@ test('a database that is not SQLite, or a bad model URL: exit 2 before any worke
   writeFileSync(join(dataDir, 'presenter.db'), 'not a database '.repeat(20));
   const corrupt = await runCli(['serve', '--data-dir', dataDir, '--port', String(await freePort())]);
   assert.equal(corrupt.exitCode, 2);
-  assert.match(corrupt.stderr, /^error: The database .*presenter\.db cannot be used: file is not a database\.\n  fix: Restore it from a backup/);
+  assert.match(corrupt.stderr, /^error: The database .*presenter\.db cannot be used: file is not a database\.\n {2}fix: Restore it from a backup/);
   const other = makeDataDir(t);
   const badUrl = await runCli(['serve', '--data-dir', other, '--port', String(await freePort())], { env: { PRESENTER_AI_PROVIDER: 'openai', PRESENTER_AI_BASE_URL: 'ftp://models' } });
   assert.equal(badUrl.exitCode, 2);
