@@ -53,7 +53,8 @@ copy_repo() {
 
 results=()
 status=0
-printf '%-10s %-15s %-8s %-8s %-10s\n' NODE BETTER-SQLITE3 SQLITE RESULT DURATION
+# node --test prints TAP ("# pass 72") on Node 20-22 without a TTY, its spec reporter ("ℹ pass 72") from 23 on.
+printf '%-10s %-15s %-8s %-14s %-9s %s\n' NODE BETTER-SQLITE3 SQLITE RESULT DURATION TESTS
 for major in "$@"; do
   log="$LOGS/node-$major.log"
   : >"$log"
@@ -78,9 +79,9 @@ for major in "$@"; do
     fi
   fi
   duration=$(( $(date +%s) - start ))
-  tests="$({ grep -E '^# (pass|fail) ' "$log" || true; } | tr '\n' ' ' | sed 's/# //g; s/ *$//')"
+  tests="$({ grep -E '^(# |ℹ )(pass|fail) [0-9]+$' "$log" || true; } | tr '\n' ' ' | sed 's/^# //; s/ # / /g; s/ℹ //g; s/ *$//')"
   [ "$result" = pass ] || status=1
-  printf '%-10s %-15s %-8s %-8s %-10s %s\n' "$node_version" "$bsql" "$sqlite" "$result" "${duration}s" "$tests"
+  printf '%-10s %-15s %-8s %-14s %-9s %s\n' "$node_version" "$bsql" "$sqlite" "$result" "${duration}s" "$tests"
   results+=("{\"major\":$major,\"node\":\"$node_version\",\"betterSqlite3\":\"$bsql\",\"sqlite\":\"$sqlite\",\"result\":\"$result\",\"tests\":\"$tests\",\"durationSeconds\":$duration,\"log\":\"$log\"}")
   if [ "$result" = pass ]; then rm -rf "$work"; else echo "  kept $work for inspection; log: $log" >&2; fi
 done
