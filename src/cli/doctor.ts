@@ -1,7 +1,38 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { parseIntFlag, resolveSettings } from '../config/resolve.js';
 import type { Context } from '../context.js';
+import { defaultDoctorEnv } from '../doctor/env.js';
+import { colourLevel, formatReport } from '../doctor/format.js';
+import { exitCodeFor, runDoctor } from '../doctor/runner.js';
 
-// Placeholder until the doctor issue lands; replaced wholesale by it.
-export function registerDoctor(program: Command, _ctx: Context): void {
-  program.command('doctor').description('Check Node, better-sqlite3, SQLite and this machine (not built yet)');
+interface DoctorOptions {
+  profile?: string;
+  dataDir?: string;
+  host?: string;
+  port?: number;
+  json?: boolean;
+  strict?: boolean;
+}
+
+export function registerDoctor(program: Command, ctx: Context): void {
+  program
+    .command('doctor')
+    .description('Check Node, better-sqlite3, SQLite, the data dir, the port, this machine and the feedback provider')
+    .option('--profile <name|file>', 'profile to check: safe, advanced, windows, auto or a JSON file')
+    .option('--data-dir <dir>', 'data dir to check (default PRESENTER_DATA_DIR or ./data)')
+    .option('--host <host>', 'host the port check binds')
+    .addOption(new Option('--port <n>', 'port the port check binds').argParser(parseIntFlag('--port', 0, 65535)))
+    .option('--json', 'print {checks, summary} as JSON')
+    .option('--strict', 'exit 1 on warnings too')
+    .action(async (opts: DoctorOptions) => {
+      const settings = resolveSettings({ profile: opts.profile, dataDir: opts.dataDir, host: opts.host, port: opts.port }, ctx);
+      const report = await runDoctor(defaultDoctorEnv(ctx, settings));
+      if (opts.json) {
+        ctx.stdout.write(`${JSON.stringify({ profile: settings.profile, dataDir: settings.dataDir, ...report }, null, 2)}\n`);
+      } else {
+        const header = `presenter-serve doctor: profile ${settings.profile} (${settings.profileReason}), data dir ${settings.dataDir}, ${report.durationMs} ms`;
+        ctx.stdout.write(formatReport(report, header, colourLevel(ctx.stdout.isTTY, ctx.env)));
+      }
+      process.exitCode = exitCodeFor(report, opts.strict === true);
+    });
 }

@@ -1,0 +1,93 @@
+import { dirname } from 'node:path';
+import type { CheckResult, DoctorEnv } from './types.js';
+
+const ID = 'fs-type';
+const TITLE = 'Data dir file system';
+
+// File systems where SQLite's WAL shared memory (the -shm file, mmap + locks) is unreliable.
+const RISKY: Record<string, string> = {
+  nfs: 'NFS',
+  nfs4: 'NFS',
+  cifs: 'SMB/CIFS',
+  smb3: 'SMB/CIFS',
+  smbfs: 'SMB/CIFS',
+  '9p': '9p (WSL2 drvfs such as /mnt/c, or a VM host share)',
+  drvfs: 'WSL drvfs (/mnt/c)',
+  virtiofs: 'virtiofs (a VM host share)',
+  'fuse.sshfs': 'sshfs',
+};
+
+// statfs f_type magic numbers (linux/magic.h), used when /proc/self/mountinfo cannot be read.
+const MAGIC: Record<number, string> = {
+  0x6969: 'nfs',
+  0x517b: 'smbfs',
+  0xff534d42: 'cifs',
+  0xfe534d42: 'smb3',
+  0x01021997: '9p',
+  0xef53: 'ext4',
+  0x58465342: 'xfs',
+  0x9123683e: 'btrfs',
+  0x01021994: 'tmpfs',
+  0x794c7630: 'overlay',
+  0x2fc12fc1: 'zfs',
+  0x65735546: 'fuse',
+};
+
+const unescapeMount = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(Number.parseInt(oct, 8)));
+
+/** The mount that holds `path`: the longest mount point that prefixes it, from /proc/self/mountinfo text. */
+export function mountFor(mountinfo: string, path: string): { mountPoint: string; fsType: string; source: string } | undefined {
+  let best: { mountPoint: string; fsType: string; source: string } | undefined;
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!left || !right) continue;
+    const mountPoint = unescapeMount(left.split(' ')[4] ?? '');
+    const [fsType = '', source = ''] = right.split(' ');
+    const inside = mountPoint === '/' || path === mountPoint || path.startsWith(`${mountPoint}/`);
+    // Later lines win on equal length: a mount stacked on the same point hides the earlier one.
+    if (inside && (!best || mountPoint.length >= best.mountPoint.length)) best = { mountPoint, fsType, source: unescapeMount(source) };
+  }
+  return best;
+}
+
+export async function checkFsType(env: Pick<DoctorEnv, 'settings' | 'platform' | 'fs' | 'readSystemFile'>): Promise<CheckResult> {
+  const dir = env.settings.dataDir;
+  if (env.platform !== 'linux') {
+    return { id: ID, title: TITLE, status: 'pass', detail: `Not inspected on ${env.platform}; keep ${dir} on a local disk (not a network share).` };
+  }
+  const real = await env.fs.realpath(dir);
+  const mountinfo = env.readSystemFile('/proc/self/mountinfo');
+  let fsType: string | undefined;
+  let where = '';
+  const mount = mountinfo ? mountFor(mountinfo, real) : undefined;
+  if (mount) {
+    fsType = mount.fsType;
+    where = ` (mounted at ${mount.mountPoint} from ${mount.source})`;
+  } else {
+    // No mountinfo: the statfs magic number of the nearest existing directory.
+    let probe = real;
+    for (let i = 0; i < 64 && fsType === undefined; i++) {
+      try {
+        const { type } = await env.fs.statfs(probe);
+        fsType = MAGIC[type] ?? `0x${type.toString(16)}`;
+      } catch {
+        if (dirname(probe) === probe) break;
+        probe = dirname(probe);
+      }
+    }
+  }
+  if (fsType === undefined) {
+    return { id: ID, title: TITLE, status: 'warn', detail: `Could not tell the file system of ${dir}.`, fix: 'Make sure the data dir is on a local disk (`df -T <dir>` shows the type).' };
+  }
+  const risky = RISKY[fsType];
+  if (risky) {
+    return {
+      id: ID,
+      title: TITLE,
+      status: 'warn',
+      detail: `${dir} is on ${fsType}${where}, a ${risky} file system: SQLite WAL needs shared memory and byte-range locks on a local disk, so writes can fail or the database can be corrupted there.`,
+      fix: 'Put PRESENTER_DATA_DIR (or --data-dir) on a local disk, e.g. under /var/lib/presenter-serve or, in WSL, under your Linux home (~/presenter-data), not /mnt/c.',
+    };
+  }
+  return { id: ID, title: TITLE, status: 'pass', detail: `${dir} is on ${fsType}${where}.` };
+}

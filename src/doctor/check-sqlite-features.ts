@@ -1,0 +1,43 @@
+import { parseProbe } from './probe.js';
+import type { CheckResult, DoctorEnv } from './types.js';
+
+const ID = 'sqlite-features';
+const TITLE = 'SQLite features (WAL, RETURNING, UPSERT, JSON)';
+const LOCAL_DISK = 'Put PRESENTER_DATA_DIR (or --data-dir) on a local disk: WAL keeps its index in shared memory beside the database, which network and host-shared file systems do not provide.';
+const WHAT: Record<string, string> = {
+  open: 'creating a database',
+  wal: 'switching to WAL',
+  write: 'the first write in WAL mode',
+  returning: 'INSERT … RETURNING (SQLite 3.35+)',
+  upsert: 'INSERT … ON CONFLICT DO UPDATE (SQLite 3.24+)',
+  json: 'the JSON functions',
+  'second-connection': 'reading from a second connection',
+};
+
+// Proven by really creating a WAL database in the data dir and writing to it, in the probe child.
+export async function checkSqliteFeatures(env: Pick<DoctorEnv, 'settings' | 'probeSqlite'>): Promise<CheckResult> {
+  const dir = env.settings.dataDir;
+  const outcome = await env.probeSqlite(dir);
+  const report = parseProbe(outcome.stdout);
+  const fail = (detail: string, fix: string): CheckResult => ({ id: ID, title: TITLE, status: 'fail', detail, fix });
+  if (!report.steps) {
+    return fail('Not checked: better-sqlite3 did not load (see the better-sqlite3 check).', 'Fix the better-sqlite3 problem first, then run doctor again.');
+  }
+  const broken = report.steps.find((s) => !s.ok);
+  if (!broken) {
+    return { id: ID, title: TITLE, status: 'pass', detail: `Created a WAL database in ${dir}, wrote, upserted, read JSON and read from a second connection (SQLite ${report.sqlite ?? '?'}); removed it again.` };
+  }
+  const what = WHAT[broken.name] ?? broken.name;
+  const error = broken.error ?? 'unknown error';
+  switch (broken.name) {
+    case 'open':
+      return fail(`Cannot create a database in ${dir}: ${error}.`, 'Make the data dir writable by the user that runs presenter-serve, or choose another with --data-dir.');
+    case 'wal':
+      return fail(`WAL is not available in ${dir}: ${error}.`, LOCAL_DISK);
+    case 'write':
+    case 'second-connection':
+      return fail(`journal_mode answered wal, but ${what} failed in ${dir}: ${error}.`, LOCAL_DISK);
+    default:
+      return fail(`${what} failed with SQLite ${report.sqlite ?? '?'}: ${error}.`, 'better-sqlite3 bundles a recent SQLite; a build against an old system SQLite lacks these. Reinstall it without a custom SQLite: npm rebuild better-sqlite3.');
+  }
+}

@@ -1,0 +1,92 @@
+import { checkBetterSqlite3 } from './check-better-sqlite3.js';
+import { checkDataDir } from './check-data-dir.js';
+import { checkFsType } from './check-fs-type.js';
+import { checkNode } from './check-node.js';
+import { checkOpenFiles } from './check-open-files.js';
+import { checkPlatform } from './check-platform.js';
+import { checkPort } from './check-port.js';
+import { checkProvider } from './check-provider.js';
+import { checkResources } from './check-resources.js';
+import { checkSqliteFeatures } from './check-sqlite-features.js';
+import type { Check, CheckResult, DoctorEnv, ProbeOutcome } from './types.js';
+
+/** In the order they are printed. */
+export const CHECKS: readonly Check[] = [
+  { id: 'node', title: 'Node.js version', run: checkNode },
+  { id: 'better-sqlite3', title: 'better-sqlite3', run: checkBetterSqlite3 },
+  { id: 'sqlite-features', title: 'SQLite features (WAL, RETURNING, UPSERT, JSON)', run: checkSqliteFeatures },
+  { id: 'data-dir', title: 'Data dir writable, free space', run: checkDataDir },
+  { id: 'fs-type', title: 'Data dir file system', run: checkFsType },
+  { id: 'port', title: 'Port free', run: checkPort },
+  { id: 'resources', title: 'Workers vs cores and memory', run: checkResources },
+  { id: 'open-files', title: 'Open-file limit', run: checkOpenFiles },
+  { id: 'platform', title: 'Platform and profile', run: checkPlatform },
+  { id: 'provider', title: 'Feedback provider', run: checkProvider },
+];
+
+/** Each check gets this long; the whole run stays under 3 s because they run at once. */
+export const CHECK_TIMEOUT_MS = 2800;
+
+export interface TimedResult extends CheckResult {
+  durationMs: number;
+}
+
+export interface DoctorReport {
+  checks: TimedResult[];
+  summary: { passed: number; warnings: number; failed: number };
+  durationMs: number;
+}
+
+function once<T>(fn: (key: string) => Promise<T>): (key: string) => Promise<T> {
+  const seen = new Map<string, Promise<T>>();
+  return (key) => {
+    let p = seen.get(key);
+    if (!p) {
+      p = fn(key);
+      seen.set(key, p);
+    }
+    return p;
+  };
+}
+
+// One probe child and one mkdir however many checks ask; the probe needs the dir to exist.
+function shared(env: DoctorEnv): DoctorEnv {
+  const ensureDir = once((dir) => env.fs.ensureDir(dir));
+  const probeSqlite = once(async (dir): Promise<ProbeOutcome> => {
+    await ensureDir(dir).catch(() => false);
+    return env.probeSqlite(dir);
+  });
+  return { ...env, fs: { ...env.fs, ensureDir }, probeSqlite };
+}
+
+async function runOne(check: Check, env: DoctorEnv, timeoutMs: number, now: () => number): Promise<TimedResult> {
+  const start = now();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<CheckResult>((done) => {
+    timer = setTimeout(() => done({ id: check.id, title: check.title, status: 'warn', detail: `Did not finish within ${timeoutMs / 1000} s.`, fix: 'Run doctor again; if it repeats, this check is blocked (slow disk, network or DNS).' }), timeoutMs);
+    timer.unref();
+  });
+  let result: CheckResult;
+  try {
+    result = await Promise.race([check.run(env), timedOut]);
+  } catch (error) {
+    result = { id: check.id, title: check.title, status: 'fail', detail: `The check itself failed: ${(error as Error)?.message ?? String(error)}`, fix: 'Report this as a presenter-serve bug, with the output of doctor --json.' };
+  } finally {
+    clearTimeout(timer);
+  }
+  return { ...result, durationMs: Math.round(now() - start) };
+}
+
+export async function runDoctor(env: DoctorEnv, options: { checks?: readonly Check[]; timeoutMs?: number } = {}): Promise<DoctorReport> {
+  const now = () => performance.now();
+  const start = now();
+  const e = shared(env);
+  const checks = await Promise.all((options.checks ?? CHECKS).map((c) => runOne(c, e, options.timeoutMs ?? CHECK_TIMEOUT_MS, now)));
+  const count = (s: CheckResult['status']) => checks.filter((c) => c.status === s).length;
+  return { checks, summary: { passed: count('pass'), warnings: count('warn'), failed: count('fail') }, durationMs: Math.round(now() - start) };
+}
+
+/** 1 with failures, or with warnings under --strict; 0 otherwise. */
+export function exitCodeFor(report: DoctorReport, strict: boolean): 0 | 1 {
+  return report.summary.failed > 0 || (strict && report.summary.warnings > 0) ? 1 : 0;
+}
