@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { ROOT, stopAll, leftovers } from './lib/proc.js';
 import { mb, table } from './lib/table.js';
 import { httpSection } from './sections/http.js';
-import { jobsSection } from './sections/jobs.js';
+import { drainSection, jobsSection } from './sections/jobs.js';
 import { chaosSection } from './sections/chaos.js';
 import { logsSection } from './sections/logs.js';
 
@@ -78,7 +78,10 @@ try {
         results.sections.http = await httpSection({ quick, ...config, log });
         if (results.sections.http.cpuProfiles) results.cpuProfiles = results.sections.http.cpuProfiles;
       }
-      if (section === 'jobs') results.sections.jobs = await jobsSection({ jobs: config.jobs, cpuProf: config.cpuProf, log, timeoutSec: quick ? 30 : 300 });
+      if (section === 'jobs') {
+        results.sections.jobs = await jobsSection({ jobs: config.jobs, cpuProf: config.cpuProf, log, timeoutSec: quick ? 30 : 300 });
+        results.sections.drain = await drainSection({ jobs: config.jobs, log, timeoutSec: quick ? 30 : 300 });
+      }
       if (section === 'chaos') results.sections.chaos = await chaosSection({ talks: config.talks, chaosSec: config.chaosSec, log, timeoutSec: quick ? 30 : 300 });
       if (section === 'logs') results.sections.logs = await logsSection({ size: config.logSize, log });
     } catch (error) {
@@ -107,6 +110,11 @@ const j = results.sections.jobs;
 if (j && !j.error) {
   out.push(`\nJobs (noop provider, ${j.workers} workers × ${j.slotsPerWorker} slots)`);
   out.push(table(['jobs', 'done', 'seconds', 'jobs/s', 'submit s', 'enqueue→start p50', 'p99', 'max', 'source'], [[j.jobs, j.done, j.seconds.toFixed(2), j.jobsPerSec, j.submitSeconds.toFixed(2), `${j.enqueueToStart.p50Ms} ms`, `${j.enqueueToStart.p99Ms} ms`, `${j.enqueueToStart.maxMs} ms`, 'log feedback.started − jobs.created_at']]));
+}
+const d = results.sections.drain;
+if (d && !d.error) {
+  out.push(`\nJobs from a pre-filled queue (noop provider, ${d.workers} workers × ${d.slotsPerWorker} slots)`);
+  out.push(table(['jobs', 'done', 'seconds', 'jobs/s', 'feedback rows', 'attempts'], [[d.jobs, d.done, d.seconds.toFixed(2), d.jobsPerSec, d.feedbackRows, d.attempts]]));
 }
 const c = results.sections.chaos;
 if (c && !c.error) {

@@ -145,7 +145,7 @@ test('pretty output by pino-pretty, no colour when NO_COLOR is set; garbled line
   const filtered = await runCli(['logs', '--event', 'feedback.marked', fix('garbled.log')]);
   assert.equal(lines(filtered.stdout).length, 1);
   assert.equal(filtered.stderr, 'logs: 5 unreadable lines skipped (not pino JSON or a known text format)');
-  const coloured = await runCli(['logs', fix('retries.log')], { env: { FORCE_COLOR: '1', NO_COLOR: '' } });
+  const coloured = await runCli(['logs', fix('retries.log')], { env: { FORCE_COLOR: '1' } });
   assert.ok(coloured.stdout.includes('\u001b['), 'FORCE_COLOR turns colour on without a TTY');
 });
 

@@ -1,9 +1,11 @@
 // Jobs section: N talks submitted as fast as the API takes them, run by W workers × S slots with
 // the noop provider. jobs/s = N / (last job done − first job enqueued), both from the database.
 // Enqueue→start per job = the `time` of its first `feedback.started` log line − jobs.created_at.
+import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { migrateDatabase, SqliteStore } from '../../dist/store/sqlite.js';
 import { openReadOnly, percentile, readLogEvents } from '../lib/db.js';
-import { sleep, startServe, stop, removeDir } from '../lib/proc.js';
+import { sleep, startServe, stop, removeDir, tempDir } from '../lib/proc.js';
 import { talkJson } from '../lib/talk.js';
 
 function submit(url, amount, connections) {
@@ -67,6 +69,42 @@ export async function jobsSection({ jobs: total, workers = 2, slots = 4, log, ti
   } finally {
     await stop(server);
     removeDir(server.dataDir);
+  }
+  return result;
+}
+
+// Drain: the queue is filled before the workers start (through the real store code), so jobs/s
+// measures the job runner alone: claims, provider call, group-committed completions, logging.
+// jobs/s = N / (last job finished − first feedback.started), from the database and the log.
+export async function drainSection({ jobs: total, workers = 2, slots = 4, log, timeoutSec }) {
+  const dataDir = tempDir('presenter-drain-');
+  const file = join(dataDir, 'presenter.db');
+  migrateDatabase(file);
+  const store = new SqliteStore(file);
+  const content = JSON.parse(talkJson(1)).content;
+  for (let i = 0; i < total; i++) store.createPresentation({ title: `Drain ${i}`, content, language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 5);
+  store.close();
+  const server = await startServe({ profile: 'advanced', dataDir, args: ['--workers', String(workers), '--threads', String(slots)], env: { PRESENTER_AI_PROVIDER: 'noop' } });
+  let result;
+  try {
+    const db = openReadOnly(dataDir);
+    const doneCount = db.prepare("SELECT count(*) AS n FROM jobs WHERE status = 'done'");
+    const deadline = Date.now() + timeoutSec * 1000;
+    let done = 0;
+    while (Date.now() < deadline && (done = doneCount.get().n) < total) await sleep(50);
+    const span = db.prepare("SELECT max(finished_at) AS last, sum(attempts) AS attempts, (SELECT count(*) FROM feedback) AS feedbackRows FROM jobs").get();
+    db.close();
+    await stop(server);
+    let first = Infinity;
+    await readLogEvents(dataDir, ['feedback.started'], (e) => {
+      if (e.time < first) first = e.time;
+    });
+    const seconds = (span.last - first) / 1000;
+    result = { jobs: total, done, workers, slotsPerWorker: slots, attempts: span.attempts, feedbackRows: span.feedbackRows, seconds, jobsPerSec: Math.round(done / seconds) };
+    log(`jobs (pre-filled queue): ${done}/${total} done in ${seconds.toFixed(2)} s = ${result.jobsPerSec} jobs/s; ${span.feedbackRows} feedback rows, ${span.attempts} attempts`);
+  } finally {
+    await stop(server);
+    removeDir(dataDir);
   }
   return result;
 }

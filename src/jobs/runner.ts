@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { FeedbackProvider } from '../feedback/types.js';
 import { ProviderError } from '../feedback/types.js';
 import { publicErrorMessage } from '../feedback/public-error.js';
-import type { ClaimedJob, Store } from '../store/types.js';
+import type { ClaimedJob, CompleteInput, Store } from '../store/types.js';
 import { retryDelayMs } from './backoff.js';
 import type { JobMetrics } from './metrics.js';
 
@@ -36,6 +36,8 @@ export class JobRunner {
   private filling = false;
   private refill = false;
   private lastError: Error | undefined;
+  private completions: { input: CompleteInput; resolve: (ok: boolean) => void; reject: (error: unknown) => void }[] = [];
+  private wakeScheduled = false;
 
   constructor(private readonly options: RunnerOptions) {}
 
@@ -142,11 +144,11 @@ export class JobRunner {
     entry.done = provider
       .generate({ presentationId: job.presentationId, title: job.title, content: job.content, language: job.language, targetMinutes: job.targetMinutes }, controller.signal)
       .then(
-        (result) => {
+        async (result) => {
           if (controller.signal.aborted) throw controller.signal.reason;
           const responseHash = createHash('sha256').update(result.raw).digest('hex');
           const feedbackId = randomUUID();
-          if (!store.completeJob({ jobId: job.jobId, lease: job.lease, feedbackId, feedback: result.feedback, responseHash })) {
+          if (!(await this.complete({ jobId: job.jobId, lease: job.lease, feedbackId, feedback: result.feedback, responseHash }))) {
             logger.warn({ event: 'job.lease_lost', ...base }, `Job ${job.jobId} lost its lease; its result was discarded`);
             return;
           }
@@ -162,8 +164,42 @@ export class JobRunner {
       .finally(() => {
         clearInterval(renew);
         this.running.delete(job.jobId);
-        this.wake();
+        this.scheduleWake();
       });
+  }
+
+  /**
+   * Group commit: the results that arrive in one event-loop turn are written in one transaction
+   * (the write lock is the bottleneck of a SQLite queue); resolves false for a lost lease.
+   */
+  private complete(input: CompleteInput): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.completions.push({ input, resolve, reject });
+      if (this.completions.length === 1) setImmediate(() => this.flushCompletions());
+    });
+  }
+
+  private flushCompletions(): void {
+    const batch = this.completions;
+    this.completions = [];
+    let results: boolean[];
+    try {
+      results = this.options.store.completeJobs(batch.map((c) => c.input));
+    } catch (error) {
+      for (const c of batch) c.reject(error);
+      return;
+    }
+    batch.forEach((c, i) => c.resolve(results[i] === true));
+  }
+
+  /** Claims once after everything that finished in this turn, so free slots are claimed together. */
+  private scheduleWake(): void {
+    if (this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      this.wake();
+    });
   }
 
   private failed(job: ClaimedJob, controller: AbortController, error: unknown): void {

@@ -23,8 +23,10 @@ export class LogSink {
   readonly file: string;
   private readonly fileStream: RotatingFileStream;
   private readonly consoleStream: Writable | undefined;
+  private readonly console: Writable;
 
   constructor(options: SinkOptions) {
+    this.console = options.console;
     mkdirSync(options.logDir, { recursive: true });
     this.file = join(options.logDir, LOG_FILE);
     this.fileStream = createStream(((index: number | null) => (index === null ? LOG_FILE : `${LOG_FILE}.${index}`)) as never, {
@@ -56,36 +58,32 @@ export class LogSink {
     return this.fileStream.write(lines);
   }
 
-  /** Forwards a child's output line by line so that two workers' lines never interleave. */
+  /** Forwards a child's output in whole lines so that two workers' lines never interleave. */
   forward(stream: Readable): void {
-    let partial = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      const end = chunk.lastIndexOf('\n');
+    // Bytes, not strings: nothing is decoded on this path, only the last newline is found.
+    let partial: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => {
+      const end = chunk.lastIndexOf(10);
       if (end === -1) {
-        partial += chunk;
+        partial.push(chunk);
         return;
       }
-      const lines = partial + chunk.slice(0, end + 1);
-      partial = chunk.slice(end + 1);
+      const head = end === chunk.length - 1 ? chunk : chunk.subarray(0, end + 1);
+      const lines = partial.length > 0 ? Buffer.concat([...partial, head]) : head;
+      partial = end === chunk.length - 1 ? [] : [chunk.subarray(end + 1)];
       this.write(lines);
     });
     stream.on('end', () => {
-      if (partial) this.write(`${partial}\n`);
-      partial = '';
+      if (partial.length > 0) this.write(Buffer.concat([...partial, Buffer.from('\n')]));
+      partial = [];
     });
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.fileStream.end(() => resolve());
-    });
-    if (this.consoleStream && this.consoleStream !== (this as unknown)) {
-      await new Promise<void>((resolve) => {
-        const s = this.consoleStream as Writable & { flush?: () => void };
-        if (s === process.stdout || s === process.stderr || typeof (s as { end?: unknown }).end !== 'function') return resolve();
-        s.end(() => resolve());
-      });
+    await new Promise<void>((resolve) => this.fileStream.end(() => resolve()));
+    // the pretty printer buffers: end it; a raw stdout belongs to the process and stays open
+    if (this.consoleStream && this.consoleStream !== this.console) {
+      await new Promise<void>((resolve) => this.consoleStream!.end(() => resolve()));
     }
   }
 }

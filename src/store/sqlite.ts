@@ -166,24 +166,26 @@ export class SqliteStore implements Store {
       return result;
     });
 
-    this.completeTx = db.transaction((input: CompleteInput): boolean => {
-      const now = Date.now();
-      const job = this.stmt.finish.get({ id: input.jobId, lease: input.lease, now }) as { presentation_id: string; version: number; attempts: number } | undefined;
-      if (!job) return false;
-      // UNIQUE (presentation_id, version): a second row for the same version is impossible.
-      this.stmt.insertFeedback.run({
-        id: input.feedbackId,
-        presentationId: job.presentation_id,
-        version: job.version,
-        jobId: input.jobId,
-        provider: input.feedback.provider,
-        body: JSON.stringify(input.feedback),
-        hash: input.responseHash,
-        now,
-      });
-      this.stmt.markDone.run({ id: job.presentation_id, version: job.version, attempt: job.attempts });
-      return true;
+    this.completeTx = db.transaction((inputs: readonly CompleteInput[]): boolean[] => inputs.map((input) => this.completeOne(input)));
+  }
+
+  private completeOne(input: CompleteInput): boolean {
+    const now = Date.now();
+    const job = this.stmt.finish.get({ id: input.jobId, lease: input.lease, now }) as { presentation_id: string; version: number; attempts: number } | undefined;
+    if (!job) return false;
+    // UNIQUE (presentation_id, version): a second row for the same version is impossible.
+    this.stmt.insertFeedback.run({
+      id: input.feedbackId,
+      presentationId: job.presentation_id,
+      version: job.version,
+      jobId: input.jobId,
+      provider: input.feedback.provider,
+      body: JSON.stringify(input.feedback),
+      hash: input.responseHash,
+      now,
     });
+    this.stmt.markDone.run({ id: job.presentation_id, version: job.version, attempt: job.attempts });
+    return true;
   }
 
   createPresentation(input: NewPresentation, maxAttempts: number): CreateResult {
@@ -273,8 +275,8 @@ export class SqliteStore implements Store {
     return this.stmt.renew.run({ id: jobId, lease, expires: Date.now() + leaseMs }).changes === 1;
   }
 
-  completeJob(input: CompleteInput): boolean {
-    return this.completeTx.immediate(input);
+  completeJobs(inputs: readonly CompleteInput[]): boolean[] {
+    return this.completeTx.immediate(inputs);
   }
 
   failJob(jobId: string, lease: string, error: { detail: string; public: string }, retryInMs: number | null): boolean {

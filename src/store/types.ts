@@ -87,8 +87,8 @@ export interface Store {
 
   claimJobs(n: number, pid: number, leaseMs: number): ClaimResult;
   renewLease(jobId: string, lease: string, leaseMs: number): boolean;
-  /** false: the lease was lost (taken over): nothing was written. */
-  completeJob(input: CompleteInput): boolean;
+  /** Completes several jobs in one transaction; false for a job whose lease was lost (nothing written for it). */
+  completeJobs(inputs: readonly CompleteInput[]): boolean[];
   /**
    * Schedules a retry in `retryInMs`, or fails the job for good when `retryInMs` is null.
    * `error` stays with the job (operators); `publicError` is what the presentation shows.

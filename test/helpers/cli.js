@@ -34,7 +34,8 @@ export async function freePort() {
 export function cleanEnv(extra = {}) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PRESENTER_') && k !== 'FORCE_COLOR') env[k] = v;
-  return { ...env, NO_COLOR: '1', ...extra };
+  // NO_COLOR unless the test asks for colour (Node warns when both are set)
+  return { ...env, ...('FORCE_COLOR' in extra ? {} : { NO_COLOR: '1' }), ...extra };
 }
 
 /** Fails the test when a child printed a Node warning (execa's test helper does the same). */
