@@ -23,6 +23,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string' },
     duration: { type: 'string' },
     jobs: { type: 'string' },
+    'job-rate': { type: 'string' },
     talks: { type: 'string' },
     'log-size': { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
@@ -41,6 +42,7 @@ const config = {
   connections: flags.connections ? list(flags.connections).map(Number) : quick ? [50, 1000] : [50, 200, 1000],
   durationSec: Number(flags.duration ?? (quick ? 2 : 10)),
   jobs: Number(flags.jobs ?? (quick ? 2000 : 20_000)),
+  jobRate: Number(flags['job-rate'] ?? 1000),
   talks: Number(flags.talks ?? (quick ? 300 : 5000)),
   chaosSec: quick ? 8 : 120,
   logSize: flags['log-size'] ?? (quick ? '50MB' : '1GB'),
@@ -79,7 +81,7 @@ try {
         if (results.sections.http.cpuProfiles) results.cpuProfiles = results.sections.http.cpuProfiles;
       }
       if (section === 'jobs') {
-        results.sections.jobs = await jobsSection({ jobs: config.jobs, cpuProf: config.cpuProf, log, timeoutSec: quick ? 30 : 300 });
+        results.sections.jobs = await jobsSection({ jobs: Math.min(config.jobs, config.jobRate * (quick ? 2 : 10)), rate: config.jobRate, cpuProf: config.cpuProf, log, timeoutSec: quick ? 30 : 300 });
         results.sections.drain = await drainSection({ jobs: config.jobs, log, timeoutSec: quick ? 30 : 300 });
       }
       if (section === 'chaos') results.sections.chaos = await chaosSection({ talks: config.talks, chaosSec: config.chaosSec, log, timeoutSec: quick ? 30 : 300 });
@@ -108,7 +110,7 @@ if (Array.isArray(h)) {
 }
 const j = results.sections.jobs;
 if (j && !j.error) {
-  out.push(`\nJobs (noop provider, ${j.workers} workers × ${j.slotsPerWorker} slots)`);
+  out.push(`\nJobs submitted over HTTP at ${j.rate ?? 'full'}/s (noop provider, ${j.workers} workers × ${j.slotsPerWorker} slots): enqueue→start`);
   out.push(table(['jobs', 'done', 'seconds', 'jobs/s', 'submit s', 'enqueue→start p50', 'p99', 'max', 'source'], [[j.jobs, j.done, j.seconds.toFixed(2), j.jobsPerSec, j.submitSeconds.toFixed(2), `${j.enqueueToStart.p50Ms} ms`, `${j.enqueueToStart.p99Ms} ms`, `${j.enqueueToStart.maxMs} ms`, 'log feedback.started − jobs.created_at']]));
 }
 const d = results.sections.drain;

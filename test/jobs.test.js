@@ -28,10 +28,10 @@ test('2 workers × 4 slots process 2,000 talks exactly once', { timeout: 180_000
   const ids = await submitMany(server, 2000);
   const db = openDb(server);
   t.after(() => db.close());
-  await waitUntil('all 2,000 talks done', () => db.prepare("SELECT COUNT(*) AS n FROM presentations WHERE status = 'done'").get().n === 2000, 150_000, 200);
+  await waitUntil('all 2,000 talks done', () => db.prepare("SELECT COUNT(*) AS n FROM presentation_status WHERE status = 'done'").get().n === 2000, 150_000, 200);
   const seconds = (Date.now() - started) / 1000;
   assert.equal(ids.length, 2000);
-  assert.deepEqual(db.prepare('SELECT status, COUNT(*) AS n FROM presentations GROUP BY status').all(), [{ status: 'done', n: 2000 }]);
+  assert.deepEqual(db.prepare('SELECT status, COUNT(*) AS n FROM presentation_status GROUP BY status').all(), [{ status: 'done', n: 2000 }]);
   assert.deepEqual(db.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT presentation_id) AS p FROM feedback').get(), { n: 2000, p: 2000 });
   assert.deepEqual(db.prepare('SELECT status, COUNT(*) AS n, MAX(attempts) AS maxAttempts FROM jobs GROUP BY status').all(), [{ status: 'done', n: 2000, maxAttempts: 1 }]);
   // the log: exactly one feedback.marked per job, and both workers took part

@@ -47,7 +47,7 @@ export async function chaosSection({ talks, killEveryMs = 2000, chaosSec, log, t
   const { ids, failures } = await createTalks(`http://127.0.0.1:${port}`, talks, { concurrency: 16, idempotencyPrefix: `chaos-${t0}`, retries: 200 });
   const submittedAt = Date.now() - t0;
   const db = openReadOnly(dataDir);
-  const settled = db.prepare("SELECT count(*) AS n FROM presentations WHERE status IN ('done', 'failed')");
+  const settled = db.prepare("SELECT count(*) AS n FROM presentation_status WHERE status IN ('done', 'failed')");
   const deadline = Date.now() + timeoutSec * 1000;
   let n = 0;
   while (Date.now() < deadline) {
@@ -67,7 +67,7 @@ export async function chaosSection({ talks, killEveryMs = 2000, chaosSec, log, t
 
   const q = (sql, ...a) => db.prepare(sql).get(...a);
   const idSet = new Set(ids);
-  const rows = db.prepare('SELECT id, status FROM presentations').all();
+  const rows = db.prepare('SELECT id, status FROM presentation_status').all();
   const present = rows.filter((r) => idSet.has(r.id));
   const byStatus = {};
   for (const r of present) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;

@@ -169,13 +169,14 @@ export class JobRunner {
   }
 
   /**
-   * Group commit: the results that arrive in one event-loop turn are written in one transaction
-   * (the write lock is the bottleneck of a SQLite queue); resolves false for a lost lease.
+   * Group commit: the results that arrive together (in one microtask checkpoint) are written in
+   * one transaction, without waiting for the next event-loop turn (the write lock is the
+   * bottleneck of a SQLite queue); resolves false for a lost lease.
    */
   private complete(input: CompleteInput): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.completions.push({ input, resolve, reject });
-      if (this.completions.length === 1) setImmediate(() => this.flushCompletions());
+      if (this.completions.length === 1) queueMicrotask(() => this.flushCompletions());
     });
   }
 
@@ -192,11 +193,11 @@ export class JobRunner {
     batch.forEach((c, i) => c.resolve(results[i] === true));
   }
 
-  /** Claims once after everything that finished in this turn, so free slots are claimed together. */
+  /** Claims once after the jobs that finished together, so their slots are claimed in one transaction. */
   private scheduleWake(): void {
     if (this.wakeScheduled) return;
     this.wakeScheduled = true;
-    setImmediate(() => {
+    queueMicrotask(() => {
       this.wakeScheduled = false;
       this.wake();
     });

@@ -1,6 +1,9 @@
 import type { Database } from 'better-sqlite3';
 
 // Versioned, forward-only. Run once at start-up by the supervisor, before any worker exists.
+// A presentation's status is not stored: it is its current version's job's, so one write per
+// job transition keeps both right (jobs.last_error is the operator's detail, public_error the
+// presenter's).
 export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   {
     version: 1,
@@ -13,10 +16,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
         language         TEXT NOT NULL,
         target_minutes   REAL,
         created_at       INTEGER NOT NULL,
-        status           TEXT NOT NULL,
         current_version  INTEGER NOT NULL,
-        attempts         INTEGER NOT NULL DEFAULT 0,
-        error            TEXT,
         idempotency_key  TEXT UNIQUE,
         request_hash     TEXT
       );
@@ -33,6 +33,7 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
         lease_expires_at  INTEGER,
         lease_pid         INTEGER,
         last_error        TEXT,
+        public_error      TEXT,
         created_at        INTEGER NOT NULL,
         finished_at       INTEGER,
         UNIQUE (presentation_id, version)
@@ -50,6 +51,11 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
         created_at       INTEGER NOT NULL,
         UNIQUE (presentation_id, version)
       );
+      -- a presentation's status is its current version's job's
+      CREATE VIEW presentation_status AS
+        SELECT p.id, p.title, p.language, p.created_at, p.current_version AS version, j.attempts, j.public_error AS error,
+          CASE j.status WHEN 'queued' THEN 'pending' WHEN 'running' THEN 'processing' ELSE j.status END AS status
+        FROM presentations p JOIN jobs j ON j.presentation_id = p.id AND j.version = p.current_version;
     `,
   },
 ];

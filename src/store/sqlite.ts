@@ -84,18 +84,17 @@ export class SqliteStore implements Store {
     }
     const db = this.db;
     this.stmt = {
-      byKey: db.prepare('SELECT id, status, request_hash FROM presentations WHERE idempotency_key = ?'),
-      insertPresentation: db.prepare(`INSERT INTO presentations (id, title, content, language, target_minutes, created_at, status, current_version, idempotency_key, request_hash)
-        VALUES (@id, @title, @content, @language, @targetMinutes, @now, 'pending', 1, @key, @hash)`),
+      byKey: db.prepare(`SELECT s.id, s.status, p.request_hash FROM presentations p JOIN presentation_status s ON s.id = p.id WHERE p.idempotency_key = ?`),
+      insertPresentation: db.prepare(`INSERT INTO presentations (id, title, content, language, target_minutes, created_at, current_version, idempotency_key, request_hash)
+        VALUES (@id, @title, @content, @language, @targetMinutes, @now, 1, @key, @hash)`),
       insertJob: db.prepare(`INSERT INTO jobs (id, presentation_id, version, status, max_attempts, run_at, created_at)
         VALUES (@id, @presentationId, @version, 'queued', @maxAttempts, @now, @now)`),
-      get: db.prepare(`SELECT p.id, p.title, p.language, p.created_at, p.status, p.attempts, p.error,
-          (SELECT f.body FROM feedback f WHERE f.presentation_id = p.id ORDER BY f.version DESC LIMIT 1) AS feedback
-        FROM presentations p WHERE p.id = ?`),
-      list: db.prepare(`SELECT id, title, language, created_at, status FROM presentations
+      get: db.prepare(`SELECT s.id, s.title, s.language, s.created_at, s.status, s.attempts, s.error,
+          (SELECT f.body FROM feedback f WHERE f.presentation_id = s.id ORDER BY f.version DESC LIMIT 1) AS feedback
+        FROM presentation_status s WHERE s.id = ?`),
+      list: db.prepare(`SELECT id, title, language, created_at, status FROM presentation_status
         WHERE (created_at, id) < (@at, @id) ORDER BY created_at DESC, id DESC LIMIT @limit`),
-      bumpVersion: db.prepare(`UPDATE presentations SET current_version = current_version + 1, status = 'pending', attempts = 0, error = NULL
-        WHERE id = ? RETURNING current_version AS version`),
+      bumpVersion: db.prepare(`UPDATE presentations SET current_version = current_version + 1 WHERE id = ? RETURNING current_version AS version`),
       candidates: db.prepare(`SELECT j.id, j.status, j.attempts, j.max_attempts, j.run_at, j.lease_token, j.lease_expires_at, j.lease_pid, j.presentation_id, j.version
         FROM jobs j WHERE j.status = 'queued' AND j.run_at <= @now
         UNION ALL
@@ -104,24 +103,19 @@ export class SqliteStore implements Store {
         ORDER BY 5 LIMIT @n`),
       lease: db.prepare(`UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_token = @lease, lease_expires_at = @expires, lease_pid = @pid
         WHERE id = @id`),
-      exhaust: db.prepare(`UPDATE jobs SET status = 'failed', lease_token = NULL, last_error = @error, finished_at = @now WHERE id = @id`),
+      exhaust: db.prepare(`UPDATE jobs SET status = 'failed', lease_token = NULL, last_error = @error, public_error = @publicError, finished_at = @now WHERE id = @id`),
       presentationFor: db.prepare('SELECT title, content, language, target_minutes FROM presentations WHERE id = ?'),
-      markProcessing: db.prepare(`UPDATE presentations SET status = 'processing', attempts = @attempt WHERE id = @id AND current_version = @version`),
-      markFailed: db.prepare(`UPDATE presentations SET status = 'failed', attempts = @attempt, error = @error WHERE id = @id AND current_version = @version`),
       renew: db.prepare(`UPDATE jobs SET lease_expires_at = @expires WHERE id = @id AND lease_token = @lease AND status = 'running'`),
-      finish: db.prepare(`UPDATE jobs SET status = 'done', lease_token = NULL, finished_at = @now WHERE id = @id AND lease_token = @lease AND status = 'running'
-        RETURNING presentation_id, version, attempts`),
+      finish: db.prepare(`UPDATE jobs SET status = 'done', lease_token = NULL, public_error = NULL, finished_at = @now WHERE id = @id AND lease_token = @lease AND status = 'running'
+        RETURNING presentation_id, version`),
       insertFeedback: db.prepare(`INSERT INTO feedback (id, presentation_id, version, job_id, provider, body, response_hash, created_at)
         VALUES (@id, @presentationId, @version, @jobId, @provider, @body, @hash, @now)`),
-      markDone: db.prepare(`UPDATE presentations SET status = 'done', attempts = @attempt, error = NULL WHERE id = @id AND current_version = @version`),
-      retry: db.prepare(`UPDATE jobs SET status = 'queued', lease_token = NULL, lease_expires_at = NULL, run_at = @runAt, last_error = @error
-        WHERE id = @id AND lease_token = @lease AND status = 'running' RETURNING presentation_id, version, attempts`),
-      failFinal: db.prepare(`UPDATE jobs SET status = 'failed', lease_token = NULL, last_error = @error, finished_at = @now
-        WHERE id = @id AND lease_token = @lease AND status = 'running' RETURNING presentation_id, version, attempts`),
-      markRetrying: db.prepare(`UPDATE presentations SET status = 'pending', attempts = @attempt, error = @error WHERE id = @id AND current_version = @version`),
+      retry: db.prepare(`UPDATE jobs SET status = 'queued', lease_token = NULL, lease_expires_at = NULL, run_at = @runAt, last_error = @error, public_error = @publicError
+        WHERE id = @id AND lease_token = @lease AND status = 'running'`),
+      failFinal: db.prepare(`UPDATE jobs SET status = 'failed', lease_token = NULL, last_error = @error, public_error = @publicError, finished_at = @now
+        WHERE id = @id AND lease_token = @lease AND status = 'running'`),
       release: db.prepare(`UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL, run_at = @now
-        WHERE id = @id AND lease_token = @lease AND status = 'running' RETURNING presentation_id, version`),
-      markPending: db.prepare(`UPDATE presentations SET status = 'pending' WHERE id = @id AND current_version = @version AND status = 'processing'`),
+        WHERE id = @id AND lease_token = @lease AND status = 'running'`),
       anyDue: db.prepare(`SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'queued' AND run_at <= @now)
         OR EXISTS (SELECT 1 FROM jobs WHERE status = 'running' AND lease_expires_at <= @now) AS due`),
       nextQueued: db.prepare(`SELECT MIN(run_at) AS t FROM jobs WHERE status = 'queued'`),
@@ -138,15 +132,13 @@ export class SqliteStore implements Store {
         const expired = row.status === 'running' && row.lease_token ? { previousLease: row.lease_token, previousPid: row.lease_pid } : undefined;
         if (expired && row.attempts >= row.max_attempts) {
           const error = `the worker (pid ${row.lease_pid ?? '?'}) running the last attempt stopped before finishing (its lease expired)`;
-          this.stmt.exhaust.run({ id: row.id, error, now });
-          this.stmt.markFailed.run({ id: row.presentation_id, version: row.version, attempt: row.attempts, error: 'The server processing this feedback stopped during the last attempt.' });
+          this.stmt.exhaust.run({ id: row.id, error, publicError: 'The server processing this feedback stopped during the last attempt.', now });
           result.exhausted.push({ jobId: row.id, presentationId: row.presentation_id, attempt: row.attempts, ...expired });
           continue;
         }
         const lease = randomBytes(12).toString('base64url');
         this.stmt.lease.run({ id: row.id, lease, expires: now + leaseMs, pid });
         const attempt = row.attempts + 1;
-        this.stmt.markProcessing.run({ id: row.presentation_id, version: row.version, attempt });
         const p = this.stmt.presentationFor.get(row.presentation_id) as { title: string; content: string; language: InputLanguage; target_minutes: number | null };
         result.jobs.push({
           jobId: row.id,
@@ -171,7 +163,7 @@ export class SqliteStore implements Store {
 
   private completeOne(input: CompleteInput): boolean {
     const now = Date.now();
-    const job = this.stmt.finish.get({ id: input.jobId, lease: input.lease, now }) as { presentation_id: string; version: number; attempts: number } | undefined;
+    const job = this.stmt.finish.get({ id: input.jobId, lease: input.lease, now }) as { presentation_id: string; version: number } | undefined;
     if (!job) return false;
     // UNIQUE (presentation_id, version): a second row for the same version is impossible.
     this.stmt.insertFeedback.run({
@@ -184,7 +176,6 @@ export class SqliteStore implements Store {
       hash: input.responseHash,
       now,
     });
-    this.stmt.markDone.run({ id: job.presentation_id, version: job.version, attempt: job.attempts });
     return true;
   }
 
@@ -280,32 +271,14 @@ export class SqliteStore implements Store {
   }
 
   failJob(jobId: string, lease: string, error: { detail: string; public: string }, retryInMs: number | null): boolean {
-    return this.db
-      .transaction(() => {
-        const now = Date.now();
-        if (retryInMs === null) {
-          const job = this.stmt.failFinal.get({ id: jobId, lease, error: error.detail, now }) as { presentation_id: string; version: number; attempts: number } | undefined;
-          if (!job) return false;
-          this.stmt.markFailed.run({ id: job.presentation_id, version: job.version, attempt: job.attempts, error: error.public });
-          return true;
-        }
-        const job = this.stmt.retry.get({ id: jobId, lease, error: error.detail, runAt: now + retryInMs }) as { presentation_id: string; version: number; attempts: number } | undefined;
-        if (!job) return false;
-        this.stmt.markRetrying.run({ id: job.presentation_id, version: job.version, attempt: job.attempts, error: error.public });
-        return true;
-      })
-      .immediate();
+    const now = Date.now();
+    const params = { id: jobId, lease, error: error.detail, publicError: error.public };
+    const result = retryInMs === null ? this.stmt.failFinal.run({ ...params, now }) : this.stmt.retry.run({ ...params, runAt: now + retryInMs });
+    return result.changes === 1;
   }
 
   releaseJob(jobId: string, lease: string): boolean {
-    return this.db
-      .transaction(() => {
-        const job = this.stmt.release.get({ id: jobId, lease, now: Date.now() }) as { presentation_id: string; version: number } | undefined;
-        if (!job) return false;
-        this.stmt.markPending.run({ id: job.presentation_id, version: job.version });
-        return true;
-      })
-      .immediate();
+    return this.stmt.release.run({ id: jobId, lease, now: Date.now() }).changes === 1;
   }
 
   nextWakeInMs(): number | null {
