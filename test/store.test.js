@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { test } from 'node:test';
+import { migrateDatabase, SqliteStore } from '../dist/store/sqlite.js';
+import { sleep, makeDataDir } from './helpers/cli.js';
+
+const FEEDBACK = { provider: 'test', language: 'en', score: 1, summary: '', strengths: [], improvements: [], slides: [], metrics: { slides: 0, words: 0, estimatedMinutes: 0, wordsPerSlideMax: 0, readability: 0 } };
+const talk = (title = 'T') => ({ title, content: 'hello', language: 'en', targetMinutes: undefined, idempotencyKey: undefined });
+
+function open(t) {
+  const file = join(makeDataDir(t), 'presenter.db');
+  migrateDatabase(file);
+  const a = new SqliteStore(file);
+  const b = new SqliteStore(file); // a second "worker" on the same file
+  t.after(() => {
+    a.close();
+    b.close();
+  });
+  return { a, b, file };
+}
+const complete = (store, job, id = 'f1') => store.completeJobs([{ jobId: job.jobId, lease: job.lease, feedbackId: id, feedback: FEEDBACK, responseHash: 'h' }])[0];
+
+test('a job is claimed by one store only, and only the lease holder can complete it', (t) => {
+  const { a, b } = open(t);
+  const { id } = a.createPresentation(talk(), 5);
+  const [job] = a.claimJobs(4, 111, 60_000).jobs;
+  assert.equal(job.presentationId, id);
+  assert.equal(job.attempt, 1);
+  assert.deepEqual(b.claimJobs(4, 222, 60_000).jobs, [], 'a leased job is not claimable');
+  assert.equal(a.getPresentation(id).status, 'processing');
+  assert.equal(complete(b, { ...job, lease: 'forged' }), false, 'a wrong lease writes nothing');
+  assert.equal(a.getPresentation(id).feedback, null);
+  assert.equal(complete(a, job), true);
+  assert.equal(complete(a, job, 'f2'), false, 'completing twice writes nothing');
+  const view = a.getPresentation(id);
+  assert.equal(view.status, 'done');
+  assert.equal(view.feedback.provider, 'test');
+});
+
+test('an expired lease is taken over; the old holder can then write nothing', async (t) => {
+  const { a, b } = open(t);
+  a.createPresentation(talk(), 5);
+  const [old] = a.claimJobs(1, 111, 50).jobs;
+  await sleep(80);
+  const { jobs: [taken] } = b.claimJobs(1, 222, 60_000);
+  assert.equal(taken.jobId, old.jobId);
+  assert.equal(taken.attempt, 2);
+  assert.deepEqual(taken.expired, { previousLease: old.lease, previousPid: 111 });
+  assert.equal(a.renewLease(old.jobId, old.lease, 60_000), false, 'the old lease cannot be renewed');
+  assert.equal(a.failJob(old.jobId, old.lease, { detail: 'x', public: 'x' }, 10), false);
+  assert.equal(complete(a, old), false);
+  assert.equal(complete(b, taken), true);
+});
+
+test('a lease that expires on the last attempt fails the job for good', async (t) => {
+  const { a, b } = open(t);
+  const { id } = a.createPresentation(talk(), 1);
+  a.claimJobs(1, 111, 30);
+  await sleep(60);
+  const result = b.claimJobs(1, 222, 60_000);
+  assert.deepEqual(result.jobs, []);
+  assert.equal(result.exhausted.length, 1);
+  const view = a.getPresentation(id);
+  assert.equal(view.status, 'failed');
+  assert.equal(view.error, 'The server processing this feedback stopped during the last attempt.');
+});
+
+test('retries wait for their time; the final failure is stored; release does not count an attempt', async (t) => {
+  const { a } = open(t);
+  const { id } = a.createPresentation(talk(), 2);
+  let [job] = a.claimJobs(1, 1, 60_000).jobs;
+  assert.equal(a.failJob(job.jobId, job.lease, { detail: 'model said 500 at http://internal', public: 'The model failed.' }, 100), true);
+  assert.equal(a.getPresentation(id).status, 'pending');
+  assert.equal(a.getPresentation(id).error, 'The model failed.');
+  assert.deepEqual(a.claimJobs(1, 1, 60_000).jobs, [], 'not before its retry time');
+  assert.ok(a.nextWakeInMs() <= 100);
+  await sleep(120);
+  [job] = a.claimJobs(1, 1, 60_000).jobs;
+  assert.equal(job.attempt, 2);
+  assert.equal(a.releaseJob(job.jobId, job.lease), true);
+  [job] = a.claimJobs(1, 1, 60_000).jobs;
+  assert.equal(job.attempt, 2, 'a released claim is not an attempt');
+  assert.equal(a.failJob(job.jobId, job.lease, { detail: 'again', public: 'The model failed.' }, null), true);
+  const view = a.getPresentation(id);
+  assert.deepEqual([view.status, view.attempts, view.error, view.feedback], ['failed', 2, 'The model failed.', null]);
+});
+
+test('a second feedback row for one version is impossible, whatever the caller does', (t) => {
+  const { a, file } = open(t);
+  const { id } = a.createPresentation(talk(), 5);
+  const [job] = a.claimJobs(1, 1, 60_000).jobs;
+  assert.equal(complete(a, job), true);
+  const db = new Database(file);
+  t.after(() => db.close());
+  assert.throws(
+    () => db.prepare('INSERT INTO feedback (id, presentation_id, version, job_id, provider, body, response_hash, created_at) VALUES (?, ?, 1, ?, ?, ?, ?, ?)').run('f9', id, job.jobId, 'x', '{}', 'h', 0),
+    /UNIQUE constraint failed: feedback.presentation_id, feedback.version/,
+  );
+});
+
+test('a new feedback version queues a new job; status follows the current version', (t) => {
+  const { a } = open(t);
+  const { id } = a.createPresentation(talk(), 5);
+  const [job] = a.claimJobs(1, 1, 60_000).jobs;
+  complete(a, job);
+  assert.deepEqual(a.requestFeedback(id, 5).version, 2);
+  const view = a.getPresentation(id);
+  assert.equal(view.status, 'pending');
+  assert.equal(view.feedback.provider, 'test', 'the last feedback stays visible while a new one is made');
+  assert.equal(a.requestFeedback('no-such-id', 5), undefined);
+});
