@@ -32,6 +32,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     loggerInstance: options.logger as FastifyBaseLogger,
     // one `http.request` line per request (below) instead of Fastify's two
     logController: new LogController({ disableRequestLogging: true }),
+    // no per-request child logger: the one http.request line is written with the worker's logger
+    childLoggerFactory: (logger) => logger,
     bodyLimit: options.bodyLimit,
     // keep answering requests on open connections while closing: the stop sequence in
     // worker/service.ts drains keep-alive connections itself (zero-downtime reload)
@@ -56,7 +58,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     const route = request.routeOptions.url ?? 'unmatched';
     const ms = reply.elapsedTime;
     options.metrics.request(request.method, route, reply.statusCode, ms / 1000);
-    request.log.info(
+    options.logger.info(
       { event: 'http.request', method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(ms * 100) / 100 },
       `${request.method} ${request.url.split('?')[0]} ${reply.statusCode}`,
     );

@@ -104,10 +104,13 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
     },
   );
 
-  app.get<{ Params: { id: string } }>('/api/presentations/:id', async (request) => {
-    const view = store.getPresentation(requireId(request.params.id));
-    if (!view) throw new HttpError(404, 'NOT_FOUND', `no presentation with id \`${request.params.id}\``);
-    return view;
+  app.get<{ Params: { id: string } }>('/api/presentations/:id', async (request, reply) => {
+    const record = store.getPresentationRaw(requireId(request.params.id));
+    if (!record) throw new HttpError(404, 'NOT_FOUND', `no presentation with id \`${request.params.id}\``);
+    // The feedback is stored as JSON: splice it in rather than parse and serialise it again.
+    const { feedbackJson, ...view } = record;
+    const head = JSON.stringify(view);
+    return reply.type('application/json; charset=utf-8').send(`${head.slice(0, -1)},"feedback":${feedbackJson ?? 'null'}}`);
   });
 
   app.post<{ Params: { id: string } }>('/api/presentations/:id/feedback', async (request, reply) => {

@@ -209,19 +209,25 @@ export class SqliteStore implements Store {
   }
 
   getPresentation(id: string): PresentationView | undefined {
+    const raw = this.getPresentationRaw(id);
+    if (!raw) return undefined;
+    const { feedbackJson, ...view } = raw;
+    return { ...view, feedback: feedbackJson === null ? null : (JSON.parse(feedbackJson) as Feedback) };
+  }
+
+  getPresentationRaw(id: string): (Omit<PresentationView, 'feedback'> & { feedbackJson: string | null }) | undefined {
     const row = this.stmt.get.get(id) as PresentationRow | undefined;
     if (!row) return undefined;
-    const view: PresentationView = {
+    return {
       id: row.id,
       title: row.title,
       language: row.language,
       createdAt: new Date(row.created_at).toISOString(),
       status: row.status,
       attempts: row.attempts,
-      feedback: row.feedback === null ? null : (JSON.parse(row.feedback) as Feedback),
+      ...(row.error === null ? {} : { error: row.error }),
+      feedbackJson: row.feedback,
     };
-    if (row.error !== null) view.error = row.error;
-    return view;
   }
 
   listPresentations(limit: number, cursor: string | undefined): { items: PresentationSummary[]; nextCursor: string | null } {

@@ -81,6 +81,8 @@ export interface CompleteInput {
 export interface Store {
   createPresentation(input: NewPresentation, maxAttempts: number): CreateResult;
   getPresentation(id: string): PresentationView | undefined;
+  /** The same, with the feedback as the stored JSON text (the API sends it on without parsing). */
+  getPresentationRaw(id: string): (Omit<PresentationView, 'feedback'> & { feedbackJson: string | null }) | undefined;
   listPresentations(limit: number, cursor: string | undefined): { items: PresentationSummary[]; nextCursor: string | null };
   /** Queues the next feedback version; undefined when the presentation does not exist. */
   requestFeedback(id: string, maxAttempts: number): { version: number; jobId: string } | undefined;
