@@ -92,6 +92,10 @@ export class Supervisor {
     this.installSignals();
     if (s.fork) {
       this.aggregator = new AggregatorRegistry();
+      // One worker accepts its own connections (SCHED_NONE): with round-robin the primary would
+      // accept every connection and pass it over IPC for nothing. Several workers keep
+      // round-robin, which spreads connections evenly. NODE_CLUSTER_SCHED_POLICY still wins.
+      if (!this.ctx.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = s.workers === 1 ? cluster.SCHED_NONE : cluster.SCHED_RR;
       cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], silent: true });
       for (let i = 0; i < s.workers; i++) {
         const slot: Slot = { index: i, worker: undefined, pid: undefined, startedAt: 0, readyAt: undefined, restarts: 0, stopping: false, stderrTail: [], restartTimer: undefined };
