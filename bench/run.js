@@ -1,7 +1,8 @@
 // `npm run bench`: HTTP load against serve (safe, advanced) next to a plain node:http baseline,
 // job throughput, chaos (workers SIGKILLed), and logs --duplicates throughput.
 // Flags: --quick, --only http,jobs,chaos,logs, --profiles safe,advanced, --connections 50,200,1000,
-// --duration <s>, --jobs <n>, --talks <n>, --log-size 1GB, --cpu-prof, --out <file>.
+// --duration <s>, --jobs <n>, --job-rate <n/s>, --talks <n>, --log-size 1GB, --cpu-prof,
+// --load autocannon|wrk|auto (default autocannon; auto = wrk when installed), --out <file>.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,6 +25,7 @@ const { values: flags } = parseArgs({
     duration: { type: 'string' },
     jobs: { type: 'string' },
     'job-rate': { type: 'string' },
+    load: { type: 'string' },
     talks: { type: 'string' },
     'log-size': { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
@@ -77,7 +79,7 @@ try {
     process.stdout.write(`\n[${section}]\n`);
     try {
       if (section === 'http') {
-        results.sections.http = await httpSection({ quick, ...config, log });
+        results.sections.http = await httpSection({ quick, ...config, loader: flags.load ?? 'autocannon', log });
         if (results.sections.http.cpuProfiles) results.cpuProfiles = results.sections.http.cpuProfiles;
       }
       if (section === 'jobs') {
@@ -105,7 +107,7 @@ results.leftoverProcesses = left;
 const out = [];
 const h = results.sections.http;
 if (Array.isArray(h)) {
-  out.push('HTTP, 9:1 GET/POST mix (autocannon, 127.0.0.1)');
+  out.push(`HTTP, 9:1 GET/POST mix (${h[0]?.loader ?? 'autocannon'}, 127.0.0.1)`);
   out.push(table(['profile', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'timeouts', 'non-2xx', 'vs baseline', 'CPU ms/1k req', 'RSS/worker'], h.map((r) => [r.profile, r.connections, r.rps, r.p50Ms, r.p99Ms, r.errors, r.timeouts, r.non2xx, r.profile === 'baseline' ? '1.00' : r.ratioToBaseline?.toFixed(2), r.cpuMsPer1kRequests, r.rssPerWorkerBytes.map(mb).join(' + ')])));
 }
 const j = results.sections.jobs;

@@ -1,5 +1,6 @@
 // HTTP section: baseline, then each profile, each at every connection count, in one run.
-import { runMix } from '../lib/load.js';
+import { runMix as runAutocannon } from '../lib/load.js';
+import { hasWrk, runMixWrk } from '../lib/wrk.js';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { byPackage, topFrames } from '../lib/cpuprofile.js';
@@ -41,7 +42,10 @@ function summarizeProfiles(dir, supervisorPid, log) {
   return out;
 }
 
-export async function httpSection({ quick, profiles, connections, durationSec, log, cpuProf = false }) {
+export async function httpSection({ quick, profiles, connections, durationSec, log, cpuProf = false, loader = 'auto' }) {
+  const useWrk = loader === 'wrk' || (loader === 'auto' && hasWrk());
+  const runMix = useWrk ? runMixWrk : runAutocannon;
+  log(`load generator: ${useWrk ? 'wrk (1 thread)' : 'autocannon'}`);
   const rows = [];
   const cpuProfiles = {};
   for (const target of ['baseline', ...profiles]) {
@@ -57,7 +61,7 @@ export async function httpSection({ quick, profiles, connections, durationSec, l
         const r = await runMix(server.url, ids, { connections: c, durationSec });
         r.cpuMsPer1kRequests = Math.round(((cpuOf(pids) - cpuBefore) * 1e6) / r.requests);
         const rss = await rssPerWorker(server);
-        const row = { profile: target, connections: c, ...r, rssPerWorkerBytes: rss };
+        const row = { profile: target, connections: c, loader: useWrk ? 'wrk' : 'autocannon', ...r, rssPerWorkerBytes: rss };
         rows.push(row);
         log(`http ${target} c=${c}: ${r.rps} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms errors ${r.errors} timeouts ${r.timeouts} non2xx ${r.non2xx}; server CPU ${r.cpuMsPer1kRequests} ms per 1000 requests`);
       }
