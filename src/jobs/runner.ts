@@ -23,7 +23,6 @@ export interface RunnerOptions {
 interface Running {
   job: ClaimedJob;
   controller: AbortController;
-  started: boolean;
   done: Promise<void>;
 }
 
@@ -53,6 +52,7 @@ export class JobRunner {
     return this.running.size;
   }
 
+  /** Set while claiming fails (the store is unusable); cleared by the next successful claim. */
   get lastClaimError(): Error | undefined {
     return this.lastError;
   }
@@ -127,7 +127,7 @@ export class JobRunner {
     }
     metrics?.started(job.waitedMs);
     const controller = new AbortController();
-    const entry: Running = { job, controller, started: true, done: Promise.resolve() };
+    const entry: Running = { job, controller, done: Promise.resolve() };
     this.running.set(job.jobId, entry);
     logger.info({ event: 'feedback.started', ...base }, `Feedback for presentation ${job.presentationId} started`);
     const startedAt = performance.now();

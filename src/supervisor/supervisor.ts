@@ -319,7 +319,7 @@ export class Supervisor {
           Object.assign(slot, { worker: old.worker, pid: old.pid, startedAt: old.startedAt, readyAt: old.readyAt, stderrTail: old.stderrTail, stopping: false });
           throw error;
         }
-        if (old.worker) await this.stopWorker(old.worker, old);
+        if (old.worker) await this.stopWorker(old.worker);
         reloaded++;
       }
     } finally {
@@ -329,7 +329,7 @@ export class Supervisor {
     return { reloaded, pids: this.slots.map((s) => s.pid) };
   }
 
-  private stopWorker(worker: Worker, _slot: Slot): Promise<void> {
+  private stopWorker(worker: Worker): Promise<void> {
     return new Promise((resolve) => {
       if (worker.isDead()) return resolve();
       const timer = setTimeout(() => {
@@ -384,7 +384,7 @@ export class Supervisor {
         const worker = slot.worker;
         if (!worker) return undefined;
         slot.stopping = true;
-        return this.stopWorker(worker, slot);
+        return this.stopWorker(worker);
       }),
     );
     if (this.service) await this.service.stop(this.settings.gracefulTimeoutMs);

@@ -65,7 +65,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         runner.wake();
         options.broadcastEnqueue?.();
       },
-      jobsAlive: () => runner.alive,
+      jobsAlive: () => runner.alive && runner.lastClaimError === undefined,
       metricsText: () => (options.metricsText ? options.metricsText(metrics) : metrics.registry.metrics()),
     });
     await app.listen({ host: settings.host, port: settings.port });
