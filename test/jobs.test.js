@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sleep, startServer } from './helpers/cli.js';
+import { startServer } from './helpers/cli.js';
 import { completion, feedbackJson, startFakeOpenAI } from './helpers/fake-openai.js';
 import { api, logLines, openDb, waitForStatus, waitUntil } from './helpers/http.js';
 
@@ -66,7 +66,11 @@ test('a worker SIGKILLed mid model call: another finishes the job after the leas
   t.after(() => db.close());
   assert.equal(db.prepare('SELECT COUNT(*) AS n FROM feedback WHERE presentation_id = ?').get(created.data.id).n, 1);
   assert.equal(db.prepare('SELECT attempts FROM jobs WHERE presentation_id = ?').get(created.data.id).attempts, 2);
-  await waitUntil('job.lease_expired in the log', () => logLines(server).some((l) => l.event === 'job.lease_expired'), 5000);
+  // the log reaches the file through the supervisor's pipe, a moment after the database
+  await waitUntil('job.lease_expired and feedback.marked in the log', () => {
+    const events = logLines(server).map((l) => l.event);
+    return events.includes('job.lease_expired') && events.includes('feedback.marked');
+  }, 5000);
   const lines = logLines(server);
   const expired = lines.find((l) => l.event === 'job.lease_expired');
   assert.equal(expired.previousLease, started.lease);
@@ -119,7 +123,8 @@ test('the openai provider against a fake OpenAI-compatible server', { timeout: 9
   for (const s of ['ok', 'ratelimit', 'hang', 'garbage', 'broken']) ids[s] = await submit(s);
   const views = {};
   for (const [s, id] of Object.entries(ids)) views[s] = await waitForStatus(server, id, ['done', 'failed'], 40_000);
-  await sleep(200);
+  // 1 failed attempt each for ratelimit, hang and garbage, 5 for broken: wait until the log has them
+  await waitUntil('the feedback.failed lines in the log', () => logLines(server).filter((l) => l.event === 'feedback.failed').length >= 8, 5000);
   const failedLines = logLines(server).filter((l) => l.event === 'feedback.failed');
   const failuresOf = (s) => failedLines.filter((l) => l.presentationId === ids[s]);
 

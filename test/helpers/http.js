@@ -36,7 +36,9 @@ export function logLines(server) {
   } catch {
     return [];
   }
+  // only whole lines: the supervisor may be writing the next one right now
   return text
+    .slice(0, text.lastIndexOf('\n') + 1)
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l));
