@@ -54,7 +54,7 @@ test('a probe that hangs is stopped at its time limit and reported', async () =>
   const r = await checkBetterSqlite3(doctorEnv({ probeSqlite: createProbeRunner(fixture('probe-hang.js'), { timeoutMs: 300 }) }));
   assert.equal(r.status, 'fail');
   assert.match(r.detail, /did not finish within the probe's time limit/);
-  assert.ok(Date.now() - started < 2000);
+  assert.ok(Date.now() - started < 10_000, "stopped by its limit, not left hanging");
 });
 
 test('13 that loads on Node < 22.14 still fails with the known-bad fix', () => {

