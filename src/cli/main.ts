@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { defaultContext, type Context } from '../context.js';
 import { isPresenterError } from '../errors.js';
@@ -10,7 +11,7 @@ import { registerServe } from './serve.js';
 export function buildProgram(ctx: Context): Command {
   const program = new Command('presenter-serve')
     .description('Run the presentation-feedback service in production from one command.')
-    .version(process.env.npm_package_version ?? '0.1.0')
+    .version(packageVersion())
     .exitOverride()
     .configureOutput({
       writeOut: (s) => ctx.stdout.write(s),
@@ -23,6 +24,10 @@ export function buildProgram(ctx: Context): Command {
   registerLogs(program, ctx);
   registerProfiles(program, ctx);
   return program;
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /** The one exit path: commands set process.exitCode; errors are printed here. */
