@@ -35,7 +35,7 @@ test('no log line is lost at exit: every request and the last lifecycle lines ar
   assert.equal(lines.filter((l) => l.event === 'worker.stopped').length, 2);
   assert.equal(lines.at(-1).event, 'supervisor.stopped');
   for (const l of lines) {
-    for (const field of ['time', 'level', 'pid', 'hostname', 'worker', 'msg']) assert.ok(field in l, `${field} missing in ${JSON.stringify(l)}`);
+    for (const field of ['time', 'level', 'pid', 'hostname', 'worker', 'event', 'msg']) assert.ok(field in l, `${field} missing in ${JSON.stringify(l)}`);
   }
 });
 

@@ -4,12 +4,17 @@ import type { LogLevel } from '../config/defaults.js';
 
 export type { Logger };
 
-// Every line carries pid, hostname and worker (0 for the primary), as DESIGN.md's log table says.
+const NO_FIELDS = {};
+const GENERIC_EVENT = { event: 'log' };
+
+// Every line carries pid, hostname, worker (0 for the primary) and event, as DESIGN.md's log table says.
 export function createLogger(level: LogLevel, worker: number, destination: DestinationStream): Logger {
   return pino(
     {
       level,
       base: { pid: process.pid, hostname: hostname(), worker },
+      // a line without an event of ours (Fastify's own "Server listening at …") still has one
+      mixin: (object: object) => ('event' in object ? NO_FIELDS : GENERIC_EVENT),
       redact: { paths: ['apiKey', '*.apiKey', 'headers.authorization'], censor: '[redacted]' },
     },
     destination,
