@@ -221,3 +221,39 @@ test('a database that is not SQLite, or a bad model URL: exit 2 before any worke
   assert.match(badUrl.stderr, /^error: Expected the AI base URL to be an http\(s\) URL, got `ftp:\/\/models`/);
   assert.doesNotMatch(badUrl.stdout, /worker.started/);
 });
+
+// A request whose body never finishes: in flight until the server gives up on it.
+function stuckUpload(url) {
+  const req = httpRequest(`${url}/api/presentations`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': 100_000 } });
+  req.on('error', () => {});
+  req.write('{"title": "never ends", "content": "');
+  return req;
+}
+
+test('--graceful-timeout bounds the wait for in-flight requests; a second signal forces exit', async (t) => {
+  const server = await startServer(t, { args: ['--profile', 'advanced', '--graceful-timeout', '1'] });
+  const workerPids = (await status(server.dataDir)).workers.map((w) => w.pid);
+  const req = stuckUpload(server.url);
+  await sleep(300);
+  const started = Date.now();
+  server.child.kill('SIGTERM');
+  const result = await server.child;
+  req.destroy();
+  assert.equal(result.exitCode, 0);
+  assert.match(result.all, /"event":"worker.graceful_timeout"/);
+  assert.ok(Date.now() - started < 10_000, 'the stuck request did not hold the stop for the default 30 s');
+  for (const pid of workerPids) assert.equal(alive(pid), false);
+
+  const second = await startServer(t, { args: ['--profile', 'advanced'] });
+  const pids = (await status(second.dataDir)).workers.map((w) => w.pid);
+  const stuck = stuckUpload(second.url);
+  await sleep(300);
+  second.child.kill('SIGTERM');
+  await sleep(300);
+  second.child.kill('SIGTERM');
+  const forced = await second.child;
+  stuck.destroy();
+  assert.equal(forced.exitCode, 1);
+  assert.match(forced.all, /Second SIGTERM: forcing exit/);
+  await waitFor('the workers to be gone', () => pids.every((pid) => !alive(pid)));
+});
