@@ -1,6 +1,6 @@
 // `npm run bench`: HTTP load against serve (safe, advanced) next to a plain node:http baseline,
 // job throughput, chaos (workers SIGKILLed), and logs --duplicates throughput.
-// Flags: --quick, --only http,jobs,chaos,logs, --profiles safe,advanced, --connections 50,200,1000,
+// Flags: --quick, --only http,reference,jobs,chaos,logs, --profiles safe,advanced, --connections 50,200,1000,
 // --duration <s>, --jobs <n>, --job-rate <n/s>, --talks <n>, --log-size 1GB, --cpu-prof,
 // --load autocannon|wrk|auto (default autocannon; auto = wrk when installed), --out <file>.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,8 +14,9 @@ import { httpSection } from './sections/http.js';
 import { drainSection, jobsSection } from './sections/jobs.js';
 import { chaosSection } from './sections/chaos.js';
 import { logsSection } from './sections/logs.js';
+import { referenceSection } from './sections/reference.js';
 
-const SECTIONS = ['http', 'jobs', 'chaos', 'logs'];
+const SECTIONS = ['http', 'reference', 'jobs', 'chaos', 'logs'];
 const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -88,6 +89,7 @@ try {
       }
       if (section === 'chaos') results.sections.chaos = await chaosSection({ talks: config.talks, chaosSec: config.chaosSec, log, timeoutSec: quick ? 30 : 300 });
       if (section === 'logs') results.sections.logs = await logsSection({ size: config.logSize, log });
+      if (section === 'reference') results.sections.reference = await referenceSection({ quick, durationSec: config.durationSec, log });
     } catch (error) {
       failed = true;
       results.sections[section] = { error: error.stack ?? String(error) };
@@ -114,6 +116,11 @@ const j = results.sections.jobs;
 if (j && !j.error) {
   out.push(`\nJobs submitted over HTTP at ${j.rate ?? 'full'}/s (noop provider, ${j.workers} workers × ${j.slotsPerWorker} slots): enqueue→start`);
   out.push(table(['jobs', 'done', 'seconds', 'jobs/s', 'submit s', 'enqueue→start p50', 'p99', 'max', 'source'], [[j.jobs, j.done, j.seconds.toFixed(2), j.jobsPerSec, j.submitSeconds.toFixed(2), `${j.enqueueToStart.p50Ms} ms`, `${j.enqueueToStart.p99Ms} ms`, `${j.enqueueToStart.maxMs} ms`, 'log feedback.started − jobs.created_at']]));
+}
+const ref = results.sections.reference;
+if (Array.isArray(ref)) {
+  out.push('\nThe old stack, same mix at 50 connections (its feedback duplicates counted by `logs --duplicates`)');
+  out.push(table(['stack', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'feedbacks marked', 'marked twice'], ref.map((r) => [r.profile, r.rps, r.p50Ms, r.p99Ms, r.errors + r.timeouts, r.marked, r.extraFeedbacks])));
 }
 const d = results.sections.drain;
 if (d && !d.error) {

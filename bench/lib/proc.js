@@ -1,7 +1,7 @@
 // Processes the bench starts: `serve` on 127.0.0.1 with its own data dir and free port, the
 // baseline server, and the CLI's `status --json`. Everything started here is stopped by stopAll().
-import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, execFile, execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -173,4 +173,34 @@ export function cpuSecondsOf(pid) {
   } catch {
     return null;
   }
+}
+
+const REFERENCE_DIR = join(ROOT, '../shared/reference-stack');
+
+/** The old stack (Flask + SQLAlchemy under gunicorn), when Debian's python packages are there. */
+export function referenceAvailable() {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import flask, flask_sqlalchemy, gunicorn'], { cwd: REFERENCE_DIR, stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** gunicorn with `workers` × `threads` on 127.0.0.1; its log (stderr) goes to `logFile`. */
+export async function startReference({ workers, threads, logFile }) {
+  const dataDir = tempDir('presenter-reference-');
+  const port = await freePort();
+  const fd = openSync(logFile, 'w');
+  const child = track(
+    spawn('/usr/bin/python3', ['-m', 'gunicorn', '--workers', String(workers), '--threads', String(threads), '--bind', `127.0.0.1:${port}`, 'app:app'], {
+      cwd: REFERENCE_DIR,
+      env: cleanEnv({ REF_DB: join(dataDir, 'ref.db') }),
+      stdio: ['ignore', 'pipe', fd],
+    }),
+  );
+  closeSync(fd);
+  const server = { kind: 'reference', child, port, dataDir, url: `http://127.0.0.1:${port}` };
+  await waitReady(server.url, child, 30_000, '/healthz');
+  return server;
 }
