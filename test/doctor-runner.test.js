@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { colourLevel, formatReport } from '../dist/doctor/format.js';
+import { useColour } from '../dist/cli/colour.js';
+import { formatReport } from '../dist/doctor/format.js';
 import { CHECKS, exitCodeFor, runDoctor } from '../dist/doctor/runner.js';
 import { makeDataDir } from './helpers/cli.js';
 import { doctorEnv, outcome, settings } from './helpers/doctor.js';
@@ -53,16 +54,16 @@ test('exit codes: failures 1, warnings 0 or 1 with --strict', () => {
 
 test('the text report: a mark per check, the fix indented under problems, the summary last', async () => {
   const report = await runDoctor(doctorEnv(), { checks: [slow('a', 'pass', 1), slow('b', 'warn', 1), slow('c', 'fail', 1)] });
-  const text = formatReport(report, 'head', 0);
+  const text = formatReport(report, 'head', false);
   assert.equal(text, 'head\n✓ a: a done\n! b: b done\n    fix: fix b\n✗ c: c done\n    fix: fix c\n\n1 passed, 1 warnings, 1 failed\n');
-  assert.ok(formatReport(report, 'head', 1).includes('\u001b['));
+  assert.ok(formatReport(report, 'head', true).includes('\u001b['));
 });
 
 test('colour only on a TTY, never with NO_COLOR, forced by FORCE_COLOR', () => {
-  assert.equal(colourLevel(true, {}), 1);
-  assert.equal(colourLevel(false, {}), 0);
-  assert.equal(colourLevel(undefined, {}), 0);
-  assert.equal(colourLevel(true, { NO_COLOR: '1' }), 0);
-  assert.equal(colourLevel(false, { FORCE_COLOR: '1' }), 1);
-  assert.equal(colourLevel(true, { FORCE_COLOR: '0' }), 0);
+  assert.equal(useColour({ isTTY: true }, {}), true);
+  assert.equal(useColour({ isTTY: false }, {}), false);
+  assert.equal(useColour({}, {}), false);
+  assert.equal(useColour({ isTTY: true }, { NO_COLOR: '1' }), false);
+  assert.equal(useColour({ isTTY: false }, { FORCE_COLOR: '1' }), true);
+  assert.equal(useColour({ isTTY: true }, { FORCE_COLOR: '0' }), false);
 });

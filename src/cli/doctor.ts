@@ -2,7 +2,8 @@ import { Option, type Command } from 'commander';
 import { parseIntFlag, resolveSettings } from '../config/resolve.js';
 import type { Context } from '../context.js';
 import { defaultDoctorEnv } from '../doctor/env.js';
-import { colourLevel, formatReport } from '../doctor/format.js';
+import { formatReport } from '../doctor/format.js';
+import { useColour } from './colour.js';
 import { exitCodeFor, runDoctor } from '../doctor/runner.js';
 
 interface DoctorOptions {
@@ -31,7 +32,7 @@ export function registerDoctor(program: Command, ctx: Context): void {
         ctx.stdout.write(`${JSON.stringify({ profile: settings.profile, dataDir: settings.dataDir, ...report }, null, 2)}\n`);
       } else {
         const header = `presenter-serve doctor: profile ${settings.profile} (${settings.profileReason}), data dir ${settings.dataDir}, ${report.durationMs} ms`;
-        ctx.stdout.write(formatReport(report, header, colourLevel(ctx.stdout.isTTY, ctx.env)));
+        ctx.stdout.write(formatReport(report, header, useColour(ctx.stdout, ctx.env)));
       }
       process.exitCode = exitCodeFor(report, opts.strict === true);
     });

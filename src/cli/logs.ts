@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import type { Context } from '../context.js';
 import { ConfigError, isPresenterError } from '../errors.js';
 import { analyseFiles } from '../logs/analyse.js';
-import { chalkFor, useColour } from '../logs/colour.js';
+import { chalkFor, useColour } from './colour.js';
 import { checkInput, orderFiles, rotatedSet, type LogInput } from '../logs/files.js';
 import { parseDuration, parseEvents, parseLevel, parseSince, type Filter } from '../logs/filters.js';
 import { follow } from '../logs/follow.js';

@@ -1,7 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 
-// chalk decides from process.stdout; commands write to ctx.stdout, so decide for that stream
-// with the same rules: NO_COLOR wins, FORCE_COLOR forces, otherwise only on a TTY.
+// chalk decides from process.stdout; commands write to ctx.stdout, so every command decides for
+// that stream here, with the same rules: NO_COLOR wins, FORCE_COLOR forces, otherwise only on a TTY.
 export function useColour(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
   if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
