@@ -57,10 +57,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const ms = reply.elapsedTime;
+    const path = request.url.split('?', 1)[0];
     options.metrics.request(request.method, route, reply.statusCode, ms / 1000);
     options.logger.info(
-      { event: 'http.request', method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(ms * 100) / 100 },
-      `${request.method} ${request.url.split('?')[0]} ${reply.statusCode}`,
+      { event: 'http.request', method: request.method, path, status: reply.statusCode, ms: Math.round(ms * 100) / 100 },
+      `${request.method} ${path} ${reply.statusCode}`,
     );
   });
 

@@ -118,8 +118,8 @@ export class SqliteStore implements Store {
         WHERE id = @id AND lease_token = @lease AND status = 'running'`),
       anyDue: db.prepare(`SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'queued' AND run_at <= @now)
         OR EXISTS (SELECT 1 FROM jobs WHERE status = 'running' AND lease_expires_at <= @now) AS due`),
-      nextQueued: db.prepare(`SELECT MIN(run_at) AS t FROM jobs WHERE status = 'queued'`),
-      nextExpiry: db.prepare(`SELECT MIN(lease_expires_at) AS t FROM jobs WHERE status = 'running'`),
+      nextDue: db.prepare(`SELECT MIN(t) AS t FROM (SELECT MIN(run_at) AS t FROM jobs WHERE status = 'queued'
+        UNION ALL SELECT MIN(lease_expires_at) FROM jobs WHERE status = 'running')`),
       depth: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'`),
       ping: db.prepare('SELECT 1 AS ok'),
     };
@@ -288,12 +288,8 @@ export class SqliteStore implements Store {
   }
 
   nextWakeInMs(): number | null {
-    const now = Date.now();
-    const times = [(this.stmt.nextQueued.get() as { t: number | null }).t, (this.stmt.nextExpiry.get() as { t: number | null }).t].filter(
-      (t): t is number => t !== null,
-    );
-    if (times.length === 0) return null;
-    return Math.max(0, Math.min(...times) - now);
+    const { t } = this.stmt.nextDue.get() as { t: number | null };
+    return t === null ? null : Math.max(0, t - Date.now());
   }
 
   queueDepth(): number {
