@@ -9,6 +9,7 @@ import type { Context } from '../context.js';
 import { parseProcLimits } from './check-open-files.js';
 import { createProbeRunner } from './probe.js';
 import type { DoctorEnv, FsHelpers, HttpProbe, ListenProbe } from './types.js';
+import { isAlive } from '../supervisor/pidfile.js';
 
 export const realFs: FsHelpers = {
   ensureDir: async (path) => (await mkdir(path, { recursive: true })) !== undefined,
@@ -45,14 +46,7 @@ export const httpGet: HttpProbe = async (url, headers, timeoutMs) => {
   }
 };
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { isAlive };
 
 /** The machine doctor runs on; tests build their own DoctorEnv instead. */
 export function defaultDoctorEnv(ctx: Context, settings: Settings): DoctorEnv {

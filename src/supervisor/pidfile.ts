@@ -5,7 +5,8 @@ export const PID_FILE = 'presenter.pid';
 
 export type PidState = { state: 'none' } | { state: 'running'; pid: number } | { state: 'stale'; pid: number | undefined; file: string };
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, owned by another user). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -25,7 +26,7 @@ export function readPidFile(dataDir: string): PidState {
   }
   const pid = Number.parseInt(text.trim(), 10);
   if (!Number.isInteger(pid) || pid <= 0) return { state: 'stale', pid: undefined, file };
-  return alive(pid) ? { state: 'running', pid } : { state: 'stale', pid, file };
+  return isAlive(pid) ? { state: 'running', pid } : { state: 'stale', pid, file };
 }
 
 export function writePidFile(dataDir: string, pid: number): void {
