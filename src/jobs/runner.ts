@@ -200,8 +200,9 @@ export class JobRunner {
       try {
         return await this.complete(input);
       } catch (error) {
-        const retryInMs = backoffMs(failures, { baseMs: 50, capMs: COMMIT_RETRY_MAX_MS });
-        if (signal.aborted || Date.now() + retryInMs >= lease.heldUntil) {
+        // Never wait longer than a renewal period: the lease must still be ours at the next try.
+        const retryInMs = backoffMs(failures, { baseMs: 50, capMs: Math.min(COMMIT_RETRY_MAX_MS, Math.max(50, Math.floor(this.options.leaseMs / 3))) });
+        if (signal.aborted || Date.now() >= lease.heldUntil) {
           this.options.logger.error({ event: 'job.commit_failed', ...base, err: error, failures, retryInMs: null }, `Committing the result of job ${input.jobId} failed; the lease runs out, the job will run again`);
           return false;
         }
