@@ -8,7 +8,7 @@ import { createMetrics, type ServiceMetrics } from '../http/metrics.js';
 import { makeRedactor, secretsOf } from '../jobs/redact.js';
 import { JobRunner } from '../jobs/runner.js';
 import { SqliteStore } from '../store/sqlite.js';
-import type { StoreEvent } from '../store/types.js';
+import { isStoreError, type StoreEvent } from '../store/types.js';
 
 export const DB_FILE = 'presenter.db';
 
@@ -69,7 +69,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         runner.wake();
         options.broadcastEnqueue?.();
       },
-      jobsAlive: () => runner.alive && runner.lastClaimError === undefined,
+      // A full disk keeps the worker ready: reads go on, writes answer 503 STORAGE_FULL.
+      jobsAlive: () => runner.alive && (runner.lastClaimError === undefined || (isStoreError(runner.lastClaimError) && runner.lastClaimError.code === 'STORAGE_FULL')),
       metricsText: () => (options.metricsText ? options.metricsText(metrics) : metrics.registry.metrics()),
     });
     await app.listen({ host: settings.host, port: settings.port });
