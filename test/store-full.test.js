@@ -65,7 +65,8 @@ test('disk full: POST 503 STORAGE_FULL with Retry-After, GET 200, claims back of
   const server = await startServer(t, {
     dataDir: dir,
     args: ['--profile', 'safe', '--threads', '2'],
-    env: { PRESENTER_AI_PROVIDER: 'openai', PRESENTER_AI_BASE_URL: model.url, PRESENTER_AI_MODEL: 'fake' },
+    // the claim loop's retries of a known store state are debug lines
+    env: { PRESENTER_AI_PROVIDER: 'openai', PRESENTER_AI_BASE_URL: model.url, PRESENTER_AI_MODEL: 'fake', PRESENTER_LOG_LEVEL: 'debug' },
   });
   let console = '';
   server.child.all.on('data', (chunk) => (console += chunk));
@@ -98,6 +99,7 @@ test('disk full: POST 503 STORAGE_FULL with Retry-After, GET 200, claims back of
   assert.ok(claimErrors.length <= 8, `${claimErrors.length} claim errors: not backing off`);
   assert.deepEqual(claimErrors.slice(0, 3).map((l) => l.retryInMs), [100, 200, 400].slice(0, Math.min(3, claimErrors.length)));
   assert.equal(lines.filter((l) => l.event === 'http.error').length, 0, 'no 500s');
+  assert.deepEqual(lines.filter((l) => l.level >= 40 && l.event !== 'feedback.failed').map((l) => l.event), ['store.full'], 'one warning or error line about it');
   // still ready while claims fail for lack of space: out of rotation, the reads would stop too
   assert.equal((await api(server, '/readyz')).status, 200);
   assert.equal((await api(server, `/api/presentations/${before.data.id}`)).status, 200);

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { FeedbackProvider } from '../feedback/types.js';
 import { ProviderError } from '../feedback/types.js';
 import { publicErrorMessage } from '../feedback/public-error.js';
-import type { ClaimedJob, CompleteInput, Store } from '../store/types.js';
+import { isStoreError, type ClaimedJob, type CompleteInput, type Store } from '../store/types.js';
 import { backoffMs, retryDelayMs } from './backoff.js';
 import type { JobMetrics } from './metrics.js';
 
@@ -70,7 +70,10 @@ export class JobRunner {
   wake(): void {
     if (this.stopping) return;
     // Backing off after failed claims: the timer set by schedule() claims again.
-    if (this.claimFailures > 0 && Date.now() < this.claimRetryAt) return;
+    if (this.claimFailures > 0 && Date.now() < this.claimRetryAt) {
+      this.schedule(); // a timer may fire a little before Date.now() says it is due: keep one set
+      return;
+    }
     if (this.filling) {
       this.refill = true;
       return;
@@ -101,7 +104,10 @@ export class JobRunner {
       this.claimFailures += 1;
       const retryInMs = backoffMs(this.claimFailures, { baseMs: 100, capMs: CLAIM_BACKOFF_MAX_MS });
       this.claimRetryAt = Date.now() + retryInMs;
-      this.options.logger.error({ event: 'job.claim_failed', err: error, failures: this.claimFailures, retryInMs }, `Claiming jobs failed; trying again in ${retryInMs} ms`);
+      // A StoreError is a state the store has logged once (store.full, store.unusable): the
+      // retries go to debug. Anything else is unexpected and logged at each (backed-off) retry.
+      const level = isStoreError(error) ? 'debug' : 'error';
+      this.options.logger[level]({ event: 'job.claim_failed', err: error, failures: this.claimFailures, retryInMs }, `Claiming jobs failed; trying again in ${retryInMs} ms`);
       return;
     }
     for (const gone of claimed.exhausted) {
@@ -122,7 +128,7 @@ export class JobRunner {
     if (this.stopping) return;
     clearTimeout(this.timer);
     let wait = this.options.idlePollMs ?? 1000;
-    if (this.claimFailures > 0) wait = Math.max(0, this.claimRetryAt - Date.now());
+    if (this.claimFailures > 0) wait = Math.max(1, this.claimRetryAt - Date.now());
     else if (this.running.size < this.options.slots) {
       try {
         const next = this.options.store.nextWakeInMs();
