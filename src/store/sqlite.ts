@@ -366,16 +366,17 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Runs one store operation: refuses writes once the store is unusable, checks before each
-   * write that the file is still the one opened (a stat, ~1 µs: SQLite itself goes on writing
-   * into a deleted file, so a removed data dir would otherwise still answer 201), and turns
-   * SQLite's errors into StoreError.
+   * Runs one store operation: refuses writes once the store is unusable, checks after each
+   * write that the file is still the one opened (a stat, a few µs: SQLite itself goes on writing
+   * into a deleted file, so a removed data dir would otherwise still answer 201; checking after
+   * the commit, not before, leaves no window in which a write lands in a file already gone),
+   * and turns SQLite's errors into StoreError.
    */
   private guard<T>(write: boolean, operation: () => T, recovers = write): T {
     if (write && this.unusable) throw new StoreError(this.unusable.code, this.unusable.reason);
     try {
-      if (write) this.checkIdentity();
       const result = operation();
+      if (write) this.checkIdentity();
       if (recovers && this.full) {
         this.full = false;
         this.options.onEvent?.({ type: 'recovered', code: 'STORAGE_FULL' });
