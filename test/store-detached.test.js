@@ -58,6 +58,31 @@ test('data dir deleted while serving: POSTs answer 503 STORE_UNAVAILABLE (never 
   assert.deepEqual(consoleLines().filter((l) => l.level >= 40).map((l) => l.event), ['store.unusable']);
 });
 
+test('POSTs racing the deletion: none that starts after the data dir is gone gets a 201', { timeout: 60_000 }, async (t) => {
+  const server = await startServer(t);
+  let removedAt = Infinity;
+  let stop = false;
+  const results = [];
+  const loops = Array.from({ length: 4 }, async (_, loop) => {
+    for (let i = 0; !stop; i++) {
+      const startedAt = performance.now();
+      const res = await api(server, '/api/presentations', { method: 'POST', json: talk(`${loop}-${i}`) });
+      results.push({ startedAt, status: res.status, code: res.data?.error?.code });
+    }
+  });
+  await sleep(300);
+  rmSync(server.dataDir, { recursive: true, force: true });
+  removedAt = performance.now();
+  await sleep(500);
+  stop = true;
+  await Promise.all(loops);
+  const before = results.filter((r) => r.startedAt < removedAt);
+  const after = results.filter((r) => r.startedAt > removedAt);
+  t.diagnostic(`${before.length} POSTs before the deletion, ${after.length} after`);
+  assert.ok(before.some((r) => r.status === 201) && after.length > 10);
+  assert.deepEqual([...new Set(after.map((r) => `${r.status} ${r.code}`))], ['503 STORE_UNAVAILABLE']);
+});
+
 test('the database file replaced by a copy: the store refuses writes and reports why; reads go on', (t) => {
   const dir = makeDataDir(t);
   const file = join(dir, 'presenter.db');
