@@ -18,9 +18,9 @@ test('doctor on this machine: exit 0, one line per check, the summary last', asy
   assert.equal(r.stderr, '');
   assert.match(lastLine(r.stdout), SUMMARY);
   const [, passed, warnings, failed] = SUMMARY.exec(lastLine(r.stdout)).map(Number);
-  assert.equal(passed + warnings + failed, 10);
+  assert.equal(passed + warnings + failed, 11);
   assert.equal(failed, 0);
-  assert.equal(r.stdout.split('\n').filter((l) => /^[✓!✗] /.test(l)).length, 10);
+  assert.equal(r.stdout.split('\n').filter((l) => /^[✓!✗] /.test(l)).length, 11);
   assert.ok(!r.stdout.includes('\u001b['), 'no colour without a TTY / with NO_COLOR');
   if (NODE_MAJOR === 20) assert.match(r.stdout, /^! Node\.js version: Node 20\.\d+\.\d+ works, but Node 20 is end of life since 2026-04-30/m);
   assert.match(r.stdout, /^✓ better-sqlite3: better-sqlite3 12\.\d+\.\d+ with SQLite 3\.\d+\.\d+/m);
@@ -35,7 +35,7 @@ test('--json: {checks, summary}; the run time is reported', async (t) => {
   const r = await runCli(['doctor', '--json', '--data-dir', makeDataDir(t), '--port', String(await freePort()), '--host', '127.0.0.1']);
   assert.equal(r.exitCode, 0);
   const report = JSON.parse(r.stdout);
-  assert.equal(report.checks.length, 10);
+  assert.equal(report.checks.length, 11);
   for (const c of report.checks) {
     assert.deepEqual(Object.keys(c).filter((k) => ['id', 'title', 'status', 'detail'].includes(k)).sort(), ['detail', 'id', 'status', 'title']);
     assert.ok(['pass', 'warn', 'fail'].includes(c.status));

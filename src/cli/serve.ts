@@ -4,7 +4,7 @@ import { parseIntFlag, resolveSettings, type SettingFlags } from '../config/reso
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { createProvider } from '../feedback/providers.js';
-import { migrateDatabase } from '../store/sqlite.js';
+import { CORRUPT_FIX, migrateDatabase } from '../store/sqlite.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { DB_FILE } from '../worker/service.js';
 import { checkDataDir, checkPortFree } from './preflight.js';
@@ -34,8 +34,9 @@ export function registerServe(program: Command, ctx: Context): void {
       try {
         applied = migrateDatabase(file);
       } catch (error) {
-        throw new ConfigError('DB_UNUSABLE', `The database ${file} cannot be used: ${(error as Error).message}.`, {
-          fix: 'Restore it from a backup, or move it away to start with an empty database (run `presenter-serve doctor` for the SQLite checks).',
+        const corrupt = (error as { code?: unknown }).code === 'STORE_CORRUPT';
+        throw new ConfigError(corrupt ? 'DB_CORRUPT' : 'DB_UNUSABLE', `The database ${file} cannot be used: ${(error as Error).message}.`, {
+          fix: corrupt ? CORRUPT_FIX(file) : 'Restore it from a backup, or move it away to start with an empty database (run `presenter-serve doctor` for the SQLite checks).',
         });
       }
       const supervisor = new Supervisor(settings, ctx, { quiet: flags.quiet });

@@ -1,4 +1,5 @@
 import { checkBetterSqlite3 } from './check-better-sqlite3.js';
+import { checkDatabase } from './check-database.js';
 import { checkDataDir } from './check-data-dir.js';
 import { checkFsType } from './check-fs-type.js';
 import { checkNode } from './check-node.js';
@@ -17,6 +18,7 @@ export const CHECKS: readonly Check[] = [
   { id: 'sqlite-features', title: 'SQLite features (WAL, RETURNING, UPSERT, JSON)', run: checkSqliteFeatures },
   { id: 'data-dir', title: 'Data dir writable, free space', run: checkDataDir },
   { id: 'fs-type', title: 'Data dir file system', run: checkFsType },
+  { id: 'database', title: 'Database integrity (quick_check)', run: (env) => checkDatabase(env) },
   { id: 'port', title: 'Port free', run: checkPort },
   { id: 'resources', title: 'Workers vs cores and memory', run: checkResources },
   { id: 'open-files', title: 'Open-file limit', run: checkOpenFiles },

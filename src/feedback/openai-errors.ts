@@ -1,5 +1,6 @@
 // Maps HTTP statuses and network failures of a chat-completions call to ProviderError,
 // never letting the API key into a message or a cause.
+import { makeRedactor as redactWith, secretsOf } from '../jobs/redact.js';
 import { ProviderError } from './types.js';
 
 /** A Retry-After longer than this is treated as this: the job runner retries, and its lease is renewed meanwhile. */
@@ -17,10 +18,7 @@ export interface CallContext {
 }
 
 export function makeRedactor(apiKey: string | undefined): (text: string) => string {
-  return (text) => {
-    const masked = text.replace(/(Bearer\s+)\S+/gi, '$1[redacted]');
-    return apiKey ? masked.split(apiKey).join('[redacted]') : masked;
-  };
+  return redactWith(secretsOf({ apiKey }));
 }
 
 // A cause with only name, message and code: the original error may carry request details.

@@ -126,7 +126,9 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): OpenAIProv
     if (status < 200 || status >= 300) throw statusError(status, responseHeaders, text, ctx);
 
     const completion = readCompletion(text, ctx);
-    const parsed = parseModelJson(completion.content);
+    // A model may echo the key it was called with: mask it before the answer is validated
+    // (error messages quote a cut-off value, which a later redaction would no longer match) and stored.
+    const parsed = parseModelJson(ctx.redact(completion.content));
     if (!parsed.ok) throw invalidAnswer(ctx, 'the answer is not JSON');
     try {
       const feedback = validateFeedback(parsed.value, {

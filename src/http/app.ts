@@ -74,10 +74,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
-    const store = options.store.isHealthy();
+    const store = options.store.health();
     const jobs = options.jobsAlive();
-    if (store && jobs && !closing) return { status: 'ready' };
-    return reply.code(503).send({ status: 'not ready', store: store ? 'open' : 'unavailable', jobs: jobs ? 'running' : 'stopped', closing });
+    if (store.ok && jobs && !closing) return { status: 'ready' };
+    const why = store.ok ? {} : { storeCode: store.code, reason: store.reason };
+    return reply.code(503).send({ status: 'not ready', store: store.ok ? 'open' : 'unavailable', ...why, jobs: jobs ? 'running' : 'stopped', closing });
   });
   app.get('/metrics', async (request, reply) => {
     if (options.adminToken) checkAdmin(request);

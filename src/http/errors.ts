@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { StoreError } from '../store/types.js';
 
 /** An error with an HTTP status and a stable code, answered as {"error":{"code","message"}}. */
 export class HttpError extends Error {
@@ -39,6 +40,7 @@ function describeValidation(error: FastifyError): string {
 // generic message (the stack goes to the log, never to the client).
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (error instanceof HttpError) return sendError(reply, error.statusCode, error.code, error.message);
+  if (error instanceof StoreError) return sendStoreError(reply, error);
   if (error.validation) return sendError(reply, 400, 'VALIDATION', describeValidation(error));
   const status = error.statusCode ?? 500;
   switch (error.code) {
@@ -59,4 +61,13 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   if (status >= 400 && status < 500) return sendError(reply, status, error.code ?? 'BAD_REQUEST', error.message);
   request.log.error({ event: 'http.error', err: error, path: request.url }, 'Request failed');
   return sendError(reply, 500, 'INTERNAL', 'internal error; the server log has the details');
+}
+
+// Not the client's mistake: 503 with Retry-After. A damaged file is STORE_UNAVAILABLE to the
+// client (the detail is for the operator, in the message and on /readyz); the store logs the
+// change of state once, so 85,000 refused requests do not write 85,000 error lines.
+function sendStoreError(reply: FastifyReply, error: StoreError): FastifyReply {
+  const code = error.code === 'STORAGE_FULL' ? 'STORAGE_FULL' : 'STORE_UNAVAILABLE';
+  const message = error.code === 'STORAGE_FULL' ? 'the server\'s disk is full; reads work, writes will again once the operator frees space' : 'the server\'s database is unavailable; /readyz says why';
+  return sendError(reply.header('retry-after', String(error.retryAfterSeconds)), 503, code, message);
 }

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { IdempotencyConflictError } from '../store/sqlite.js';
-import type { InputLanguage, Store } from '../store/types.js';
+import { IdempotencyConflictError, type InputLanguage, type Store } from '../store/types.js';
 import { HttpError } from './errors.js';
 
 export interface PresentationRoutesOptions {

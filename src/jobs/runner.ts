@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import type { FeedbackProvider } from '../feedback/types.js';
 import { ProviderError } from '../feedback/types.js';
 import { publicErrorMessage } from '../feedback/public-error.js';
-import type { ClaimedJob, CompleteInput, Store } from '../store/types.js';
-import { retryDelayMs } from './backoff.js';
+import { isStoreError, type ClaimedJob, type CompleteInput, type Store } from '../store/types.js';
+import { backoffMs, retryDelayMs } from './backoff.js';
 import type { JobMetrics } from './metrics.js';
 
 export interface RunnerOptions {
@@ -18,7 +18,14 @@ export interface RunnerOptions {
   idlePollMs?: number;
   retryBaseMs?: number;
   metrics?: JobMetrics;
+  /** Removes secrets (API key, tokens) from error text before it is stored or logged. */
+  redact?: (text: string) => string;
 }
+
+/** Claims after a failed claim wait 100 ms, 200 ms, … up to this: a full disk must not fill the log. */
+export const CLAIM_BACKOFF_MAX_MS = 30_000;
+/** A result whose commit failed is committed again after 50 ms, 100 ms, … up to this, while the lease is renewed. */
+export const COMMIT_RETRY_MAX_MS = 5_000;
 
 interface Running {
   job: ClaimedJob;
@@ -37,6 +44,8 @@ export class JobRunner {
   private lastError: Error | undefined;
   private completions: { input: CompleteInput; resolve: (ok: boolean) => void; reject: (error: unknown) => void }[] = [];
   private wakeScheduled = false;
+  private claimFailures = 0;
+  private claimRetryAt = 0;
 
   constructor(private readonly options: RunnerOptions) {}
 
@@ -60,6 +69,11 @@ export class JobRunner {
   /** New work may be there: claim now instead of waiting for the poll. */
   wake(): void {
     if (this.stopping) return;
+    // Backing off after failed claims: the timer set by schedule() claims again.
+    if (this.claimFailures > 0 && Date.now() < this.claimRetryAt) {
+      this.schedule(); // a timer may fire a little before Date.now() says it is due: keep one set
+      return;
+    }
     if (this.filling) {
       this.refill = true;
       return;
@@ -82,10 +96,18 @@ export class JobRunner {
     let claimed;
     try {
       claimed = this.options.store.claimJobs(free, process.pid, this.options.leaseMs);
+      if (this.claimFailures > 0) this.options.logger.info({ event: 'job.claim_recovered', failures: this.claimFailures }, `Claiming jobs works again after ${this.claimFailures} failed attempts`);
       this.lastError = undefined;
+      this.claimFailures = 0;
     } catch (error) {
       this.lastError = error as Error;
-      this.options.logger.error({ event: 'job.claim_failed', err: error }, 'Claiming jobs failed');
+      this.claimFailures += 1;
+      const retryInMs = backoffMs(this.claimFailures, { baseMs: 100, capMs: CLAIM_BACKOFF_MAX_MS });
+      this.claimRetryAt = Date.now() + retryInMs;
+      // A StoreError is a state the store has logged once (store.full, store.unusable): the
+      // retries go to debug. Anything else is unexpected and logged at each (backed-off) retry.
+      const level = isStoreError(error) ? 'debug' : 'error';
+      this.options.logger[level]({ event: 'job.claim_failed', err: error, failures: this.claimFailures, retryInMs }, `Claiming jobs failed; trying again in ${retryInMs} ms`);
       return;
     }
     for (const gone of claimed.exhausted) {
@@ -106,7 +128,8 @@ export class JobRunner {
     if (this.stopping) return;
     clearTimeout(this.timer);
     let wait = this.options.idlePollMs ?? 1000;
-    if (this.running.size < this.options.slots) {
+    if (this.claimFailures > 0) wait = Math.max(1, this.claimRetryAt - Date.now());
+    else if (this.running.size < this.options.slots) {
       try {
         const next = this.options.store.nextWakeInMs();
         if (next !== null) wait = Math.min(wait, next + 5);
@@ -131,10 +154,13 @@ export class JobRunner {
     this.running.set(job.jobId, entry);
     logger.info({ event: 'feedback.started', ...base }, `Feedback for presentation ${job.presentationId} started`);
     const startedAt = performance.now();
+    const lease = { heldUntil: Date.now() + leaseMs };
     // Renew at a third of the lease so two missed renewals still leave time.
     const renew = setInterval(() => {
       try {
+        const renewedAt = Date.now();
         if (!store.renewLease(job.jobId, job.lease, leaseMs)) controller.abort(new Error('lease lost'));
+        else lease.heldUntil = renewedAt + leaseMs;
       } catch (error) {
         logger.warn({ event: 'job.renew_failed', ...base, err: error }, `Renewing the lease of job ${job.jobId} failed`);
       }
@@ -148,7 +174,8 @@ export class JobRunner {
           if (controller.signal.aborted) throw controller.signal.reason;
           const responseHash = createHash('sha256').update(result.raw).digest('hex');
           const feedbackId = randomUUID();
-          if (!(await this.complete({ jobId: job.jobId, lease: job.lease, feedbackId, feedback: result.feedback, responseHash }))) {
+          // From here on a failure is the store's, not the provider's: commit again, never call the model again.
+          if (!(await this.commit({ jobId: job.jobId, lease: job.lease, feedbackId, feedback: result.feedback, responseHash }, controller.signal, lease, base))) {
             logger.warn({ event: 'job.lease_lost', ...base }, `Job ${job.jobId} lost its lease; its result was discarded`);
             return;
           }
@@ -161,11 +188,42 @@ export class JobRunner {
         },
       )
       .catch((error: unknown) => this.failed(job, controller, error))
+      .catch((error: unknown) => logger.error({ event: 'job.store_failed', ...base, err: error }, `Recording the outcome of job ${job.jobId} failed`))
       .finally(() => {
         clearInterval(renew);
         this.running.delete(job.jobId);
         this.scheduleWake();
       });
+  }
+
+  /**
+   * Commits a result, and again after a store error (SQLITE_BUSY, a full disk, an I/O error)
+   * with backoff, for as long as the lease is held (the renewal timer keeps extending it).
+   * False when the lease was lost or ran out meanwhile: another worker may own the job now.
+   */
+  private async commit(input: CompleteInput, signal: AbortSignal, lease: { heldUntil: number }, base: Record<string, unknown>): Promise<boolean> {
+    for (let failures = 1; ; failures++) {
+      try {
+        return await this.complete(input);
+      } catch (error) {
+        // Never wait longer than a renewal period: the lease must still be ours at the next try.
+        const retryInMs = backoffMs(failures, { baseMs: 50, capMs: Math.min(COMMIT_RETRY_MAX_MS, Math.max(50, Math.floor(this.options.leaseMs / 3))) });
+        if (signal.aborted || Date.now() >= lease.heldUntil) {
+          this.options.logger.error({ event: 'job.commit_failed', ...base, err: error, failures, retryInMs: null }, `Committing the result of job ${input.jobId} failed; the lease runs out, the job will run again`);
+          return false;
+        }
+        this.options.logger.warn({ event: 'job.commit_failed', ...base, err: error, failures, retryInMs }, `Committing the result of job ${input.jobId} failed; committing again in ${retryInMs} ms`);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, retryInMs);
+          function done(): void {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            resolve();
+          }
+          signal.addEventListener('abort', done, { once: true });
+        });
+      }
+    }
   }
 
   /**
@@ -207,13 +265,19 @@ export class JobRunner {
     const { logger, store, metrics } = this.options;
     const base = { presentationId: job.presentationId, jobId: job.jobId, version: job.version, attempt: job.attempt, lease: job.lease };
     if (controller.signal.aborted) {
-      // Stopped by us (shutdown) or the lease was lost: the attempt does not count.
-      if (store.releaseJob(job.jobId, job.lease)) {
-        logger.info({ event: 'job.released', ...base }, `Job ${job.jobId} released for another worker`);
+      // Stopped by us (shutdown) or the lease was lost: the attempt does not count. A store that
+      // fails here costs nothing but time: the lease expires and another worker takes the job.
+      try {
+        if (store.releaseJob(job.jobId, job.lease)) {
+          logger.info({ event: 'job.released', ...base }, `Job ${job.jobId} released for another worker`);
+        }
+      } catch (storeError) {
+        logger.warn({ event: 'job.release_failed', ...base, err: storeError }, `Releasing job ${job.jobId} failed; it runs again when its lease expires`);
       }
       return;
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const redact = this.options.redact ?? ((text: string) => text);
+    const message = redact(error instanceof Error ? error.message : String(error));
     const retryable = !(error instanceof ProviderError) || error.retryable;
     const final = !retryable || job.attempt >= job.maxAttempts;
     let retryInMs: number | null = null;

@@ -1,7 +1,10 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Feedback } from '../feedback/types.js';
 import { migrate, schemaVersion, SCHEMA_VERSION } from './migrations.js';
+import { translateSqliteError } from './sqlite-errors.js';
+import { IdempotencyConflictError, StoreError } from './types.js';
 import type {
   ClaimResult,
   CompleteInput,
@@ -12,14 +15,12 @@ import type {
   PresentationSummary,
   PresentationView,
   Store,
+  StoreEvent,
+  StoreHealth,
 } from './types.js';
 
-export class IdempotencyConflictError extends Error {
-  constructor() {
-    super('this Idempotency-Key was already used with a different request body');
-    this.name = 'IdempotencyConflictError';
-  }
-}
+// Kept for imports of the old place; new code imports it from store/types.ts.
+export { IdempotencyConflictError };
 
 interface PresentationRow {
   id: string;
@@ -55,18 +56,39 @@ export function openDatabase(file: string): Database.Database {
   return db;
 }
 
-/** Creates or upgrades the schema; the supervisor calls this once before forking workers. */
+/**
+ * Creates or upgrades the schema; the supervisor calls this once before forking workers, after
+ * a `PRAGMA quick_check`: a damaged file must stop the start, not fail the first POSTs.
+ */
 export function migrateDatabase(file: string): number[] {
   const db = openDatabase(file);
   try {
+    assertIntact(db, file);
     return migrate(db);
+  } catch (error) {
+    throw translateSqliteError(error, file)?.error ?? error;
   } finally {
     db.close();
   }
 }
 
+export const CORRUPT_FIX = (file: string): string =>
+  `Stop the server and restore ${file} from a backup, or salvage what is readable with \`sqlite3 ${file} ".recover" | sqlite3 recovered.db\` and put recovered.db in its place.`;
+
+/** Throws STORE_CORRUPT naming the file and the first problem when quick_check finds one. */
+export function assertIntact(db: Database.Database, file: string): void {
+  const rows = db.pragma('quick_check(5)') as { quick_check: string }[];
+  const problems = rows.map((r) => r.quick_check.replace(/\s+/g, ' ').trim()).filter((r) => r !== 'ok');
+  if (problems.length > 0) throw new StoreError('STORE_CORRUPT', `the database file ${file} is damaged (quick_check: ${problems.join('; ').slice(0, 300)})`);
+}
+
 function requestHash(input: NewPresentation): string {
   return createHash('sha256').update(JSON.stringify([input.title, input.content, input.language, input.targetMinutes ?? null])).digest('hex');
+}
+
+export interface SqliteStoreOptions {
+  /** Told once per change of state (unusable, full, recovered), for the log. */
+  onEvent?: (event: StoreEvent) => void;
 }
 
 export class SqliteStore implements Store {
@@ -74,9 +96,18 @@ export class SqliteStore implements Store {
   private readonly stmt;
   private readonly claimTx;
   private readonly completeTx;
+  /** (dev, ino) of the file at open: a different answer later means the file was deleted or replaced. */
+  private readonly identity: { dev: number; ino: number };
+  private unusable: Extract<StoreHealth, { ok: false }> | undefined;
+  private full = false;
 
-  constructor(file: string) {
+  constructor(
+    private readonly file: string,
+    private readonly options: SqliteStoreOptions = {},
+  ) {
     this.db = openDatabase(file);
+    const st = statSync(file);
+    this.identity = { dev: st.dev, ino: st.ino };
     const version = schemaVersion(this.db);
     if (version !== SCHEMA_VERSION) {
       this.db.close();
@@ -180,32 +211,34 @@ export class SqliteStore implements Store {
   }
 
   createPresentation(input: NewPresentation, maxAttempts: number): CreateResult {
-    const hash = requestHash(input);
-    return this.db
-      .transaction((): CreateResult => {
-        if (input.idempotencyKey !== undefined) {
-          const existing = this.stmt.byKey.get(input.idempotencyKey) as { id: string; status: PresentationStatus; request_hash: string } | undefined;
-          if (existing) {
-            if (existing.request_hash !== hash) throw new IdempotencyConflictError();
-            return { id: existing.id, status: existing.status, replayed: true };
+    return this.guard(true, () => {
+      const hash = requestHash(input);
+      return this.db
+        .transaction((): CreateResult => {
+          if (input.idempotencyKey !== undefined) {
+            const existing = this.stmt.byKey.get(input.idempotencyKey) as { id: string; status: PresentationStatus; request_hash: string } | undefined;
+            if (existing) {
+              if (existing.request_hash !== hash) throw new IdempotencyConflictError();
+              return { id: existing.id, status: existing.status, replayed: true };
+            }
           }
-        }
-        const id = randomUUID();
-        const now = Date.now();
-        this.stmt.insertPresentation.run({
-          id,
-          title: input.title,
-          content: input.content,
-          language: input.language,
-          targetMinutes: input.targetMinutes ?? null,
-          now,
-          key: input.idempotencyKey ?? null,
-          hash,
-        });
-        this.stmt.insertJob.run({ id: randomUUID(), presentationId: id, version: 1, maxAttempts, now });
-        return { id, status: 'pending', replayed: false };
-      })
-      .immediate();
+          const id = randomUUID();
+          const now = Date.now();
+          this.stmt.insertPresentation.run({
+            id,
+            title: input.title,
+            content: input.content,
+            language: input.language,
+            targetMinutes: input.targetMinutes ?? null,
+            now,
+            key: input.idempotencyKey ?? null,
+            hash,
+          });
+          this.stmt.insertJob.run({ id: randomUUID(), presentationId: id, version: 1, maxAttempts, now });
+          return { id, status: 'pending', replayed: false };
+        })
+        .immediate();
+    });
   }
 
   getPresentation(id: string): PresentationView | undefined {
@@ -216,92 +249,175 @@ export class SqliteStore implements Store {
   }
 
   getPresentationRaw(id: string): (Omit<PresentationView, 'feedback'> & { feedbackJson: string | null }) | undefined {
-    const row = this.stmt.get.get(id) as PresentationRow | undefined;
-    if (!row) return undefined;
-    return {
-      id: row.id,
-      title: row.title,
-      language: row.language,
-      createdAt: new Date(row.created_at).toISOString(),
-      status: row.status,
-      attempts: row.attempts,
-      ...(row.error === null ? {} : { error: row.error }),
-      feedbackJson: row.feedback,
-    };
+    return this.guard(false, () => {
+      const row = this.stmt.get.get(id) as PresentationRow | undefined;
+      if (!row) return undefined;
+      return {
+        id: row.id,
+        title: row.title,
+        language: row.language,
+        createdAt: new Date(row.created_at).toISOString(),
+        status: row.status,
+        attempts: row.attempts,
+        ...(row.error === null ? {} : { error: row.error }),
+        feedbackJson: row.feedback,
+      };
+    });
   }
 
   listPresentations(limit: number, cursor: string | undefined): { items: PresentationSummary[]; nextCursor: string | null } {
-    let at = Number.MAX_SAFE_INTEGER;
-    let id = '';
-    if (cursor) {
-      const [t, i] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-      at = Number(t);
-      id = i ?? '';
-    } else {
-      id = '\u{10FFFF}';
-    }
-    const rows = this.stmt.list.all({ at, id, limit: limit + 1 }) as { id: string; title: string; language: string; created_at: number; status: PresentationStatus }[];
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map((r) => ({ id: r.id, title: r.title, language: r.language, createdAt: new Date(r.created_at).toISOString(), status: r.status })),
-      nextCursor: rows.length > limit && last ? Buffer.from(`${last.created_at}|${last.id}`).toString('base64url') : null,
-    };
+    return this.guard(false, () => {
+      let at = Number.MAX_SAFE_INTEGER;
+      let id = '';
+      if (cursor) {
+        const [t, i] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+        at = Number(t);
+        id = i ?? '';
+      } else {
+        id = '\u{10FFFF}';
+      }
+      const rows = this.stmt.list.all({ at, id, limit: limit + 1 }) as { id: string; title: string; language: string; created_at: number; status: PresentationStatus }[];
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        items: page.map((r) => ({ id: r.id, title: r.title, language: r.language, createdAt: new Date(r.created_at).toISOString(), status: r.status })),
+        nextCursor: rows.length > limit && last ? Buffer.from(`${last.created_at}|${last.id}`).toString('base64url') : null,
+      };
+    });
   }
 
   requestFeedback(id: string, maxAttempts: number): { version: number; jobId: string } | undefined {
-    return this.db
-      .transaction(() => {
-        const bumped = this.stmt.bumpVersion.get(id) as { version: number } | undefined;
-        if (!bumped) return undefined;
-        const jobId = randomUUID();
-        this.stmt.insertJob.run({ id: jobId, presentationId: id, version: bumped.version, maxAttempts, now: Date.now() });
-        return { version: bumped.version, jobId };
-      })
-      .immediate();
+    return this.guard(true, () => {
+      return this.db
+        .transaction(() => {
+          const bumped = this.stmt.bumpVersion.get(id) as { version: number } | undefined;
+          if (!bumped) return undefined;
+          const jobId = randomUUID();
+          this.stmt.insertJob.run({ id: jobId, presentationId: id, version: bumped.version, maxAttempts, now: Date.now() });
+          return { version: bumped.version, jobId };
+        })
+        .immediate();
+    });
   }
 
   claimJobs(n: number, pid: number, leaseMs: number): ClaimResult {
-    // Most wake-ups find nothing (a job just finished, another worker took it): a plain read
-    // answers that without the write lock that BEGIN IMMEDIATE takes (~5 µs instead of ~50 µs).
-    if ((this.stmt.anyDue.get({ now: Date.now() }) as { due: number }).due === 0) return { jobs: [], exhausted: [] };
-    return this.claimTx.immediate(n, pid, leaseMs);
+    return this.guard(true, () => {
+      // Most wake-ups find nothing (a job just finished, another worker took it): a plain read
+      // answers that without the write lock that BEGIN IMMEDIATE takes (~5 µs instead of ~50 µs).
+      if ((this.stmt.anyDue.get({ now: Date.now() }) as { due: number }).due === 0) return { jobs: [], exhausted: [] };
+      return this.claimTx.immediate(n, pid, leaseMs);
+    }, false); // an empty claim writes nothing: it is no sign that a full disk has space again
   }
 
   renewLease(jobId: string, lease: string, leaseMs: number): boolean {
-    return this.stmt.renew.run({ id: jobId, lease, expires: Date.now() + leaseMs }).changes === 1;
+    return this.guard(true, () => {
+      return this.stmt.renew.run({ id: jobId, lease, expires: Date.now() + leaseMs }).changes === 1;
+    });
   }
 
   completeJobs(inputs: readonly CompleteInput[]): boolean[] {
-    return this.completeTx.immediate(inputs);
+    return this.guard(true, () => {
+      return this.completeTx.immediate(inputs);
+    });
   }
 
   failJob(jobId: string, lease: string, error: { detail: string; public: string }, retryInMs: number | null): boolean {
-    const now = Date.now();
-    const params = { id: jobId, lease, error: error.detail, publicError: error.public };
-    const result = retryInMs === null ? this.stmt.failFinal.run({ ...params, now }) : this.stmt.retry.run({ ...params, runAt: now + retryInMs });
-    return result.changes === 1;
+    return this.guard(true, () => {
+      const now = Date.now();
+      const params = { id: jobId, lease, error: error.detail, publicError: error.public };
+      const result = retryInMs === null ? this.stmt.failFinal.run({ ...params, now }) : this.stmt.retry.run({ ...params, runAt: now + retryInMs });
+      return result.changes === 1;
+    });
   }
 
   releaseJob(jobId: string, lease: string): boolean {
-    return this.stmt.release.run({ id: jobId, lease, now: Date.now() }).changes === 1;
+    return this.guard(true, () => {
+      return this.stmt.release.run({ id: jobId, lease, now: Date.now() }).changes === 1;
+    });
   }
 
   nextWakeInMs(): number | null {
-    const { t } = this.stmt.nextDue.get() as { t: number | null };
-    return t === null ? null : Math.max(0, t - Date.now());
+    return this.guard(false, () => {
+      const { t } = this.stmt.nextDue.get() as { t: number | null };
+      return t === null ? null : Math.max(0, t - Date.now());
+    });
   }
 
   queueDepth(): number {
-    return (this.stmt.depth.get() as { n: number }).n;
+    return this.guard(false, () => {
+      return (this.stmt.depth.get() as { n: number }).n;
+    });
   }
 
   isHealthy(): boolean {
-    try {
-      return (this.stmt.ping.get() as { ok: number }).ok === 1;
-    } catch {
-      return false;
+    return this.health().ok;
+  }
+
+  health(): StoreHealth {
+    if (!this.unusable) {
+      try {
+        this.checkIdentity();
+        this.stmt.ping.get();
+      } catch (error) {
+        if (!this.unusable) return { ok: false, code: 'STORE_UNAVAILABLE', reason: (error as Error).message };
+      }
     }
+    return this.unusable ?? { ok: true };
+  }
+
+  /**
+   * Runs one store operation: refuses writes once the store is unusable, checks after each
+   * write that the file is still the one opened (a stat, a few µs: SQLite itself goes on writing
+   * into a deleted file, so a removed data dir would otherwise still answer 201; checking after
+   * the commit, not before, leaves no window in which a write lands in a file already gone),
+   * and turns SQLite's errors into StoreError.
+   */
+  private guard<T>(write: boolean, operation: () => T, recovers = write): T {
+    if (write && this.unusable) throw new StoreError(this.unusable.code, this.unusable.reason);
+    try {
+      const result = operation();
+      if (write) this.checkIdentity();
+      if (recovers && this.full) {
+        this.full = false;
+        this.options.onEvent?.({ type: 'recovered', code: 'STORAGE_FULL' });
+      }
+      return result;
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      // A write error may be the first sign of a vanished file: say that rather than the errno.
+      this.checkIdentity();
+      const translated = translateSqliteError(error, this.file);
+      if (!translated) throw error;
+      if (translated.sticky) this.markUnusable(translated.error);
+      else if (translated.error.code === 'STORAGE_FULL' && !this.full) {
+        this.full = true;
+        this.options.onEvent?.({ type: 'full', code: 'STORAGE_FULL', reason: translated.error.message });
+      }
+      throw translated.error;
+    }
+  }
+
+  private checkIdentity(): void {
+    if (!this.unusable) {
+      let st;
+      try {
+        st = statSync(this.file, { throwIfNoEntry: false });
+      } catch {
+        st = undefined; // ENOTDIR, EACCES: the path no longer leads to the file either
+      }
+      if (!st) this.markUnusable(new StoreError('STORE_UNAVAILABLE', `the database file ${this.file} is gone (the data dir was deleted or moved while serving); restart the server on a data dir that holds the database`));
+      else if (st.dev !== this.identity.dev || st.ino !== this.identity.ino) {
+        this.markUnusable(new StoreError('STORE_UNAVAILABLE', `the database file ${this.file} was replaced by another file while serving; restart the server to open it`));
+      }
+    }
+    const unusable = this.unusable as StoreHealth | undefined;
+    if (unusable && !unusable.ok) throw new StoreError(unusable.code, unusable.reason);
+  }
+
+  private markUnusable(error: StoreError): void {
+    if (this.unusable) return;
+    this.unusable = { ok: false, code: error.code, reason: error.message };
+    this.options.onEvent?.({ type: 'unusable', code: error.code, reason: error.message });
   }
 
   close(): void {

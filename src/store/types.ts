@@ -78,6 +78,47 @@ export interface CompleteInput {
   responseHash: string;
 }
 
+/**
+ * Why the store refuses work, whatever the backend: `STORAGE_FULL` (the disk is full; reads go
+ * on, writes recover once space is freed), `STORE_UNAVAILABLE` (the database cannot be used:
+ * its file was deleted or replaced, an I/O error, a lock held too long) and `STORE_CORRUPT`
+ * (the database file is damaged). HTTP answers them 503 with Retry-After (http/errors.ts).
+ */
+export type StoreErrorCode = 'STORAGE_FULL' | 'STORE_UNAVAILABLE' | 'STORE_CORRUPT';
+
+export class StoreError extends Error {
+  readonly code: StoreErrorCode;
+  /** What the client is told to wait before retrying (Retry-After, seconds). */
+  readonly retryAfterSeconds: number;
+
+  constructor(code: StoreErrorCode, message: string, options: { retryAfterSeconds?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StoreError';
+    this.code = code;
+    this.retryAfterSeconds = options.retryAfterSeconds ?? (code === 'STORAGE_FULL' ? 30 : 60);
+  }
+}
+
+export function isStoreError(error: unknown): error is StoreError {
+  return error instanceof StoreError;
+}
+
+export class IdempotencyConflictError extends Error {
+  constructor() {
+    super('this Idempotency-Key was already used with a different request body');
+    this.name = 'IdempotencyConflictError';
+  }
+}
+
+/** The store's state for /readyz: `ok: false` with the reason once it is unusable for good. */
+export type StoreHealth = { ok: true } | { ok: false; code: StoreErrorCode; reason: string };
+
+/**
+ * A change of the store's state, reported once per change (not per failed request) so that
+ * the log says it once: `unusable` (sticky until restart), `full`, `recovered` (from full).
+ */
+export type StoreEvent = { type: 'unusable' | 'full'; code: StoreErrorCode; reason: string } | { type: 'recovered'; code: StoreErrorCode };
+
 export interface Store {
   createPresentation(input: NewPresentation, maxAttempts: number): CreateResult;
   getPresentation(id: string): PresentationView | undefined;
@@ -102,5 +143,7 @@ export interface Store {
   nextWakeInMs(): number | null;
   queueDepth(): number;
   isHealthy(): boolean;
+  /** Like isHealthy, with the reason; cheap enough for every /readyz. */
+  health(): StoreHealth;
   close(): void;
 }

@@ -5,8 +5,10 @@ import type { Settings } from '../config/defaults.js';
 import { createProvider } from '../feedback/providers.js';
 import { buildApp } from '../http/app.js';
 import { createMetrics, type ServiceMetrics } from '../http/metrics.js';
+import { makeRedactor, secretsOf } from '../jobs/redact.js';
 import { JobRunner } from '../jobs/runner.js';
 import { SqliteStore } from '../store/sqlite.js';
+import { isStoreError, type StoreEvent } from '../store/types.js';
 
 export const DB_FILE = 'presenter.db';
 
@@ -40,7 +42,8 @@ export interface ServiceOptions {
 // worker and, for the windows profile, in the primary itself.
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { settings, logger } = options;
-  const store = new SqliteStore(join(settings.dataDir, DB_FILE));
+  const store = new SqliteStore(join(settings.dataDir, DB_FILE), { onEvent: (event) => logStoreEvent(logger, event) });
+  const redact = makeRedactor(secretsOf({ apiKey: settings.ai.apiKey, adminToken: settings.adminToken, databaseUrl: options.env.PRESENTER_DATABASE_URL }));
   const metrics = createMetrics(store);
   const provider = createProvider(settings.ai, options.env);
   const runner = new JobRunner({
@@ -51,6 +54,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     leaseMs: settings.leaseMs,
     metrics: metrics.jobs,
     retryBaseMs: Number(options.env.PRESENTER_RETRY_BASE_MS ?? '') || 1000,
+    redact,
   });
   let app: FastifyInstance;
   try {
@@ -65,7 +69,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         runner.wake();
         options.broadcastEnqueue?.();
       },
-      jobsAlive: () => runner.alive && runner.lastClaimError === undefined,
+      // A full disk keeps the worker ready: reads go on, writes answer 503 STORAGE_FULL.
+      jobsAlive: () => runner.alive && (runner.lastClaimError === undefined || (isStoreError(runner.lastClaimError) && runner.lastClaimError.code === 'STORAGE_FULL')),
       metricsText: () => (options.metricsText ? options.metricsText(metrics) : metrics.registry.metrics()),
     });
     await app.listen({ host: settings.host, port: settings.port });
@@ -91,6 +96,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       store.close();
     },
   };
+}
+
+// One line per change of the store's state; the requests it refuses meanwhile log nothing.
+function logStoreEvent(logger: Logger, event: StoreEvent): void {
+  if (event.type === 'recovered') logger.info({ event: 'store.recovered', code: event.code }, 'The disk has space again: writes work');
+  else if (event.type === 'full') logger.error({ event: 'store.full', code: event.code, reason: event.reason }, `Writes refused (503 STORAGE_FULL): ${event.reason}`);
+  else logger.error({ event: 'store.unusable', code: event.code, reason: event.reason }, `Writes refused (503 STORE_UNAVAILABLE) until restart: ${event.reason}`);
 }
 
 const DRAIN_MS = 1000;
