@@ -1,0 +1,23 @@
+// A deck as the Markdown the analyser reads: `---` between slides, `# title`, `- ` bullets,
+// and reveal.js `Note:` blocks for the speaker notes (README "Speaker notes").
+import type { PptxSlide } from './ooxml.js';
+
+// Text that Markdown or the notes syntaxes would read as structure gets a backslash in front.
+const STRUCTURAL = /^\s*(?:#|[-*+•]\s|\d{1,3}[.)]\s|-{3,}|```|~~~|=+\s*$|notes?:|\?\?\?|>)/i;
+
+function safe(text: string): string {
+  const line = text.replaceAll('<!--', '<! --');
+  return STRUCTURAL.test(line) ? `\\${line}` : line;
+}
+
+export function toMarkdown(slides: readonly PptxSlide[]): string {
+  return slides
+    .map((s) => {
+      // Every slide keeps a heading, so that an image-only slide still counts and numbers stay PowerPoint's.
+      const lines = [`# ${s.title === '' ? `Slide ${s.index}` : safe(s.title)}`, ''];
+      for (const p of s.body) lines.push(...(p.bullet ? [`- ${safe(p.text)}`] : ['', safe(p.text), '']));
+      if (s.notes.length > 0) lines.push('', 'Note:', ...s.notes.map((n) => `${safe(n)}\n`));
+      return lines.join('\n').trimEnd();
+    })
+    .join('\n\n---\n\n');
+}
