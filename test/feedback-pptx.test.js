@@ -49,6 +49,13 @@ function hostile() {
       body: makeZip([...deck, ...[1, 2, 3].map((i) => ({ name: `ppt/media/big${i}.bin`, data: 'x', declaredSize: 0xffff_fff0 }))]),
       status: 413, code: 'PPTX_TOO_LARGE',
     },
+    {
+      name: 'slides that together hold more XML than is read',
+      body: makeZip(deckEntries(Array.from({ length: 20 }, (_, i) => ({ title: `S${i}` }))).map((e) => (e.name.startsWith('ppt/slides/slide')
+        ? { name: e.name, data: `<p:sld>${' '.repeat(PPTX_LIMITS.partBytes - 100)}</p:sld>` }
+        : e))),
+      status: 413, code: 'PPTX_TOO_LARGE',
+    },
     { name: 'a ../ entry name', body: makeZip([...deck, { name: '../../etc/passwd', data: 'root' }]), status: 400, code: 'PPTX_UNSAFE_PATH' },
     { name: 'an absolute entry name', body: makeZip([...deck, { name: '/etc/passwd', data: 'root' }]), status: 400, code: 'PPTX_UNSAFE_PATH' },
     {
