@@ -43,7 +43,9 @@ test('notes: Marp directives and a `---` inside a comment are neither notes nor 
 test('notes: fillers, repetition and sentence length are judged on the notes, 6×6 on the slides', () => {
   const bullets = Array.from({ length: 8 }, (_, i) => `- Point ${i + 1}`).join('\n');
   const notes = 'So, um, basically we, um, actually did it. Um, basically it worked, you know, and, um, we shipped it. '.repeat(2);
-  const f = run(`# Plan\n\n${bullets}\n\nNote:\n${notes}\n\n---\n\n# Done\n\nActually, basically, um, literally, you know.\n\nNote:\nThat was it.`);
+  // More fillers shown on slide 2 than spoken on slide 1: only the spoken ones count.
+  const shown = 'Actually, basically, um, literally, you know. '.repeat(4);
+  const f = run(`# Plan\n\n${bullets}\n\nNote:\n${notes}\n\n---\n\n# Done\n\n${shown}\n\nNote:\nThat was it.`);
   assert.ok(f.improvements.some((s) => s.startsWith("Slide 1 ('Plan') has 8 bullets")), 'the 6×6 rule reads the slide');
   const fillers = f.improvements.find((s) => s.startsWith('Filler words:'));
   assert.ok(fillers !== undefined, f.improvements.join('\n'));
@@ -115,9 +117,11 @@ test('strengths are earned: a 10-word talk is too short to judge, with no praise
   }
 });
 
-test('score: the example talks order as a reader would order them', () => {
+test('score: the example talks order as a reader would order them; a talk too short to judge comes last', () => {
   const order = ['en-notes-good.md', 'en-build-cache.md', 'de-datenbank-migration.md', 'en-wall-of-text.md'];
   const scores = order.map((name) => run(talk(name), { targetMinutes: 10 }).score);
+  order.push('(ten words)');
+  scores.push(run('# Hi\n\nThis is my talk about things and stuff.', { targetMinutes: 10 }).score);
   for (let i = 1; i < scores.length; i++) assert.ok(scores[i - 1] > scores[i], `${order.join(' > ')}: ${scores.join(' > ')}`);
 });
 
