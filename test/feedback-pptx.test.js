@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { test } from 'node:test';
 import { Blob } from 'node:buffer';
-import { PPTX_LIMITS, readPptx } from '../dist/feedback/pptx/index.js';
+import { PPTX_LIMITS, readPptx, readPptxIsolated } from '../dist/feedback/pptx/index.js';
 import { analyse } from '../dist/feedback/analysis/analyse.js';
 import { startServer } from './helpers/cli.js';
 import { api, waitForStatus } from './helpers/http.js';
@@ -137,6 +137,17 @@ for (const h of hostile()) {
     assert.equal(answer.status, h.status);
   });
 }
+
+test('in a worker thread: the same slides, the same refusals with their codes, several at once', async () => {
+  const direct = await readPptx(fixture('en-notes.pptx'));
+  const [a, b, c] = await Promise.all([readPptxIsolated(fixture('en-notes.pptx')), readPptxIsolated(fixture('de-notes.pptx')), readPptxIsolated(fixture('en-notes.pptx'))]);
+  assert.deepEqual(a, direct);
+  assert.deepEqual(c, direct);
+  assert.equal(b.slides.length, 5);
+  for (const h of hostile().slice(0, 3)) {
+    await assert.rejects(readPptxIsolated(h.body), (error) => error.code === h.code && error.statusCode === h.status, h.name);
+  }
+});
 
 test('over HTTP: .pptx body and multipart upload, hostile files answered 4xx, the worker stays up', async (t) => {
   const server = await startServer(t, { args: ['--profile', 'safe'] });

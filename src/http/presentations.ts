@@ -1,6 +1,6 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { PPTX_LIMITS, PPTX_MEDIA_TYPE, PptxError, readPptx } from '../feedback/pptx/index.js';
+import { PPTX_LIMITS, PPTX_MEDIA_TYPE, PptxError, readPptxIsolated } from '../feedback/pptx/index.js';
 import { IdempotencyConflictError } from '../store/sqlite.js';
 import type { InputLanguage, Store } from '../store/types.js';
 import { HttpError } from './errors.js';
@@ -70,7 +70,7 @@ function fromText(body: string, query: TextQuery): CreateJson {
 async function fromPptx(body: Buffer, query: TextQuery): Promise<CreateJson> {
   let talk;
   try {
-    talk = await readPptx(body);
+    talk = await readPptxIsolated(body);
   } catch (error) {
     if (error instanceof PptxError) throw new HttpError(error.statusCode, error.code, error.message);
     throw error;

@@ -1,31 +1,9 @@
-// A .pptx upload → the talk's Markdown (with notes) and a title; PptxError for anything refused.
-import { PptxError } from './errors.js';
-import { PPTX_LIMITS } from './limits.js';
-import { toMarkdown } from './markdown.js';
-import { readSlides } from './ooxml.js';
-import type { PptxSlide } from './ooxml.js';
-import { openZip } from './zip.js';
-
-export { PptxError, PPTX_LIMITS };
-export type { PptxSlide };
+// .pptx input: the request path uses readPptxIsolated (a worker thread), tests may call readPptx.
+export { PptxError } from './errors.js';
+export { PPTX_LIMITS } from './limits.js';
+export { readPptxIsolated } from './isolated.js';
+export { readPptx } from './read.js';
+export type { PptxTalk } from './read.js';
+export type { PptxSlide } from './ooxml.js';
 
 export const PPTX_MEDIA_TYPE = 'application/vnd.openxmlformats-officedocument.presentationml.presentation';
-
-export interface PptxTalk {
-  title: string;
-  markdown: string;
-  slides: PptxSlide[];
-}
-
-export async function readPptx(buffer: Buffer): Promise<PptxTalk> {
-  if (buffer.length > PPTX_LIMITS.fileBytes) throw new PptxError(413, 'BODY_TOO_LARGE', `the .pptx is larger than ${PPTX_LIMITS.fileBytes / 1024 / 1024} MiB`);
-  const zip = await openZip(buffer);
-  try {
-    const slides = await readSlides(zip);
-    if (slides.length === 0) throw new PptxError(422, 'PPTX_NO_SLIDES', 'the deck has no readable slides; export it again as .pptx');
-    const title = slides.find((s) => s.title !== '')?.title ?? '';
-    return { title, markdown: toMarkdown(slides), slides };
-  } finally {
-    zip.close();
-  }
-}

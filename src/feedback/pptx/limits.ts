@@ -1,8 +1,8 @@
 // The bounds on reading a .pptx (README "PowerPoint"). Only the slide and notes XML is ever
-// inflated, never media, so a deck of photos costs no more than its text. Inflating is zlib's,
-// off the event loop; XML parsing is synchronous, one part at a time with an await between
-// parts, at roughly 2 MB/s on a slow core: one part holds the loop for at most ~0.3 s, and a
-// whole deck costs at most ~4 s of CPU. Real slides are 5–50 KB of XML each.
+// inflated, never media, so a deck of photos costs no more than its text. The whole read runs in
+// a worker thread (isolated.ts), so the server's event loop is never held; XML parses at roughly
+// 2 MB/s on a slow core, so the caps below keep a deck to ~4 s of CPU, and parseMs ends it
+// regardless. Real slides are 5–50 KB of XML each.
 export const PPTX_LIMITS = {
   /** The upload itself (the route's body limit for .pptx). */
   fileBytes: 20 * 1024 * 1024,
@@ -15,4 +15,7 @@ export const PPTX_LIMITS = {
   readBytes: 8 * 1024 * 1024,
   /** The declared uncompressed total of every entry, read or not: more is a zip bomb. */
   declaredBytes: 1024 * 1024 * 1024,
+  /** The worker thread's deadline and heap. */
+  parseMs: 15_000,
+  workerHeapMb: 128,
 } as const;
