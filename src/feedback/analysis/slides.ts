@@ -33,7 +33,7 @@ const INLINE_SYNTAX = /[![<*_~`|>]|https?:/;
 const MULTI_SPACE = /\s\s|[\t\v\f\r\u00a0\u2000-\u200b\u3000]/;
 /** Marks a line that came from an HTML comment (a private-use character, removed from the input first). */
 const NOTE_MARK = '\uE000';
-const REVEAL_NOTES = /^\s{0,3}notes?:[ \t]*(.*)$/i;
+const REVEAL_NOTES = /^\s{0,3}notes?:(.*)$/i;
 const REMARK_NOTES = /^\s{0,3}\?\?\?\s*$/;
 // Marp's directives and Slidev's per-slide settings are comments too, but not notes.
 const DIRECTIVE = /^\s*_?([A-Za-z]{1,20})\s*:[^\n]{0,300}$/;
@@ -178,7 +178,7 @@ function parseGroup(lines: string[]): { blocks: Block[]; codeLines: number; note
       const reveal = REVEAL_NOTES.exec(line);
       if (reveal !== null || REMARK_NOTES.test(line)) {
         notesToEnd = true;
-        noteLines.push('', reveal?.[1] ?? '');
+        noteLines.push('', (reveal?.[1] ?? '').trim());
         open = undefined;
         continue;
       }
