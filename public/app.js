@@ -15,11 +15,12 @@ const STRINGS = {
     languageLabel: 'Language of the talk',
     languageAuto: 'Detect automatically',
     contentLabel: 'Your talk (Markdown or text)',
-    contentHint: 'One slide per heading (# Title) or separated by a line with ---.',
-    fileLabel: 'Upload a .md or .txt file',
+    contentHint: 'One slide per heading (# Title) or separated by a line with ---. Speaker notes: <!-- … -->, a "Note:" line or ??? — the rest of the slide.',
+    fileLabel: 'Upload a .pptx, .md or .txt file',
     fileLoaded: 'Loaded {name}',
+    filePptx: '{name} will be sent: its slides and speaker notes are read on the server.',
     fileTooLarge: '{name} is too large (at most {max} KB).',
-    fileWrongType: '{name} is not a .md or .txt file.',
+    fileWrongType: '{name} is not a .pptx, .md or .txt file.',
     fileUnreadable: '{name} could not be read.',
     submit: 'Get feedback',
     submitting: 'Sending…',
@@ -63,6 +64,8 @@ const STRINGS = {
     mWordsPerSlideMax: 'Most words on one slide',
     mMinutes: 'Estimated length',
     mMinutesValue: '{est} min',
+    mMinutesSpoken: '{est} min of speaker notes',
+    mMinutesRange: '{low}–{high} min, from the slide count',
     mTarget: 'target {target} min',
     mOverTarget: 'over the target of {target} min',
     mReadability: 'Readability',
@@ -75,28 +78,29 @@ const STRINGS = {
     switchTo: 'English',
     switchToLang: 'en',
     switchLabel: 'Switch to English',
-    submitHeading: 'Feedback zu deinem Vortrag',
-    submitLead: 'Füge deine Folien als Markdown oder Text ein oder lade eine Datei hoch. Das Feedback erscheint auf dieser Seite; setze ein Lesezeichen, um später zurückzukommen.',
+    submitHeading: 'Feedback zu Ihrem Vortrag',
+    submitLead: 'Fügen Sie Ihre Folien als Markdown oder Text ein oder laden Sie eine Datei hoch. Das Feedback erscheint auf dieser Seite; setzen Sie ein Lesezeichen, um später zurückzukommen.',
     titleLabel: 'Titel',
     targetLabel: 'Ziellänge (Minuten, optional)',
     languageLabel: 'Sprache des Vortrags',
     languageAuto: 'Automatisch erkennen',
-    contentLabel: 'Dein Vortrag (Markdown oder Text)',
-    contentHint: 'Eine Folie pro Überschrift (# Titel) oder getrennt durch eine Zeile mit ---.',
-    fileLabel: '.md- oder .txt-Datei hochladen',
+    contentLabel: 'Ihr Vortrag (Markdown oder Text)',
+    contentHint: 'Eine Folie pro Überschrift (# Titel) oder getrennt durch eine Zeile mit ---. Sprechernotizen: <!-- … -->, eine Zeile „Note:“ oder ??? – der Rest der Folie.',
+    fileLabel: '.pptx-, .md- oder .txt-Datei hochladen',
     fileLoaded: '{name} geladen',
+    filePptx: '{name} wird gesendet: Folien und Sprechernotizen werden auf dem Server gelesen.',
     fileTooLarge: '{name} ist zu groß (höchstens {max} KB).',
-    fileWrongType: '{name} ist keine .md- oder .txt-Datei.',
+    fileWrongType: '{name} ist keine .pptx-, .md- oder .txt-Datei.',
     fileUnreadable: '{name} konnte nicht gelesen werden.',
     submit: 'Feedback anfordern',
     submitting: 'Wird gesendet…',
-    formErrorsTitle: 'Bitte prüfe deine Eingaben:',
+    formErrorsTitle: 'Bitte prüfen Sie Ihre Eingaben:',
     serverErrorTitle: 'Der Server hat den Vortrag nicht angenommen:',
-    errTitleEmpty: 'Gib einen Titel ein.',
+    errTitleEmpty: 'Geben Sie einen Titel ein.',
     errTitleLong: 'Der Titel ist zu lang: {n} Zeichen, höchstens {max}.',
-    errContentEmpty: 'Füge deinen Vortrag ein oder lade eine Datei hoch.',
+    errContentEmpty: 'Fügen Sie Ihren Vortrag ein oder laden Sie eine Datei hoch.',
     errTarget: 'Die Ziellänge muss eine ganze Zahl von 1 bis 600 Minuten sein.',
-    errNetwork: 'Der Server ist nicht erreichbar. Prüfe die Verbindung und versuche es erneut.',
+    errNetwork: 'Der Server ist nicht erreichbar. Prüfen Sie die Verbindung und versuchen Sie es erneut.',
     errHttp: 'Der Server antwortete mit HTTP {status}.',
     newTalk: '← Weiteren Vortrag einreichen',
     submittedAt: 'Eingereicht am {date}',
@@ -106,10 +110,10 @@ const STRINGS = {
     statusProcessing: 'Feedback wird erstellt (Versuch {n})…',
     statusDone: 'Das Feedback ist fertig.',
     statusFailed: 'Das Feedback konnte nicht erstellt werden.',
-    statusNewPending: 'Neues Feedback angefordert; bis dahin siehst du das bisherige.',
+    statusNewPending: 'Neues Feedback angefordert; bis dahin sehen Sie das bisherige.',
     statusOffline: 'Verbindung unterbrochen; neuer Versuch…',
     notFoundTitle: 'Präsentation nicht gefunden',
-    notFound: 'Zu diesem Link gibt es keine Präsentation. Prüfe den Link oder reiche deinen Vortrag erneut ein.',
+    notFound: 'Zu diesem Link gibt es keine Präsentation. Prüfen Sie den Link oder reichen Sie Ihren Vortrag erneut ein.',
     failureTitle: 'Das Feedback ist nach {n} Versuchen fehlgeschlagen.',
     failureTitleOne: 'Das Feedback ist nach 1 Versuch fehlgeschlagen.',
     failureUnknown: 'Es wurde kein Grund genannt.',
@@ -130,6 +134,8 @@ const STRINGS = {
     mWordsPerSlideMax: 'Meiste Wörter auf einer Folie',
     mMinutes: 'Geschätzte Länge',
     mMinutesValue: '{est} Min.',
+    mMinutesSpoken: '{est} Min. Sprechernotizen',
+    mMinutesRange: '{low}–{high} Min., aus der Folienzahl',
     mTarget: 'Ziel {target} Min.',
     mOverTarget: 'über dem Ziel von {target} Min.',
     mReadability: 'Lesbarkeit',
@@ -140,6 +146,9 @@ const STRINGS = {
 
 const TITLE_MAX = 200;
 const FILE_MAX_BYTES = 512 * 1024;
+// The server's .pptx limit (src/feedback/pptx/limits.ts).
+const PPTX_MAX_BYTES = 20 * 1024 * 1024;
+const PPTX_TYPE = 'application/vnd.openxmlformats-officedocument.presentationml.presentation';
 const POLL_FIRST_MS = 1000;
 const POLL_MAX_MS = 5000;
 const LANG_KEY = 'presenter.lang';
@@ -155,6 +164,8 @@ const state = {
   // Bumped on every navigation so a poll that was in flight cannot paint over a newer view.
   generation: 0,
   pollTimer: undefined,
+  // A chosen .pptx, sent as multipart on submit (the browser cannot read one into the textarea).
+  deck: null,
 };
 
 function initialLanguage() {
@@ -248,7 +259,8 @@ function clearFormErrors() {
 
 function validate(values) {
   const problems = [];
-  if (values.title === '') problems.push({ field: 'title', key: 'errTitleEmpty' });
+  // A deck names itself: its first slide title is used when the title is left empty.
+  if (values.title === '' && !state.deck) problems.push({ field: 'title', key: 'errTitleEmpty' });
   else if (values.title.length > TITLE_MAX) problems.push({ field: 'title', key: 'errTitleLong', vars: { n: values.title.length, max: TITLE_MAX } });
   if (values.targetRaw !== '') {
     const minutes = Number(values.targetRaw);
@@ -257,7 +269,7 @@ function validate(values) {
     // a number input holding text reports an empty value but a bad-input validity
     problems.push({ field: 'targetMinutes', key: 'errTarget' });
   }
-  if (values.content.trim() === '') problems.push({ field: 'content', key: 'errContentEmpty' });
+  if (values.content.trim() === '' && !state.deck) problems.push({ field: 'content', key: 'errContentEmpty' });
   return problems;
 }
 
@@ -292,6 +304,16 @@ async function onSubmit(event) {
 
   const body = { title: values.title, content: values.content, language: values.language };
   if (values.targetRaw !== '') body.targetMinutes = Number(values.targetRaw);
+  let request = { headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) };
+  if (state.deck) {
+    // multipart: the browser sets the content type with its boundary
+    const form = new FormData();
+    if (values.title !== '') form.set('title', values.title);
+    form.set('language', values.language);
+    if (values.targetRaw !== '') form.set('targetMinutes', values.targetRaw);
+    form.set('file', state.deck, state.deck.name);
+    request = { headers: { accept: 'application/json' }, body: form };
+  }
 
   const button = $('submit');
   button.disabled = true;
@@ -300,11 +322,7 @@ async function onSubmit(event) {
   try {
     let response;
     try {
-      response = await fetch('/api/presentations', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(body),
-      });
+      response = await fetch('/api/presentations', { method: 'POST', ...request });
     } catch {
       showFormErrors('serverErrorTitle', [{ key: 'errNetwork' }]);
       return;
@@ -317,6 +335,7 @@ async function onSubmit(event) {
     history.pushState({ id: created.id }, '', pageUrl(created.id));
     $('talk-form').reset();
     $('file-name').textContent = '';
+    state.deck = null;
     showPresentation(created.id, { title: values.title, status: created.status ?? 'pending', attempts: 0, feedback: null }, { focus: true });
   } finally {
     button.disabled = false;
@@ -334,6 +353,17 @@ function onFileChosen() {
     return;
   }
   clearFormErrors();
+  if (/\.pptx$/i.test(file.name) || file.type === PPTX_TYPE) {
+    if (file.size > PPTX_MAX_BYTES) {
+      showFormErrors('formErrorsTitle', [{ key: 'fileTooLarge', vars: { name: file.name, max: PPTX_MAX_BYTES / 1024 } }]);
+      input.value = '';
+      label.textContent = '';
+      return;
+    }
+    state.deck = file;
+    label.textContent = t('filePptx', { name: file.name });
+    return;
+  }
   if (!/\.(md|markdown|txt)$/i.test(file.name)) {
     showFormErrors('formErrorsTitle', [{ key: 'fileWrongType', vars: { name: file.name } }]);
     input.value = '';
@@ -348,6 +378,7 @@ function onFileChosen() {
   }
   const reader = new FileReader();
   reader.addEventListener('load', () => {
+    state.deck = null;
     const text = String(reader.result ?? '');
     $('content').value = text;
     label.textContent = t('fileLoaded', { name: file.name });
@@ -541,11 +572,13 @@ function renderFeedback(f) {
 
   const m = f.metrics ?? {};
   const hasTarget = typeof m.targetMinutes === 'number';
-  const overTarget = hasTarget && typeof m.estimatedMinutes === 'number' && m.estimatedMinutes > m.targetMinutes * 1.1;
+  // Without notes the estimate is a range: over the target only when even its low end is.
+  const estimate = Array.isArray(m.estimatedMinutesRange) ? m.estimatedMinutesRange[0] : m.estimatedMinutes;
+  const overTarget = hasTarget && typeof estimate === 'number' && estimate > m.targetMinutes * 1.1;
   const rows = [
     ['mSlides', formatNumber(m.slides)],
     ['mWords', formatNumber(m.words)],
-    ['mMinutes', t('mMinutesValue', { est: formatNumber(m.estimatedMinutes, 1) }), hasTarget ? t(overTarget ? 'mOverTarget' : 'mTarget', { target: formatNumber(m.targetMinutes, 1) }) : '', overTarget],
+    ['mMinutes', minutesText(m), hasTarget ? t(overTarget ? 'mOverTarget' : 'mTarget', { target: formatNumber(m.targetMinutes, 1) }) : '', overTarget],
     ['mWordsPerSlideMax', formatNumber(m.wordsPerSlideMax)],
     ['mReadability', formatNumber(m.readability, 1)],
   ];
@@ -574,12 +607,26 @@ function renderFeedback(f) {
   $('provider').textContent = f.model ? t('providerModel', { provider: f.provider, model: f.model }) : f.provider ? t('provider', { provider: f.provider }) : '';
 }
 
+// The length as the analyser estimated it: spoken notes, or a range from the slide count.
+function minutesText(m) {
+  const range = Array.isArray(m.estimatedMinutesRange) ? m.estimatedMinutesRange : null;
+  if (range) return t('mMinutesRange', { low: formatNumber(range[0], 1), high: formatNumber(range[1], 1) });
+  return t(m.timeBasis === 'notes' ? 'mMinutesSpoken' : 'mMinutesValue', { est: formatNumber(m.estimatedMinutes, 1) });
+}
+
 // ---- start ----------------------------------------------------------------------------------
 
 function start() {
   $('lang-toggle').addEventListener('click', toggleLanguage);
   $('talk-form').addEventListener('submit', onSubmit);
   $('file').addEventListener('change', onFileChosen);
+  // Typing a talk replaces a chosen deck: what is sent is what the form shows.
+  $('content').addEventListener('input', () => {
+    if (!state.deck) return;
+    state.deck = null;
+    $('file').value = '';
+    $('file-name').textContent = '';
+  });
   $('retry').addEventListener('click', requestNewFeedback);
   for (const link of [$('new-talk'), $('home-link')]) {
     link.addEventListener('click', (event) => {

@@ -108,7 +108,9 @@ test('success: sends one chat-completions request and normalises the answer', as
   assert.match(sent.body.messages[0].content, /JSON/);
   assert.match(sent.body.messages[0].content, /"slides": \[\{"index"/);
   const user = sent.body.messages[1].content;
-  assert.ok(user.includes(CONTENT), 'user message carries the content verbatim');
+  // The model sees the slides as the local analyser parsed them: same numbers, shown text apart from notes.
+  assert.ok(user.includes('## Slide 2: Results\nShown:\nResults\n- Latency dropped from 120 ms to 15 ms\n- Costs went down by a third\n'), user);
+  assert.match(user, /Speaker notes: none/);
   assert.match(user, /Title: Caching at scale/);
   assert.match(user, /Target minutes: 10/);
   assert.match(user, /Language: en/);
@@ -128,7 +130,8 @@ test('success: sends one chat-completions request and normalises the answer', as
       { index: 3, title: 'Next steps', notes: ['Name the regions.'] },
     ],
     // 39 words in three slides (13, 15, 11 with their headings), counted from the content, not the model's 9999
-    metrics: { slides: 3, words: 39, estimatedMinutes: 0.3, targetMinutes: 10, wordsPerSlideMax: 15, readability: 100 },
+    // no notes: the length is 1–2 min per slide, as the local analyser says
+    metrics: { slides: 3, words: 39, estimatedMinutes: 4.5, timeBasis: 'slides', estimatedMinutesRange: [3, 6], targetMinutes: 10, wordsPerSlideMax: 15, readability: 100 },
   });
 });
 
@@ -297,4 +300,19 @@ test('a body that is not a chat completion is retryable', async (t) => {
 test('a base URL that is not http(s) is a configuration error', () => {
   assert.throws(() => createOpenAIProvider({ baseUrl: 'localhost:11434/v1' }), { name: 'ConfigError', code: 'BAD_AI_BASE_URL', exitCode: 2 });
   assert.throws(() => createOpenAIProvider({ baseUrl: 'http://x/v1', timeoutMs: -1 }), { code: 'BAD_AI_OPTION', message: /`timeoutMs`.*`-1`/ });
+});
+
+test('speaker notes reach the model as notes, with the same slide numbers the local analyser uses', async (t) => {
+  const server = await fakeServer(t, (_req, res) => json(res, 200, completion(JSON.stringify(GOOD))));
+  const content = `# Why caching matters\n\n- 120 ms → 15 ms\n\n<!-- Every request we serve waits on the database. -->\n\n---\n\n# Results\n\nNote:\nLatency dropped eightfold.\n\n---\n\n# Next steps\n\n???\nWe roll it out next quarter.`;
+  const result = await provider(t, { baseUrl: server.baseUrl }).generate({ ...REQUEST, content, language: 'de' }, new AbortController().signal);
+  const [system, user] = server.requests[0].body.messages.map((m) => m.content);
+  assert.match(system, /"Sie"/);
+  assert.match(system, /Notes \(spoken\)/);
+  assert.match(user, /Speaker notes: yes, 17 spoken words/);
+  assert.ok(user.includes('## Slide 1: Why caching matters\nShown:\nWhy caching matters\n- 120 ms → 15 ms\nNotes (spoken):\nEvery request we serve waits on the database.\n'), user);
+  assert.ok(user.includes('## Slide 3: Next steps\nShown:\nNext steps\nNotes (spoken):\nWe roll it out next quarter.'), user);
+  assert.ok(!user.includes('<!--'), 'comments are not sent as slide text');
+  assert.equal(result.feedback.metrics.timeBasis, 'notes');
+  assert.equal(result.feedback.metrics.spokenWords, 17);
 });

@@ -2,7 +2,7 @@
 /* global window, document, getComputedStyle, MutationObserver */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -11,6 +11,7 @@ import { chromiumMissing, launchBrowser, openPage, unexpectedProblems } from './
 import { ROOT, startServer } from './helpers/cli.js';
 
 const ARTIFACTS = join(ROOT, 'test/artifacts');
+const PPTX_TYPE = 'application/vnd.openxmlformats-officedocument.presentationml.presentation';
 
 // The server under test is the real one: the built CLI's `serve` (supervisor, worker, SQLite
 // store, job runner) on 127.0.0.1 with its own data dir and port; see test/helpers/cli.js.
@@ -88,6 +89,7 @@ async function readFeedback(page) {
     scoreText: document.getElementById('score-text').textContent,
     summary: document.getElementById('summary').textContent,
     improvements: [...document.querySelectorAll('#improvements li:not(.empty)')].map((li) => li.textContent),
+    strengths: [...document.querySelectorAll('#strengths li:not(.empty)')].map((li) => li.textContent),
     slides: [...document.querySelectorAll('#slides .slide-title')].map((s) => s.textContent),
     lang: document.getElementById('summary').lang,
   }));
@@ -128,7 +130,7 @@ test('the presenter page in Chromium', { skip: chromiumMissing }, async (t) => {
     const response = await page.goto(`${app.url}/`);
     assert.equal(response.headers()['content-security-policy'], CONTENT_SECURITY_POLICY);
     assert.equal(await page.locator('html').getAttribute('lang'), 'de');
-    assert.equal(await page.locator('#submit-heading').textContent(), 'Feedback zu deinem Vortrag');
+    assert.equal(await page.locator('#submit-heading').textContent(), 'Feedback zu Ihrem Vortrag');
     assert.equal(await page.locator('label[for=title]').textContent(), 'Titel');
 
     await page.fill('#title', 'Warum wir testen');
@@ -164,7 +166,8 @@ test('the presenter page in Chromium', { skip: chromiumMissing }, async (t) => {
     assert.equal(await page.locator('#status-text').textContent(), 'Das Feedback ist fertig.');
     assert.equal(await page.locator('#spinner').isHidden(), true);
     assert.ok((await page.locator('#slides > li').count()) >= 3, 'one entry per slide');
-    assert.match(await page.locator('#metrics').textContent(), /Geschätzte Länge[\d,]+ Min\.Ziel 1 Min\./);
+    // No speaker notes: the length is a range from the slide count, and even its low end is over 1 minute.
+    assert.match(await page.locator('#metrics').textContent(), /Geschätzte Länge3–6 Min\., aus der Folienzahlüber dem Ziel von 1 Min\./);
     const statuses = await page.evaluate(() => window.__statuses);
     // The page shows `pending` from the POST's answer at once; the real job is too quick to
     // catch `processing` reliably (the failed-feedback scenario below holds a model call to see it).
@@ -364,8 +367,33 @@ test('the presenter page in Chromium', { skip: chromiumMissing }, async (t) => {
     assert.equal(await page.inputValue('#title'), 'Warum wir testen');
 
     await page.setInputFiles('#file', { name: 'slides.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.7') });
-    assert.deepEqual(await page.locator('#form-errors-list li').allTextContents(), ['slides.pdf is not a .md or .txt file.']);
+    assert.deepEqual(await page.locator('#form-errors-list li').allTextContents(), ['slides.pdf is not a .pptx, .md or .txt file.']);
     assert.equal(await page.inputValue('#content'), GERMAN_TALK, 'a rejected file leaves the talk alone');
+    assert.deepEqual(await unexpectedProblems(page, problems), []);
+  });
+
+  await t.test('uploading a .pptx sends the deck itself: slides, bullets and speaker notes come back as feedback', async (t) => {
+    const { page, problems } = await openPage(browser, t, { locale: 'de-DE' });
+    await page.goto(`${app.url}/`);
+    // One German register: the page says "Sie", as the feedback does.
+    const pageText = await page.locator('body').innerText();
+    assert.match(pageText, /\bIhre[mn]?\b/);
+    assert.doesNotMatch(pageText, /\b(?:du|dein|deine|deinen|deinem|dir|dich)\b/i);
+    await page.fill('#targetMinutes', '5');
+    await page.setInputFiles('#file', { name: 'formulare.pptx', mimeType: PPTX_TYPE, buffer: readFileSync(new URL('./fixtures/pptx/de-notes.pptx', import.meta.url)) });
+    assert.equal(await page.locator('#file-name').textContent(), 'formulare.pptx wird gesendet: Folien und Sprechernotizen werden auf dem Server gelesen.');
+    assert.equal(await page.inputValue('#content'), '', 'a deck is not pasted into the textarea');
+    await page.click('#submit');
+    await page.waitForURL(/\/\?id=[\w-]+$/);
+    await waitForFeedback(page);
+    const feedback = await readFeedback(page);
+    assert.equal(feedback.title, 'Formulare, die niemand hasst', 'the title comes from the first slide');
+    assert.deepEqual(feedback.slides, ['Formulare, die niemand hasst', 'Warum das wichtig ist', 'Was wir geändert haben', 'Fazit', 'Fangen Sie mit einem Formular an']);
+    assert.ok(feedback.strengths.some((s) => s.startsWith('Klarer Abschluss auf Folie 5')), feedback.strengths.join('\n'));
+    assert.match(await page.locator('#metrics').textContent(), /Geschätzte Länge[\d,]+ Min\. Sprechernotizen/);
+    const all = [feedback.summary, ...feedback.strengths, ...feedback.improvements].join('\n');
+    assert.doesNotMatch(all, /\b(?:du|dein|deine|deinen|dir|dich)\b/i, 'the feedback says "Sie" too');
+    await page.screenshot({ path: join(ARTIFACTS, 'web-desktop-feedback-pptx.png'), fullPage: true });
     assert.deepEqual(await unexpectedProblems(page, problems), []);
   });
 

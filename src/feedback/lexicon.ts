@@ -79,6 +79,12 @@ export const PET_PHRASES: Record<Language, readonly PhraseRule[]> = {
 
 export type Part = 'opening' | 'agenda' | 'summary' | 'closing';
 
+/** An invitation to questions: a closing only with something more on the slide or in its notes. */
+export const QUESTIONS: Record<Language, readonly string[]> = {
+  en: ['question', 'q a', 'qa', 'any question', 'discussion'],
+  de: ['frage', 'fragen', 'q a', 'diskussion', 'rückfragen'],
+};
+
 /** Keywords of the four parts of a talk; the last word of a keyword also matches as a prefix ("thank" → "thanks"). */
 export const STRUCTURE: Record<Language, Record<Part, readonly string[]>> = {
   en: {
@@ -86,19 +92,24 @@ export const STRUCTURE: Record<Language, Record<Part, readonly string[]>> = {
       'what if', 'pain', 'the question'],
     agenda: ['agenda', 'overview', 'outline', 'roadmap', 'contents', "what we'll cover", 'in this talk',
       'plan for today', "today's plan"],
-    summary: ['summary', 'summing up', 'to sum up', 'recap', 'takeaway', 'conclusion', 'in short',
-      'lessons learned', 'wrap up', 'wrapping up', 'tl dr'],
-    closing: ['thank', 'question', 'q a', 'contact', 'get in touch', 'next steps', 'call to action', 'try it',
-      'get started', 'sign up', 'join us', 'reach out'],
+    summary: ['summary', 'summing up', 'to sum up', 'in summary', 'recap', 'takeaway', 'key takeaway', 'conclusion',
+      'in short', 'lesson', 'lessons learned', 'key point', 'key message', 'what we learned', 'wrap up', 'wrap-up',
+      'wrapping up', 'tl dr', 'outlook'],
+    // Thanks, contact and a call to action; an invitation to questions is in QUESTIONS.
+    closing: ['thank', 'contact', 'get in touch', 'next step', 'call to action', 'try it', 'try this', 'give it a try',
+      'get started', 'start with', 'start by', 'sign up', 'join us', 'reach out', 'your turn', 'what you can do',
+      'start today', 'download', 'visit'],
   },
   de: {
     opening: ['warum', 'wieso', 'weshalb', 'problem', 'herausforderung', 'stellen sie sich vor', 'stell dir vor',
       'stellt euch vor', 'wussten sie', 'motivation', 'ziel', 'worum es geht', 'was wäre wenn', 'die frage'],
     agenda: ['agenda', 'überblick', 'gliederung', 'inhalt', 'ablauf', 'fahrplan', 'was sie erwartet',
       'in diesem vortrag', 'heute geht es'],
-    summary: ['zusammenfassung', 'zusammengefasst', 'fazit', 'kernaussage', 'takeaway', 'rückblick', 'resümee',
-      'das wichtigste', 'was bleibt', 'auf einen blick'],
-    closing: ['danke', 'vielen dank', 'frage', 'kontakt', 'nächste schritte', 'probieren sie', 'ausprobieren',
-      'machen sie mit', 'melden sie sich', 'handlungsaufruf'],
+    summary: ['zusammenfassung', 'zusammenfassend', 'zusammengefasst', 'fazit', 'kernaussage', 'kernpunkt', 'takeaway',
+      'rückblick', 'resümee', 'das wichtigste', 'was bleibt', 'auf einen blick', 'ausblick', 'lesson', 'lessons learned',
+      'was wir gelernt haben', 'erkenntnis', 'wrap-up'],
+    closing: ['danke', 'vielen dank', 'kontakt', 'nächste schritt', 'ihr nächster schritt', 'probieren sie',
+      'ausprobieren', 'fangen sie', 'beginnen sie', 'starten sie', 'testen sie', 'nutzen sie', 'laden sie',
+      'schreiben sie', 'besuchen sie', 'machen sie mit', 'melden sie sich', 'handlungsaufruf', 'legen sie los'],
   },
 };

@@ -1,7 +1,8 @@
 // The chat messages sent to an OpenAI-compatible model, and reading its JSON back out of the answer.
+import type { SlideText } from './metrics.js';
 import type { FeedbackRequest } from './types.js';
 
-export const SYSTEM_PROMPT = `You review talks (slides as Markdown or text) and give the presenter feedback.
+export const SYSTEM_PROMPT = `You review talks (slides with the text shown on them and, where the presenter wrote them, speaker notes) and give the presenter feedback.
 Answer with one JSON object and nothing else, exactly in this shape:
 {
   "language": "de" or "en",
@@ -13,26 +14,40 @@ Answer with one JSON object and nothing else, exactly in this shape:
   "metrics": {"readability": integer from 0 to 100 (how easy the slides are to read and follow)}
 }
 Rules:
-- Write every text in the talk's language: German for "de", English for "en". For "auto", detect whether the talk is German or English, write in that language and set "language" to it.
+- Write every text in the talk's language: German for "de" (address the presenter formally with "Sie"), English for "en". For "auto", detect whether the talk is German or English, write in that language and set "language" to it.
 - Be concrete: name the slide ("Slide 3 (Results): ..."), quote the words or element you would change and say what to do instead. No generic advice.
-- Slides are separated by lines containing only "---"; a talk without such lines starts a new slide at each "#" or "##" heading. Number them from 1 in order.
-- Add a "slides" entry for each slide that needs a change; leave out slides that are fine.
-- When target minutes are given, judge the length against them (about 130 spoken words per minute).`;
+- The talk comes already split into numbered slides ("## Slide N: title"); use these numbers. "Shown:" is what the audience reads on the slide; "Notes (spoken):" is what the presenter says.
+- Judge slide design (at most ~6 bullets of ~6 words, 80+ words is a document) on the shown text; judge pace, filler words, repetition and sentence length on the notes.
+- Length: with notes, about 130 spoken words per minute; without notes the slide text is not a script, so estimate 1 to 2 minutes per slide and say that it is an estimate from the slide count. Judge it against the target minutes when given.
+- A slide that only says "Questions" is not a closing; a summary ("Lessons", "Takeaways", "Fazit", "Ausblick") or a call to action is.
+- Add a "slides" entry for each slide that needs a change; leave out slides that are fine.`;
 
 export interface ChatMessage {
   role: 'system' | 'user';
   content: string;
 }
 
-export function buildMessages(request: FeedbackRequest, slideCount: number): ChatMessage[] {
+/** The talk as the local analyser parsed it: the same slide numbers, shown text and notes. */
+export function renderSlides(slides: readonly SlideText[]): string {
+  const parts: string[] = [];
+  for (const s of slides) {
+    parts.push(`## Slide ${s.index}: ${s.title}`, 'Shown:', ...(s.shown.length > 0 ? s.shown : ['(no text)']));
+    if (s.notes.length > 0) parts.push('Notes (spoken):', ...s.notes);
+    parts.push('');
+  }
+  return parts.join('\n');
+}
+
+export function buildMessages(request: FeedbackRequest, slides: readonly SlideText[]): ChatMessage[] {
+  const spoken = slides.reduce((n, s) => n + s.notesWords, 0);
   const user = [
     `Title: ${request.title}`,
     `Target minutes: ${request.targetMinutes ?? 'not given'}`,
     `Language: ${request.language}`,
-    `Slides: ${slideCount}`,
+    `Slides: ${slides.length}`,
+    `Speaker notes: ${spoken > 0 ? `yes, ${spoken} spoken words` : 'none'}`,
     '',
-    'Content:',
-    request.content,
+    renderSlides(slides),
   ].join('\n');
   return [
     { role: 'system', content: SYSTEM_PROMPT },

@@ -2,7 +2,7 @@
 // server (OpenAI, Ollama, vLLM, llama.cpp). Retries belong to the job runner, not here.
 import { Agent, request as send } from 'undici';
 import { ConfigError } from '../errors.js';
-import { splitSlides, guessLanguage } from './metrics.js';
+import { slideTexts, guessLanguage } from './metrics.js';
 import { makeRedactor, networkError, statusError } from './openai-errors.js';
 import type { CallContext } from './openai-errors.js';
 import { buildMessages, parseModelJson } from './openai-prompt.js';
@@ -104,10 +104,10 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): OpenAIProv
   if (apiKey !== undefined) headers.authorization = `Bearer ${apiKey}`;
 
   async function generate(request: FeedbackRequest, signal: AbortSignal): Promise<FeedbackResult> {
-    const slides = splitSlides(request.content);
+    const slides = slideTexts(request.content);
     const body = JSON.stringify({
       model,
-      messages: buildMessages(request, slides.length),
+      messages: buildMessages(request, slides),
       response_format: { type: 'json_object' },
       temperature: 0.2,
     });

@@ -19,7 +19,14 @@ export interface Feedback {
   metrics: {
     slides: number;
     words: number;
+    /** Spoken minutes from the notes; without notes the middle of estimatedMinutesRange. */
     estimatedMinutes: number;
+    /** 'notes': from the speaker notes at 130 words/min; 'slides': 1–2 min per slide. */
+    timeBasis?: 'notes' | 'slides';
+    /** Words in the speaker notes (only when there are notes). */
+    spokenWords?: number;
+    /** [low, high] minutes from the slide count (only without notes). */
+    estimatedMinutesRange?: [number, number];
     targetMinutes?: number;
     wordsPerSlideMax: number;
     readability: number;

@@ -1,4 +1,6 @@
+import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { PPTX_LIMITS, PPTX_MEDIA_TYPE, PptxError, readPptxIsolated } from '../feedback/pptx/index.js';
 import { IdempotencyConflictError, type InputLanguage, type Store } from '../store/types.js';
 import { HttpError } from './errors.js';
 
@@ -63,10 +65,53 @@ function fromText(body: string, query: TextQuery): CreateJson {
   return { title: title.slice(0, 200), content: body, language: query.language, targetMinutes: minutes };
 }
 
+/** A .pptx: its slides, bullets and speaker notes become the talk's Markdown (README "PowerPoint"). */
+async function fromPptx(body: Buffer, query: TextQuery): Promise<CreateJson> {
+  let talk;
+  try {
+    talk = await readPptxIsolated(body);
+  } catch (error) {
+    if (error instanceof PptxError) throw new HttpError(error.statusCode, error.code, error.message);
+    throw error;
+  }
+  const title = query.title ?? talk.title;
+  if (!title) throw new HttpError(400, 'VALIDATION', 'title: is required: pass ?title= (the deck has no slide title)');
+  return { ...fromText(talk.markdown, { ...query, title }), title: title.slice(0, 200) };
+}
+
+const FIELD_NUMBER = /^[0-9]{1,3}(?:\.[0-9]{1,2})?$/;
+
+// The page's upload: fields title, language, targetMinutes and one file (.pptx, .md or .txt).
+async function fromMultipart(request: FastifyRequest): Promise<CreateJson> {
+  const query: TextQuery = {};
+  let file: { name: string; type: string; data: Buffer } | undefined;
+  for await (const part of request.parts()) {
+    if (part.type === 'file') {
+      if (file !== undefined) throw new HttpError(400, 'VALIDATION', 'file: send one file per talk');
+      file = { name: part.filename, type: part.mimetype, data: await part.toBuffer() };
+    } else if (part.fieldname === 'title' || part.fieldname === 'language' || part.fieldname === 'targetMinutes') {
+      const value = String(part.value);
+      if (value !== '') query[part.fieldname] = value as never;
+    } else {
+      throw new HttpError(400, 'VALIDATION', `${part.fieldname.slice(0, 40)}: is not a known field (title, language, targetMinutes, file)`);
+    }
+  }
+  if (query.language !== undefined && !(LANGUAGES as readonly string[]).includes(query.language)) throw new HttpError(400, 'VALIDATION', 'language: must be one of "de", "en", "auto"');
+  if (query.targetMinutes !== undefined && !FIELD_NUMBER.test(query.targetMinutes)) throw new HttpError(400, 'VALIDATION', 'targetMinutes: must be a number of minutes, e.g. 20');
+  if (query.title !== undefined && query.title.length > 200) throw new HttpError(400, 'VALIDATION', 'title: must NOT have more than 200 characters');
+  if (file === undefined) throw new HttpError(400, 'VALIDATION', 'file: is required: attach a .pptx, .md or .txt file');
+  if (/\.pptx$/i.test(file.name) || file.type === PPTX_MEDIA_TYPE) return fromPptx(file.data, query);
+  if (/\.(?:md|markdown|txt)$/i.test(file.name)) return fromText(file.data.toString('utf8'), query);
+  throw new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', `file: \`${file.name.slice(0, 80)}\` is not a .pptx, .md or .txt file; export the deck as .pptx`);
+}
+
 export async function presentationRoutes(app: FastifyInstance, options: PresentationRoutesOptions): Promise<void> {
   const { store, jobAttempts } = options;
+  // Both only in this plugin: a .pptx body, and the page's multipart upload, up to PPTX_LIMITS.fileBytes.
+  app.addContentTypeParser(PPTX_MEDIA_TYPE, { parseAs: 'buffer', bodyLimit: PPTX_LIMITS.fileBytes }, (_request, body, done) => done(null, body));
+  await app.register(multipart, { limits: { fileSize: PPTX_LIMITS.fileBytes, files: 1, fields: 3, fieldSize: 1024, parts: 4 } });
 
-  app.post<{ Body: CreateJson | string; Querystring: TextQuery; Headers: { 'idempotency-key'?: string } }>(
+  app.post<{ Body: CreateJson | string | Buffer; Querystring: TextQuery; Headers: { 'idempotency-key'?: string } }>(
     '/api/presentations',
     {
       schema: {
@@ -82,7 +127,10 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
       },
     },
     async (request, reply) => {
-      const input = typeof request.body === 'string' ? fromText(request.body, request.query) : request.body;
+      const input = request.isMultipart()
+        ? await fromMultipart(request)
+        : Buffer.isBuffer(request.body) ? await fromPptx(request.body, request.query)
+          : typeof request.body === 'string' ? fromText(request.body, request.query) : request.body;
       const title = input.title.trim();
       if (!title) throw new HttpError(400, 'VALIDATION', 'title: must not be empty');
       if (!input.content.trim()) throw new HttpError(400, 'VALIDATION', 'content: must not be empty');

@@ -2,7 +2,7 @@
 import type { Feedback, Language, SlideFeedback } from '../types.js';
 import { FILLERS } from '../lexicon.js';
 import { detectLanguage } from './language.js';
-import { countSyllables, tokenizeSlides } from './measure.js';
+import { countSyllables, spokenView, tokenizeSlides } from './measure.js';
 import type { SlideStats } from './measure.js';
 import { messages } from './messages.js';
 import type { Messages } from './messages.js';
@@ -11,9 +11,11 @@ import { readability } from './readability.js';
 import { findRepeats } from './repetition.js';
 import { splitSlides } from './slides.js';
 import { findStructure } from './structure.js';
+import { estimateTime, timeMetrics, WORDS_PER_MINUTE } from './timing.js';
+import type { TimeEstimate } from './timing.js';
 
 export const MODEL = 'local-analyser-1';
-export const WORDS_PER_MINUTE = 130;
+export { WORDS_PER_MINUTE };
 const SLIDE_WORDS_MAX = 80; // "a slide of 80+ words is a document"
 const BULLETS_MAX = 6; // 6×6 rule
 const BULLET_WORDS_MAX = 12;
@@ -43,26 +45,34 @@ const round10 = (n: number): number => Math.max(10, Math.round(n / 10) * 10);
 //   overrun of the target >10 %: 5 + 1 per 4 % (max 15) · under 70 % of it: 4
 //   fillers ≥1 per 100 words: 4 per 1/100 words (max 15) · each repeated phrase 3 (max 9)
 //   missing opening 6, closing 6, summary 5, agenda 4 · Flesch/Amstad <30: 10, <45: 5 · a 30+ word sentence 3
-//   fewer than 50 words in all: 40 · headings only: 30
+//   fewer than 50 words in all: 40 and the score capped at 30 · headings only: 30
+//   with notes: slides without notes 1 each (max 4) · without notes: a bare "Questions" last slide 3
+// Slide text is judged as shown (6×6, words per slide); the notes, when there are any, as spoken
+// (time, fillers, repetition, sentence length, readability). Without notes the slide text is all
+// there is and stands in for both, but the time comes from the slide count (timing.ts).
 export function analyse(content: string, options: AnalyseOptions): Feedback {
   const check = options.checkpoint ?? ((): void => undefined);
   const parsed = splitSlides(content);
   check();
   const { slides, headingWords } = tokenizeSlides(parsed);
-  const words = slides.reduce((n, s) => n + s.words, 0);
-  const language = options.language === 'auto' ? detectLanguage(slides) : options.language;
+  const shownWords = slides.reduce((n, s) => n + s.words, 0);
+  const spokenWords = slides.reduce((n, s) => n + s.notes.words, 0);
+  const hasNotes = spokenWords > 0;
+  const language = options.language === 'auto' ? detectLanguage(hasNotes ? [...slides, ...spokenView(slides)] : slides) : options.language;
   const m = messages(language);
   const target = options.targetMinutes !== undefined && Number.isFinite(options.targetMinutes) && options.targetMinutes > 0
     ? options.targetMinutes
     : undefined;
-  const minutes = round1(words / WORDS_PER_MINUTE);
+  const estimate = estimateTime(slides.length, spokenWords);
+  const minutes = estimate.minutes;
   const notes = new Map<number, string[]>(slides.map((s) => [s.index, []]));
   const note = (slide: SlideStats, text: string): void => {
     notes.get(slide.index)?.push(text);
   };
   const wordsPerSlideMax = slides.reduce((n, s) => Math.max(n, s.words), 0);
-  const metrics: Feedback['metrics'] = { slides: slides.length, words, estimatedMinutes: minutes, wordsPerSlideMax, readability: 0 };
+  const metrics: Feedback['metrics'] = { slides: slides.length, words: shownWords, ...timeMetrics(estimate), wordsPerSlideMax, readability: 0 };
   if (target !== undefined) metrics.targetMinutes = target;
+  const words = shownWords + spokenWords;
 
   if (words === 0) {
     return {
@@ -72,6 +82,9 @@ export function analyse(content: string, options: AnalyseOptions): Feedback {
   }
 
   countSyllables(slides, language);
+  // What is said: the notes when there are any, else the slide text.
+  const spoken = spokenView(slides);
+  const speechWords = hasNotes ? spokenWords : shownWords;
   check();
   const findings: Finding[] = [];
   const strengths: string[] = [];
@@ -88,16 +101,24 @@ export function analyse(content: string, options: AnalyseOptions): Feedback {
     if (slide !== undefined) note(slide, m.note[part]);
   }
 
-  if (words < 50) findings.push({ penalty: 40, text: m.tooShort(words, slides.length) });
-  else if (slides.length >= 2 && slides.every((s) => s.headingOnly)) findings.push({ penalty: 30, text: m.headingsOnly(slides.length) });
+  // Too little to judge: say so, and praise nothing.
+  const judgeable = words >= 50;
+  if (!judgeable) findings.push({ penalty: 40, text: m.tooShort(words, slides.length) });
+  else if (slides.length >= 2 && slides.every((s) => s.headingOnly) && !hasNotes) findings.push({ penalty: 30, text: m.headingsOnly(slides.length) });
 
-  timing(m, words, minutes, target, findings, strengths);
+  if (hasNotes) {
+    timing(m, spokenWords, minutes, target, findings, strengths);
+    const silent = slides.filter((s) => s.notes.words === 0 && !s.headingOnly).map((s) => s.index);
+    if (silent.length > 0) findings.push({ penalty: Math.min(4, silent.length), text: m.missingNotes(silent) });
+  } else {
+    slideTiming(m, estimate, slides.length, target, findings, strengths);
+  }
   density(m, slides, findings, strengths, note, capped);
-  fillers(m, slides, words, language, findings, strengths, note);
+  fillers(m, spoken, speechWords, language, findings, strengths, note);
   check();
 
   const repeatUsed = { total: 0 };
-  for (const r of findRepeats(slides, language, headingWords, words)) {
+  for (const r of findRepeats(spoken, language, headingWords, speechWords)) {
     findings.push({ penalty: capped(3, 9, repeatUsed), text: r.pet ? m.petPhrase(r.phrase, r.count, r.slides) : m.repeatedPhrase(r.phrase, r.count, r.slides) });
   }
 
@@ -113,20 +134,22 @@ export function analyse(content: string, options: AnalyseOptions): Feedback {
     if (structure.closing !== undefined) strengths.push(m.strength.closing(structure.closing));
     else findings.push({ penalty: 6, text: m.missingClosing(last.index) });
   }
+  if (structure.bareQuestions !== undefined) findings.push({ penalty: 3, text: m.bareQuestions(structure.bareQuestions) });
 
-  metrics.readability = readable(m, slides, words, language, findings, strengths);
+  metrics.readability = readable(m, spoken, speechWords, language, findings, strengths);
 
   // Stable sort: equal penalties keep the order above (timing, density, fillers, repetition, structure).
   const improvements = findings.map((f, i) => ({ ...f, i })).sort((a, b) => b.penalty - a.penalty || a.i - b.i).map((f) => f.text);
-  const score = Math.max(0, Math.min(100, 100 - findings.reduce((n, f) => n + f.penalty, 0)));
+  // A talk too short to judge cannot score as if it had been judged: at most 30.
+  const score = Math.max(0, Math.min(judgeable ? 100 : 30, 100 - findings.reduce((n, f) => n + f.penalty, 0)));
   const slideFeedback: SlideFeedback[] = slides.map((s) => ({ index: s.index, title: s.title, notes: (notes.get(s.index) ?? []).slice(0, NOTES_PER_SLIDE_MAX) }));
   return {
     provider: 'local',
     model: MODEL,
     language,
     score,
-    summary: m.summary(slides.length, words, minutes, target, score, improvements.length),
-    strengths,
+    summary: m.summary(slides.length, shownWords, estimate, target, score, improvements.length, judgeable),
+    strengths: judgeable ? strengths : [],
     improvements,
     slides: slideFeedback,
     metrics,
@@ -144,6 +167,21 @@ function timing(m: Messages, words: number, minutes: number, target: number | un
     findings.push({ penalty: 4, text: m.timingUnder(minutes, target, round10(budget - words)) });
   } else {
     strengths.push(m.strength.timing(minutes, target));
+  }
+}
+
+// Without notes only the slide count speaks for the length: 1–2 minutes a slide.
+function slideTiming(m: Messages, estimate: TimeEstimate, count: number, target: number | undefined, findings: Finding[], strengths: string[]): void {
+  if (target === undefined || estimate.basis !== 'slides' || count === 0) return;
+  const [low, high] = estimate.range;
+  const fit: [number, number] = [Math.max(1, Math.ceil(target / 2)), Math.max(1, Math.floor(target))];
+  if (low > target * 1.1) {
+    const overPct = ((low - target) / target) * 100;
+    findings.push({ penalty: Math.min(15, 5 + Math.round(overPct / 4)), text: m.slidesOver(count, target, low, high, fit) });
+  } else if (high < target * 0.7) {
+    findings.push({ penalty: 4, text: m.slidesUnder(count, target, low, high, fit) });
+  } else {
+    strengths.push(m.strength.slidesFit(count, target, low, high));
   }
 }
 

@@ -11,6 +11,15 @@ export interface BulletStats {
   text: string;
 }
 
+/** Figures of one stretch of text: a slide's shown text or its speaker notes. */
+export interface TextStats {
+  tokens: Token[];
+  words: number;
+  sentences: number;
+  syllables: number;
+  longestSentence: number;
+}
+
 export interface SlideStats {
   index: number;
   title: string;
@@ -23,6 +32,31 @@ export interface SlideStats {
   longestSentence: number;
   /** Only headings (a title or section slide). */
   headingOnly: boolean;
+  /** The speaker notes: what is said rather than shown. */
+  notes: TextStats;
+}
+
+function measureNotes(paragraphs: readonly string[]): TextStats {
+  const tokens: Token[] = [];
+  let sentences = 0;
+  let longestSentence = 0;
+  for (const paragraph of paragraphs) {
+    const paragraphTokens = tokenize(paragraph);
+    if (paragraphTokens.length === 0) continue;
+    let run = 0;
+    for (const t of paragraphTokens) {
+      if (t.end) {
+        sentences++;
+        longestSentence = Math.max(longestSentence, run);
+        run = 0;
+      }
+      run++;
+      tokens.push(t);
+    }
+    sentences++;
+    longestSentence = Math.max(longestSentence, run);
+  }
+  return { tokens, words: tokens.length, sentences, syllables: 0, longestSentence };
 }
 
 export function tokenizeSlides(slides: readonly ParsedSlide[]): { slides: SlideStats[]; headingWords: Set<string> } {
@@ -51,17 +85,26 @@ export function tokenizeSlides(slides: readonly ParsedSlide[]): { slides: SlideS
       longestSentence = Math.max(longestSentence, run);
     }
     return { index: slide.index, title: slide.title, tokens, words: tokens.length, bullets, sentences, syllables: 0, longestSentence,
-      headingOnly: slide.blocks.every((b) => b.kind === 'heading') };
+      headingOnly: slide.blocks.every((b) => b.kind === 'heading'), notes: measureNotes(slide.notes) };
   });
   return { slides: stats, headingWords };
+}
+
+/**
+ * What is spoken: the notes when the talk has any (each slide's figures replaced by its notes'),
+ * else the slide text itself, the only script there is.
+ */
+export function spokenView(slides: readonly SlideStats[]): SlideStats[] {
+  if (!slides.some((s) => s.notes.words > 0)) return [...slides];
+  return slides.map((s) => ({ ...s, ...s.notes, bullets: [], headingOnly: false }));
 }
 
 export function countSyllables(slides: readonly SlideStats[], language: Language): void {
   // Syllables per distinct word: talks repeat words, and a megabyte holds few distinct ones.
   const cache = new Map<string, number>();
-  for (const slide of slides) {
+  const count = (tokens: readonly Token[]): number => {
     let n = 0;
-    for (const t of slide.tokens) {
+    for (const t of tokens) {
       let s = cache.get(t.lower);
       if (s === undefined) {
         s = syllables(t.lower, language);
@@ -69,6 +112,10 @@ export function countSyllables(slides: readonly SlideStats[], language: Language
       }
       n += s;
     }
-    slide.syllables = n;
+    return n;
+  };
+  for (const slide of slides) {
+    slide.syllables = count(slide.tokens);
+    slide.notes.syllables = count(slide.notes.tokens);
   }
 }

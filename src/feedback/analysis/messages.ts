@@ -1,5 +1,6 @@
 // Every sentence the local analyser writes, in the talk's language (German uses the formal "Sie").
 import type { Language } from '../types.js';
+import type { TimeEstimate } from './timing.js';
 
 export interface SlideRef {
   index: number;
@@ -13,7 +14,7 @@ export interface Messages {
   quote(text: string): string;
   counted(items: ReadonlyArray<readonly [string, number]>): string;
   empty: { summary: string; improvement: string };
-  summary(slides: number, words: number, minutes: number, target: number | undefined, score: number, issues: number): string;
+  summary(slides: number, shownWords: number, estimate: TimeEstimate, target: number | undefined, score: number, issues: number, judgeable: boolean): string;
   tooShort(words: number, slides: number): string;
   headingsOnly(slides: number): string;
   overlongSlide(ref: SlideRef, words: number): string;
@@ -23,6 +24,10 @@ export interface Messages {
   longSentence(ref: SlideRef, words: number): string;
   timingOver(minutes: number, target: number, cutWords: number, cutMinutes: number): string;
   timingUnder(minutes: number, target: number, spareWords: number): string;
+  slidesOver(slides: number, target: number, low: number, high: number, fit: readonly [number, number]): string;
+  slidesUnder(slides: number, target: number, low: number, high: number, fit: readonly [number, number]): string;
+  missingNotes(indices: readonly number[]): string;
+  bareQuestions(ref: SlideRef): string;
   fillers(rate: number, total: number, top: string, ref: SlideRef, onSlide: number): string;
   petPhrase(phrase: string, count: number, indices: readonly number[]): string;
   repeatedPhrase(phrase: string, count: number, indices: readonly number[]): string;
@@ -51,6 +56,7 @@ export interface Messages {
     bullets: string;
     fewFillers(rate: number): string;
     timing(minutes: number, target: number): string;
+    slidesFit(slides: number, target: number, low: number, high: number): string;
     readable(score: number): string;
   };
 }
@@ -80,10 +86,13 @@ const en: Messages = {
     summary: 'The presentation is empty: there is no text to analyse.',
     improvement: 'The talk has 0 words: add your slides as Markdown (a "# Heading" per slide) or plain text.',
   },
-  summary: (s, w, m, t, score, issues) =>
-    `${s} ${s === 1 ? 'slide' : 'slides'}, ${en.num(w)} words, about ${en.num(m)} min at 130 words/min` +
+  summary: (s, w, e, t, score, issues, judgeable) =>
+    `${s} ${s === 1 ? 'slide' : 'slides'}, ${en.num(w)} ${w === 1 ? 'word' : 'words'} on the slides` +
+    (e.basis === 'notes'
+      ? ` and ${en.num(e.spokenWords)} spoken in the notes, about ${en.num(e.minutes)} min at 130 words/min`
+      : `; no speaker notes, so the length is estimated from the slides: about ${en.num(e.range[0])}–${en.num(e.range[1])} min at 1–2 min per slide`) +
     `${t === undefined ? '' : ` (target ${en.num(t)} min)`}; score ${score}/100` +
-    (issues === 0 ? ' — no major issues found.' : ` with ${issues} ${issues === 1 ? 'suggestion' : 'suggestions'}.`),
+    (!judgeable ? ' — too short to judge yet.' : issues === 0 ? ' — no major issues found.' : ` with ${issues} ${issues === 1 ? 'suggestion' : 'suggestions'}.`),
   tooShort: (w, s) => `Only ${w} ${w === 1 ? 'word' : 'words'} on ${s} ${s === 1 ? 'slide' : 'slides'}: add the points you will make (or your script) so the talk can be assessed.`,
   headingsOnly: (s) => `All ${s} slides are headings only: add the key points (or your script) under each heading.`,
   overlongSlide: (r, w) => `${cap(en.slide(r))} has ${w} words — split it or move the detail to your notes.`,
@@ -93,9 +102,17 @@ const en: Messages = {
     `${cap(en.slide(r))} has ${c === 1 ? 'a bullet' : `${c} bullets`} of more than 12 words (longest: ${l}, "${x}") — cut ${c === 1 ? 'it' : 'them'} to key phrases.`,
   longSentence: (r, w) => `The longest sentence, on ${en.slide(r)}, has ${w} words — split it; aim for 25 or fewer.`,
   timingOver: (m, t, cw, cm) =>
-    `At 130 words/min the talk runs about ${en.num(m)} min against a target of ${en.num(t)} min: cut about ${en.num(cw)} words (~${en.num(cm)} min).`,
+    `At 130 words/min your speaker notes run about ${en.num(m)} min against a target of ${en.num(t)} min: cut about ${en.num(cw)} spoken words (~${en.num(cm)} min).`,
   timingUnder: (m, t, sw) =>
-    `At about ${en.num(m)} min the talk fills little of its ${en.num(t)}-minute slot: there is room for about ${en.num(sw)} more words — add an example or plan time for questions.`,
+    `At about ${en.num(m)} min your speaker notes fill little of the ${en.num(t)}-minute slot: there is room for about ${en.num(sw)} more spoken words — add an example or plan time for questions.`,
+  slidesOver: (s, t, lo, hi, [a, b]) =>
+    `${s} slides for a ${en.num(t)}-minute slot: at 1–2 min per slide that is about ${en.num(lo)}–${en.num(hi)} min (an estimate from the slide count; add speaker notes to time your script) — cut to about ${a}–${b} slides.`,
+  slidesUnder: (s, t, lo, hi, [a, b]) =>
+    `${s} slides for a ${en.num(t)}-minute slot: at 1–2 min per slide that is about ${en.num(lo)}–${en.num(hi)} min (an estimate from the slide count; add speaker notes to time your script) — plan about ${a}–${b} slides or time for questions.`,
+  missingNotes: (ix) =>
+    `${ix.length === 1 ? `Slide ${ix[0]} has` : `${ix.length} slides have`} no speaker notes${ix.length === 1 ? '' : ` (slides ${list(ix)})`}: what you say there is not in the time estimate — add notes.`,
+  bareQuestions: (r) =>
+    `${cap(en.slide(r))} only says "questions": that is not a closing — end on your key message or a call to action and leave it on screen during questions.`,
   fillers: (rate, total, top, r, n) =>
     `Filler words: ${en.num(rate)} per 100 words (${total} in total: ${top}); most (${n}) on ${en.slide(r)} — pause instead.`,
   petPhrase: (p, c, ix) => `The phrase "${p}" comes up ${c} times (${en.slides(ix)}) — vary it or drop it.`,
@@ -126,7 +143,8 @@ const en: Messages = {
     concise: (r, w) => `Every slide stays under 80 words (longest: ${en.slide(r)}, ${w} words).`,
     bullets: 'No slide has more than 6 bullets.',
     fewFillers: (rate) => `Few filler words (${en.num(rate)} per 100 words).`,
-    timing: (m, t) => `Fits the ${en.num(t)}-minute target (about ${en.num(m)} min at 130 words/min).`,
+    timing: (m, t) => `Fits the ${en.num(t)}-minute target (your notes run about ${en.num(m)} min at 130 words/min).`,
+    slidesFit: (s, t, lo, hi) => `${s} slides suit the ${en.num(t)}-minute target (about ${en.num(lo)}–${en.num(hi)} min at 1–2 min per slide, an estimate from the slide count).`,
     readable: (s) => `Plain language: Flesch reading ease ${s}.`,
   },
 };
@@ -141,10 +159,13 @@ const de: Messages = {
     summary: 'Die Präsentation ist leer: Es gibt keinen Text zu analysieren.',
     improvement: 'Der Vortrag hat 0 Wörter: Fügen Sie Ihre Folien als Markdown (eine „# Überschrift“ je Folie) oder als Text ein.',
   },
-  summary: (s, w, m, t, score, issues) =>
-    `${s} ${s === 1 ? 'Folie' : 'Folien'}, ${de.num(w)} Wörter, etwa ${de.num(m)} Min. bei 130 Wörtern/Min.` +
+  summary: (s, w, e, t, score, issues, judgeable) =>
+    `${s} ${s === 1 ? 'Folie' : 'Folien'}, ${de.num(w)} ${w === 1 ? 'Wort' : 'Wörter'} auf den Folien` +
+    (e.basis === 'notes'
+      ? ` und ${de.num(e.spokenWords)} gesprochene in den Notizen, etwa ${de.num(e.minutes)} Min. bei 130 Wörtern/Min.`
+      : `; ohne Sprechernotizen ist die Dauer aus den Folien geschätzt: etwa ${de.num(e.range[0])}–${de.num(e.range[1])} Min. bei 1–2 Min. je Folie`) +
     `${t === undefined ? '' : ` (Ziel ${de.num(t)} Min.)`}; Bewertung ${score}/100` +
-    (issues === 0 ? ' – keine größeren Probleme gefunden.' : ` mit ${issues} ${issues === 1 ? 'Vorschlag' : 'Vorschlägen'}.`),
+    (!judgeable ? ' – noch zu kurz für eine Beurteilung.' : issues === 0 ? ' – keine größeren Probleme gefunden.' : ` mit ${issues} ${issues === 1 ? 'Vorschlag' : 'Vorschlägen'}.`),
   tooShort: (w, s) => `Nur ${w} ${w === 1 ? 'Wort' : 'Wörter'} auf ${s} ${s === 1 ? 'Folie' : 'Folien'}: Ergänzen Sie Ihre Kernaussagen (oder Ihr Skript), damit sich der Vortrag beurteilen lässt.`,
   headingsOnly: (s) => `Alle ${s} Folien bestehen nur aus Überschriften: Ergänzen Sie unter jeder Überschrift die Kernaussagen (oder Ihr Skript).`,
   overlongSlide: (r, w) => `${de.slide(r)} hat ${w} Wörter – teilen Sie die Folie auf oder verschieben Sie Details in die Sprechernotizen.`,
@@ -154,9 +175,17 @@ const de: Messages = {
     `${de.slide(r)} hat ${c === 1 ? 'einen Aufzählungspunkt' : `${c} Aufzählungspunkte`} mit mehr als 12 Wörtern (längster: ${l}, „${x}“) – kürzen Sie auf Stichworte.`,
   longSentence: (r, w) => `Der längste Satz, auf ${de.slide(r)}, hat ${w} Wörter – teilen Sie ihn; höchstens etwa 25 Wörter.`,
   timingOver: (m, t, cw, cm) =>
-    `Bei 130 Wörtern/Min. dauert der Vortrag etwa ${de.num(m)} Min. bei ${de.num(t)} Min. Zielzeit: Kürzen Sie um etwa ${de.num(cw)} Wörter (~${de.num(cm)} Min.).`,
+    `Bei 130 Wörtern/Min. dauern Ihre Sprechernotizen etwa ${de.num(m)} Min. bei ${de.num(t)} Min. Zielzeit: Kürzen Sie um etwa ${de.num(cw)} gesprochene Wörter (~${de.num(cm)} Min.).`,
   timingUnder: (m, t, sw) =>
-    `Mit etwa ${de.num(m)} Min. nutzt der Vortrag sein Zeitfenster von ${de.num(t)} Min. kaum: Es ist Platz für etwa ${de.num(sw)} weitere Wörter – ergänzen Sie ein Beispiel oder planen Sie Zeit für Fragen ein.`,
+    `Mit etwa ${de.num(m)} Min. nutzen Ihre Sprechernotizen das Zeitfenster von ${de.num(t)} Min. kaum: Es ist Platz für etwa ${de.num(sw)} weitere gesprochene Wörter – ergänzen Sie ein Beispiel oder planen Sie Zeit für Fragen ein.`,
+  slidesOver: (s, t, lo, hi, [a, b]) =>
+    `${s} Folien für ${de.num(t)} Min.: Bei 1–2 Min. je Folie sind das etwa ${de.num(lo)}–${de.num(hi)} Min. (geschätzt aus der Folienzahl; mit Sprechernotizen lässt sich Ihr Text messen) – kürzen Sie auf etwa ${a}–${b} Folien.`,
+  slidesUnder: (s, t, lo, hi, [a, b]) =>
+    `${s} Folien für ${de.num(t)} Min.: Bei 1–2 Min. je Folie sind das etwa ${de.num(lo)}–${de.num(hi)} Min. (geschätzt aus der Folienzahl; mit Sprechernotizen lässt sich Ihr Text messen) – planen Sie etwa ${a}–${b} Folien oder Zeit für Fragen ein.`,
+  missingNotes: (ix) =>
+    `${ix.length === 1 ? `Folie ${ix[0]} hat` : `${ix.length} Folien haben`} keine Sprechernotizen${ix.length === 1 ? '' : ` (Folien ${list(ix)})`}: Was Sie dort sagen, fehlt in der Zeitschätzung – ergänzen Sie Notizen.`,
+  bareQuestions: (r) =>
+    `${de.slide(r)} sagt nur „Fragen“: Das ist kein Abschluss – enden Sie mit Ihrer Kernaussage oder einem Handlungsaufruf und lassen Sie diese während der Fragen stehen.`,
   fillers: (rate, total, top, r, n) =>
     `Füllwörter: ${de.num(rate)} pro 100 Wörter (${total} insgesamt: ${top}); die meisten (${n}) auf ${de.slide(r)} – machen Sie stattdessen eine Pause.`,
   petPhrase: (p, c, ix) => `Die Wendung „${p}“ kommt ${c}-mal vor (${de.slides(ix)}) – variieren oder streichen Sie sie.`,
@@ -187,7 +216,8 @@ const de: Messages = {
     concise: (r, w) => `Alle Folien bleiben unter 80 Wörtern (längste: ${de.slide(r)}, ${w} Wörter).`,
     bullets: 'Keine Folie hat mehr als 6 Aufzählungspunkte.',
     fewFillers: (rate) => `Wenige Füllwörter (${de.num(rate)} pro 100 Wörter).`,
-    timing: (m, t) => `Passt in die Zielzeit von ${de.num(t)} Min. (etwa ${de.num(m)} Min. bei 130 Wörtern/Min.).`,
+    timing: (m, t) => `Passt in die Zielzeit von ${de.num(t)} Min. (Ihre Notizen dauern etwa ${de.num(m)} Min. bei 130 Wörtern/Min.).`,
+    slidesFit: (s, t, lo, hi) => `${s} Folien passen zur Zielzeit von ${de.num(t)} Min. (etwa ${de.num(lo)}–${de.num(hi)} Min. bei 1–2 Min. je Folie, geschätzt aus der Folienzahl).`,
     readable: (s) => `Leicht verständlich: Amstad-Index ${s}.`,
   },
 };

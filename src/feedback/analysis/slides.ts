@@ -1,4 +1,6 @@
-// Splits a talk (Markdown or plain text) into slides of headings, bullets and paragraphs.
+// Splits a talk (Markdown or plain text) into slides of headings, bullets and paragraphs, and
+// the speaker notes that slide tools keep beside them: Marp/Slidev `<!-- … -->` comments,
+// reveal.js `Note:`/`Notes:` blocks and remark's `???` (all to the end of the slide).
 
 export type BlockKind = 'heading' | 'bullet' | 'text';
 
@@ -15,6 +17,8 @@ export interface ParsedSlide {
   blocks: Block[];
   /** Lines inside code fences: on the slide, but not spoken prose. */
   codeLines: number;
+  /** Speaker notes, one plain-text paragraph per entry: what is said, not shown. */
+  notes: string[];
 }
 
 const SEPARATOR = /^ {0,3}-{3,}\s*$/;
@@ -27,6 +31,15 @@ const FRONT_MATTER_LINE = /^(?:[\w-]+\s*:.*|\s+.*|\s*)$/;
 const TITLE_MAX = 60;
 const INLINE_SYNTAX = /[![<*_~`|>]|https?:/;
 const MULTI_SPACE = /\s\s|[\t\v\f\r\u00a0\u2000-\u200b\u3000]/;
+/** Marks a line that came from an HTML comment (a private-use character, removed from the input first). */
+const NOTE_MARK = '\uE000';
+const REVEAL_NOTES = /^\s{0,3}notes?:(.*)$/i;
+const REMARK_NOTES = /^\s{0,3}\?\?\?\s*$/;
+// Marp's directives and Slidev's per-slide settings are comments too, but not notes.
+const DIRECTIVE = /^\s*_?([A-Za-z]{1,20})\s*:[^\n]{0,300}$/;
+const DIRECTIVES = new Set(['theme', 'paginate', 'header', 'footer', 'class', 'backgroundcolor', 'backgroundimage',
+  'backgroundposition', 'backgroundrepeat', 'backgroundsize', 'color', 'size', 'style', 'headingdivider', 'math',
+  'marp', 'transition', 'lang', 'layout', 'clicks', 'title', 'description', 'author', 'image', 'keywords', 'url']);
 
 // The bounded repeats keep every pattern linear on hostile input (a megabyte of "![" or "<a").
 export function stripInline(line: string): string {
@@ -52,8 +65,17 @@ function withoutClosingHashes(text: string): string {
   return trimmed.slice(0, end);
 }
 
-// HTML comments (speaker notes in Marp) are not slide text; indexOf keeps an unclosed one linear.
-function withoutComments(text: string): string {
+function isDirective(body: string): boolean {
+  const trimmed = body.trim();
+  if (trimmed === 'fit') return true;
+  const key = DIRECTIVE.exec(trimmed)?.[1];
+  return key !== undefined && DIRECTIVES.has(key.toLowerCase());
+}
+
+// HTML comments are notes (Marp, Slidev): their lines are kept, marked, on lines of their own,
+// so that a `---` or `#` inside a comment neither splits a slide nor counts as shown text.
+// indexOf keeps an unclosed comment linear; its rest is dropped, as a browser would hide it.
+function commentsToNotes(text: string): string {
   let out = '';
   let from = 0;
   for (;;) {
@@ -62,6 +84,8 @@ function withoutComments(text: string): string {
     const end = text.indexOf('-->', start + 4);
     out += text.slice(from, start);
     if (end < 0) return out;
+    const body = text.slice(start + 4, end);
+    if (!isDirective(body)) out += `\n${body.split('\n').map((line) => NOTE_MARK + line).join('\n')}\n`;
     from = end + 3;
   }
 }
@@ -116,12 +140,49 @@ function groupLines(lines: string[]): string[][] {
   return groups;
 }
 
-function parseGroup(lines: string[]): { blocks: Block[]; codeLines: number } {
+// Note lines become paragraphs: blank lines end one; list markers and heading hashes go.
+function noteParagraphs(lines: readonly string[]): string[] {
+  const paragraphs: string[] = [];
+  let open = '';
+  for (const line of lines) {
+    const content = HEADING.exec(line)?.[1] ?? BULLET.exec(line)?.[1] ?? line;
+    const text = line.trim() === '' ? '' : stripInline(content);
+    if (text === '') {
+      if (open !== '') paragraphs.push(open);
+      open = '';
+    } else {
+      open = open === '' ? text : `${open} ${text}`;
+    }
+  }
+  if (open !== '') paragraphs.push(open);
+  return paragraphs;
+}
+
+function parseGroup(lines: string[]): { blocks: Block[]; codeLines: number; notes: string[] } {
   const blocks: Block[] = [];
+  const noteLines: string[] = [];
   let codeLines = 0;
   let fence = false;
+  let notesToEnd = false; // after `Note:` or `???`, the rest of the slide is notes
   let open: Block | undefined; // a paragraph or bullet that the next plain line continues
   for (const line of lines) {
+    if (line.startsWith(NOTE_MARK)) {
+      noteLines.push(line.slice(1));
+      continue;
+    }
+    if (notesToEnd) {
+      noteLines.push(line);
+      continue;
+    }
+    if (!fence) {
+      const reveal = REVEAL_NOTES.exec(line);
+      if (reveal !== null || REMARK_NOTES.test(line)) {
+        notesToEnd = true;
+        noteLines.push('', (reveal?.[1] ?? '').trim());
+        open = undefined;
+        continue;
+      }
+    }
     if (FENCE.test(line)) {
       fence = !fence;
       open = undefined;
@@ -151,7 +212,7 @@ function parseGroup(lines: string[]): { blocks: Block[]; codeLines: number } {
       blocks.push(open);
     }
   }
-  return { blocks, codeLines };
+  return { blocks, codeLines, notes: noteParagraphs(noteLines) };
 }
 
 function titleOf(blocks: readonly Block[]): string {
@@ -166,14 +227,18 @@ function titleOf(blocks: readonly Block[]): string {
 
 export function splitSlides(content: string): ParsedSlide[] {
   const normalised = content.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
-  const text = withoutComments(normalised);
+  const text = commentsToNotes(normalised.replaceAll(NOTE_MARK, ''));
   const lines = text.split('\n');
   const body = lines.slice(skipFrontMatter(lines));
   const slides: ParsedSlide[] = [];
   for (const group of groupLines(body)) {
-    const { blocks, codeLines } = parseGroup(group);
-    if (blocks.length === 0 && codeLines === 0) continue;
-    slides.push({ index: slides.length + 1, title: titleOf(blocks), blocks, codeLines });
+    const { blocks, codeLines, notes } = parseGroup(group);
+    if (blocks.length === 0 && codeLines === 0) {
+      // Notes alone (a comment after a blank line in plain text) belong to the slide before.
+      slides.at(-1)?.notes.push(...notes);
+      continue;
+    }
+    slides.push({ index: slides.length + 1, title: titleOf(blocks), blocks, codeLines, notes });
   }
   return slides;
 }
