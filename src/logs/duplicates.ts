@@ -210,7 +210,10 @@ export class DuplicateAnalyser {
     const presentationId = e.presentationId!;
     const prev = this.hashes.get(hash);
     const versioned = e.version !== undefined;
-    this.hashes.set(own(hash), { presentationId: own(presentationId), pid: e.pid, time: e.time, key: own(key), jobId: e.jobId === undefined ? undefined : own(e.jobId), versioned });
+    const ownKey = own(key);
+    // an unversioned line's key is its job id: one copy serves both
+    const jobId = e.jobId === undefined ? undefined : e.jobId === key ? ownKey : own(e.jobId);
+    this.hashes.set(own(hash), { presentationId: own(presentationId), pid: e.pid, time: e.time, key: ownKey, jobId, versioned });
     if (!prev || prev.presentationId !== presentationId || prev.pid === e.pid || Math.abs(e.time - prev.time) > this.windowMs) return;
     // the deterministic local analyser gives every version of a talk the same answer: not a duplicate
     if (versioned && prev.versioned && prev.key !== key) return;
