@@ -117,3 +117,29 @@ test('a shell glob of rotated files is put in rotation order', () => {
     '/x/other.log',
   ]);
 });
+
+test('keyed by (presentation, version): regenerations with the same answer from two workers are not duplicates; a version marked twice is', async (t) => {
+  const dir = makeDataDir(t);
+  const line = (o) => JSON.stringify({ level: 30, hostname: 'h', worker: o.pid - 4100, attempt: 1, lease: `l-${o.jobId}-${o.pid}`, ...o });
+  const run = (time, pid, jobId, version, presentationId = 'pres-r') => [
+    line({ time, pid, event: 'feedback.started', presentationId, jobId, version, msg: 'started' }),
+    line({ time: time + 200, pid, event: 'feedback.marked', presentationId, jobId, version, feedbackId: `f-${jobId}-${pid}`, responseHash: 'same', provider: 'local', durationMs: 200, msg: 'marked' }),
+  ];
+  // four honest versions of one talk, alternating workers, all with the deterministic analyser's answer
+  const honest = [...run(1_000, 4101, 'j1', 1), ...run(2_000, 4102, 'j2', 2), ...run(3_000, 4101, 'j3', 3), ...run(4_000, 4102, 'j4', 4)];
+  writeFileSync(join(dir, 'honest.log'), `${honest.join('\n')}\n`);
+  const clean = await analyse([join(dir, 'honest.log')]);
+  assert.deepEqual(clean.duplicates, []);
+  assert.equal(clean.marked, 4, 'one marked job per feedback.marked line');
+
+  // version 2 produced by a second job on the other worker, and job j3 marked twice
+  const bad = [...honest, ...run(2_500, 4101, 'j2b', 2), line({ time: 3_400, pid: 4102, event: 'feedback.marked', presentationId: 'pres-r', jobId: 'j3', version: 3, responseHash: 'same', msg: 'marked' })];
+  writeFileSync(join(dir, 'bad.log'), `${bad.join('\n')}\n`);
+  const r = await analyse([join(dir, 'bad.log')]);
+  assert.deepEqual(r.duplicates.map((d) => [d.presentationId, d.jobIds, d.kinds, d.pids, d.count]), [
+    // a finished job's first mark is kept as time and pid only (see duplicates.ts): the later job is named
+    ['pres-r', ['j2b'], ['marked-twice'], [4101, 4102], 2],
+    ['pres-r', ['j3'], ['marked-twice'], [4101, 4102], 2],
+  ]);
+  assert.equal(r.marked, 4);
+});

@@ -1,15 +1,17 @@
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Context } from '../context.js';
-import { ConfigError, isPresenterError } from '../errors.js';
+import { ConfigError, isPresenterError, PresenterError } from '../errors.js';
 import { analyseFiles } from '../logs/analyse.js';
+import { safeJson } from '../logs/escape.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../logs/lines.js';
 import { chalkFor, useColour } from './colour.js';
 import { checkInput, orderFiles, rotatedSet, type LogInput } from '../logs/files.js';
 import { parseDuration, parseEvents, parseLevel, parseSince, type Filter } from '../logs/filters.js';
 import { follow } from '../logs/follow.js';
 import { createProgress } from '../logs/progress.js';
 import { readLines } from '../logs/read.js';
-import { formatReport, reportJson } from '../logs/report.js';
+import { formatReport, oversizedNote, reportJson } from '../logs/report.js';
 import { abortOnInterrupt } from '../logs/signals.js';
 import { createPrinter } from '../logs/view.js';
 
@@ -23,6 +25,7 @@ interface LogsFlags {
   json?: boolean;
   duplicates?: boolean;
   window?: number;
+  maxLineBytes?: number;
 }
 
 const DEFAULT_WINDOW_MS = 60_000;
@@ -41,6 +44,7 @@ export function registerLogs(program: Command, ctx: Context): void {
     .option('--json', 'JSON lines (view) or a JSON report (--duplicates)')
     .option('--duplicates', 'report feedback produced more than once; exit 1 when there is any')
     .addOption(new Option('--window <duration>', 'with --duplicates: same response from two pids this close is a duplicate (default 60s)').argParser((v) => parseDuration(v, '--window')))
+    .addOption(new Option('--max-line-bytes <size>', 'skip and count longer lines instead of holding them in memory (default 1MiB; e.g. 4MiB, 65536)').argParser(parseSize))
     .action(async (files: string[], opts: LogsFlags) => {
       checkFlags(files, opts);
       const inputs = resolveInputs(files, opts, ctx);
@@ -50,6 +54,26 @@ export function registerLogs(program: Command, ctx: Context): void {
       }
       await view(inputs, opts, ctx);
     });
+}
+
+const SIZE = /^(\d{1,10})\s*(?:(k|m)i?b?)?$/i;
+
+export function parseSize(value: string): number {
+  const m = SIZE.exec(value.trim());
+  const n = m ? Number(m[1]) * (m[2] === undefined ? 1 : m[2].toLowerCase() === 'k' ? 1024 : 1024 * 1024) : Number.NaN;
+  if (!(n >= 1024 && n <= 1024 ** 3)) {
+    throw new ConfigError('BAD_FLAG', `Expected --max-line-bytes to be a size from 1KiB to 1024MiB such as 4MiB or 65536, got \`${value}\`.`);
+  }
+  return n;
+}
+
+// A closed stdout (`logs | head -1`, a pager quit early) is the reader saying "enough": not an error.
+function isClosedPipe(error: NodeJS.ErrnoException | undefined): boolean {
+  return error?.code === 'EPIPE' || error?.code === 'ERR_STREAM_DESTROYED';
+}
+
+function outputFailed(error: NodeJS.ErrnoException): PresenterError {
+  return new PresenterError('OUTPUT_FAILED', `Cannot write the output: ${error.message}.`, { fix: 'Check where stdout goes (a full disk, a closed terminal).', cause: error });
 }
 
 function checkFlags(files: string[], opts: LogsFlags): void {
@@ -86,8 +110,16 @@ async function duplicates(inputs: LogInput[], opts: LogsFlags, ctx: Context): Pr
     since: opts.since,
     presentation: opts.presentation,
     progress: createProgress(ctx.stderr, total, ctx.now),
+    maxLineBytes: opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
   });
-  ctx.stdout.write(opts.json ? `${JSON.stringify(reportJson(report), null, 2)}\n` : formatReport(report, chalkFor(ctx.stdout, ctx.env)));
+  const text = opts.json ? `${safeJson(JSON.stringify(reportJson(report), null, 2))}\n` : formatReport(report, chalkFor(ctx.stdout, ctx.env));
+  // `logs --duplicates | head` closes stdout early: the exit code still says whether there are duplicates
+  const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+    // kept on: a failed write calls back, then emits 'error', which would otherwise go unhandled
+    ctx.stdout.on('error', resolve);
+    ctx.stdout.write(text, (e) => resolve(e ?? undefined));
+  });
+  if (error && !isClosedPipe(error)) throw outputFailed(error);
   if (report.duplicates.length > 0) process.exitCode = 1;
 }
 
@@ -95,26 +127,35 @@ async function view(inputs: LogInput[], opts: LogsFlags, ctx: Context): Promise<
   const filter: Filter = { level: opts.level, since: opts.since, presentation: opts.presentation, events: opts.event };
   const printer = createPrinter(ctx.stdout, { json: Boolean(opts.json), colour: useColour(ctx.stdout, ctx.env), filter });
   const interrupt = abortOnInterrupt();
-  // `logs | head` closes stdout early: stop reading instead of crashing on EPIPE
+  // `logs | head` closes stdout early: stop reading (the printer keeps the error and writes no more)
   const onError = (): void => interrupt.abort();
   ctx.stdout.on('error', onError);
   const afterChunk = (): Promise<void> | undefined => printer.drain();
+  const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  let oversized = 0;
+  const onOversized = (): void => {
+    oversized++;
+  };
   try {
     if (opts.follow) {
       const input = inputs[0]!;
       if (input.gzip) throw new ConfigError('CONFLICT', `Cannot follow ${input.path}: it is gzip'd, so nothing is appended to it.`, { fix: 'Follow the live file (DATA_DIR/logs/presenter.log), or drop --follow.' });
-      await follow({ path: input.path, onLine: (l) => printer.line(l), signal: interrupt.signal, afterChunk });
+      await follow({ path: input.path, onLine: (l) => printer.line(l), signal: interrupt.signal, afterChunk, maxLineBytes, onOversized });
     } else {
       for (const input of inputs) {
         if (interrupt.signal.aborted) break;
-        await readLines(input, (l) => printer.line(l), { afterChunk, signal: interrupt.signal });
+        await readLines(input, (l) => printer.line(l), { afterChunk, signal: interrupt.signal, maxLineBytes, onOversized });
       }
     }
   } finally {
     interrupt.dispose();
     ctx.stdout.off('error', onError);
   }
+  const outputError = printer.outputError;
+  if (isClosedPipe(outputError)) return;
+  if (outputError) throw outputFailed(outputError);
   if (printer.skipped > 0 && (opts.json || opts.level !== undefined || opts.since !== undefined || opts.presentation !== undefined || opts.event !== undefined)) {
     ctx.stderr.write(`logs: ${printer.skipped.toLocaleString('en-US')} unreadable ${printer.skipped === 1 ? 'line' : 'lines'} skipped (not pino JSON or a known text format)\n`);
   }
+  if (oversized > 0) ctx.stderr.write(`logs: ${oversizedNote(oversized, maxLineBytes)} (raise --max-line-bytes to read them)\n`);
 }

@@ -4,8 +4,14 @@ import type { LogLevel } from '../config/defaults.js';
 
 export type { Logger };
 
-const NO_FIELDS = {};
-const GENERIC_EVENT = { event: 'log' };
+const GENERIC_EVENT = { event: 'log' } as const;
+
+// pino's default merge is Object.assign(mixinResult, line): a mixin that returns a shared object
+// collects every line's fields into it, and each later line carries them. Lines that name their
+// event are written as given; the others get a fresh object with event: 'log'.
+function mergeEvent(line: object, generic: object): object {
+  return 'event' in line ? line : { ...generic, ...line };
+}
 
 // Every line carries pid, hostname, worker (0 for the primary) and event, as DESIGN.md's log table says.
 export function createLogger(level: LogLevel, worker: number, destination: DestinationStream): Logger {
@@ -14,7 +20,8 @@ export function createLogger(level: LogLevel, worker: number, destination: Desti
       level,
       base: { pid: process.pid, hostname: hostname(), worker },
       // a line without an event of ours (Fastify's own "Server listening at …") still has one
-      mixin: (object: object) => ('event' in object ? NO_FIELDS : GENERIC_EVENT),
+      mixin: () => GENERIC_EVENT,
+      mixinMergeStrategy: mergeEvent,
       redact: { paths: ['apiKey', '*.apiKey', 'headers.authorization'], censor: '[redacted]' },
     },
     destination,

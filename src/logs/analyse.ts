@@ -2,6 +2,7 @@ import { DuplicateAnalyser, type Duplicate, type Retry } from './duplicates.js';
 import type { LogInput } from './files.js';
 import { feedbackEventFromLine, GARBLED } from './parse.js';
 import type { Progress } from './progress.js';
+import { DEFAULT_MAX_LINE_BYTES } from './lines.js';
 import { readLines } from './read.js';
 
 export interface AnalyseOptions {
@@ -9,6 +10,8 @@ export interface AnalyseOptions {
   since?: number | undefined;
   presentation?: string | undefined;
   progress?: Progress;
+  /** Longer lines are skipped and counted in `oversized`. */
+  maxLineBytes?: number;
 }
 
 export interface DuplicateReport {
@@ -17,6 +20,9 @@ export interface DuplicateReport {
   bytes: number;
   /** Lines that are neither pino JSON nor a known text format (cut off, garbled, a traceback): skipped. */
   garbled: number;
+  /** Lines over the length cap: skipped unread. */
+  oversized: number;
+  maxLineBytes: number;
   events: number;
   /** Distinct jobs (or old-stack presentations) with a feedback.marked line. */
   marked: number;
@@ -34,6 +40,7 @@ export async function analyseFiles(inputs: LogInput[], options: AnalyseOptions):
   const { since, presentation } = options;
   let garbled = 0;
   let lines = 0;
+  let oversized = 0;
   const files: DuplicateReport['files'] = [];
   const onLine = (line: string): void => {
     const e = feedbackEventFromLine(line);
@@ -48,8 +55,9 @@ export async function analyseFiles(inputs: LogInput[], options: AnalyseOptions):
   };
   for (const input of inputs) {
     const onBytes = options.progress ? (n: number) => options.progress!.add(n) : undefined;
-    const r = await readLines(input, onLine, onBytes ? { onBytes } : {});
+    const r = await readLines(input, onLine, { onBytes, maxLineBytes: options.maxLineBytes });
     lines += r.lines;
+    oversized += r.oversized;
     files.push({ path: input.path, bytes: input.size, lines: r.lines, truncated: r.truncated });
   }
   options.progress?.done();
@@ -59,6 +67,8 @@ export async function analyseFiles(inputs: LogInput[], options: AnalyseOptions):
     lines,
     bytes: inputs.reduce((sum, f) => sum + f.size, 0),
     garbled,
+    oversized,
+    maxLineBytes: options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES,
     events: analyser.eventCount,
     marked: result.jobs,
     windowMs: analyser.windowMs,

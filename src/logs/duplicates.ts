@@ -52,6 +52,8 @@ interface Span {
 // Per job, only while it runs or waits for its retry; dropped when it ends or goes stale.
 interface LiveJob {
   presentationId: string | undefined;
+  /** The feedback version's key (see unitOf) once a line of the job names its version. */
+  unit: string | undefined;
   spans: Span[];
   attempts: number;
   reasons: string[] | undefined;
@@ -70,11 +72,17 @@ const unpackPid = (p: number): number => p % PID_SPACE;
 const SWEEP_EVERY = 50_000;
 const STALE_MS = 3_600_000;
 
+// One feedback is one (presentation, version): a requested regeneration is a new version, never a
+// duplicate. Lines without a version (older logs) fall back to the job, the old stack's to the presentation.
+function unitOf(e: FeedbackEvent, jobKey: string): string {
+  return e.presentationId !== undefined && e.version !== undefined ? `v:${e.presentationId}:${e.version}` : jobKey;
+}
+
 export class DuplicateAnalyser {
   readonly windowMs: number;
   private readonly maxRetries: number;
   private readonly marks = new Map<string, number>();
-  private readonly hashes = new Map<string, { presentationId: string; pid: number; time: number; key: string }>();
+  private readonly hashes = new Map<string, { presentationId: string; pid: number; time: number; key: string; jobId: string | undefined; versioned: boolean }>();
   private readonly live = new Map<string, LiveJob>();
   private readonly findings = new Map<string, Finding>();
   private readonly retryList: Retry[] = [];
@@ -122,10 +130,11 @@ export class DuplicateAnalyser {
   private job(key: string, e: FeedbackEvent): LiveJob {
     let job = this.live.get(key);
     if (!job) {
-      job = { presentationId: e.presentationId === undefined ? undefined : own(e.presentationId), spans: [], attempts: 0, reasons: undefined, retried: false, seen: e.time };
+      job = { presentationId: e.presentationId === undefined ? undefined : own(e.presentationId), unit: undefined, spans: [], attempts: 0, reasons: undefined, retried: false, seen: e.time };
       this.live.set(own(key), job);
     }
     job.seen = e.time;
+    if (job.unit === undefined && e.version !== undefined) job.unit = own(unitOf(e, key));
     if (job.presentationId === undefined && e.presentationId !== undefined) job.presentationId = own(e.presentationId);
     return job;
   }
@@ -148,7 +157,7 @@ export class DuplicateAnalyser {
     if (others.length === 0) this.attempt(job, e);
     else job.attempts = Math.max(job.attempts, e.attempt ?? job.attempts + 1);
     if (others.length > 0) {
-      const f = this.finding(key, e, Math.min(...others.map((s) => s.start)));
+      const f = this.finding(job.unit ?? key, e, Math.min(...others.map((s) => s.start)));
       f.kinds.add('concurrent');
       for (const s of others) f.pids.add(s.pid);
       f.concurrent = Math.max(f.concurrent, others.length + 1);
@@ -170,41 +179,44 @@ export class DuplicateAnalyser {
       this.closeSpan(job, e);
       if (job.spans.length === 0) this.finish(key, job, 'marked');
     }
-    const duplicate = this.countMark(key, e);
-    if (!duplicate && e.jobId !== undefined && e.version !== undefined && e.presentationId !== undefined) {
-      this.countMark(`v:${e.presentationId}:${e.version}`, e);
-    }
-    if (e.responseHash !== undefined && e.presentationId !== undefined) this.sameResponse(key, e);
+    const unit = e.version === undefined && job?.unit !== undefined ? job.unit : unitOf(e, key);
+    this.countMark(unit, e);
+    if (e.responseHash !== undefined && e.presentationId !== undefined) this.sameResponse(unit, e);
   }
 
-  private countMark(key: string, e: FeedbackEvent): boolean {
+  private countMark(key: string, e: FeedbackEvent): void {
     const f = this.findings.get(key);
     if (f?.marks) {
       f.kinds.add('marked-twice');
       f.marks++;
       f.pids.add(e.pid);
       f.last = Math.max(f.last, e.time);
-      return true;
+      return;
     }
     const packed = this.marks.get(key);
     if (packed === undefined) {
       this.marks.set(own(key), pack(e.time, e.pid));
-      return false;
+      return;
     }
     const firstTime = unpackTime(packed);
     const g = this.finding(key, e, firstTime);
     g.kinds.add('marked-twice');
     g.marks = 2;
     g.pids.add(unpackPid(packed));
-    return true;
   }
 
   private sameResponse(key: string, e: FeedbackEvent): void {
     const hash = e.responseHash!;
     const presentationId = e.presentationId!;
     const prev = this.hashes.get(hash);
-    this.hashes.set(own(hash), { presentationId: own(presentationId), pid: e.pid, time: e.time, key: own(key) });
+    const versioned = e.version !== undefined;
+    const ownKey = own(key);
+    // an unversioned line's key is its job id: one copy serves both
+    const jobId = e.jobId === undefined ? undefined : e.jobId === key ? ownKey : own(e.jobId);
+    this.hashes.set(own(hash), { presentationId: own(presentationId), pid: e.pid, time: e.time, key: ownKey, jobId, versioned });
     if (!prev || prev.presentationId !== presentationId || prev.pid === e.pid || Math.abs(e.time - prev.time) > this.windowMs) return;
+    // the deterministic local analyser gives every version of a talk the same answer: not a duplicate
+    if (versioned && prev.versioned && prev.key !== key) return;
     if (prev.key === key) {
       this.finding(key, e, prev.time).kinds.add('same-response');
       return;
@@ -213,7 +225,7 @@ export class DuplicateAnalyser {
     f.kinds.add('same-response');
     f.pids.add(prev.pid);
     f.pids.add(e.pid);
-    if (!prev.key.startsWith('p:')) f.jobIds.add(prev.key);
+    if (prev.jobId !== undefined) f.jobIds.add(prev.jobId);
     if (e.jobId !== undefined) f.jobIds.add(own(e.jobId));
     f.marks = Math.max(f.marks, 2);
     f.last = Math.max(f.last, e.time);

@@ -9,6 +9,9 @@ export interface FollowOptions {
   /** @default 200 */
   pollMs?: number;
   afterChunk?: () => Promise<void> | undefined;
+  /** Longer lines are skipped; told each one's size. @default DEFAULT_MAX_LINE_BYTES */
+  maxLineBytes?: number;
+  onOversized?: (bytes: number) => void;
 }
 
 const CHUNK = 256 * 1024;
@@ -20,7 +23,7 @@ const CHUNK = 256 * 1024;
 export async function follow(options: FollowOptions): Promise<void> {
   const { path, onLine, signal } = options;
   const pollMs = options.pollMs ?? 200;
-  const splitter = new LineSplitter();
+  const splitter = new LineSplitter({ maxLineBytes: options.maxLineBytes, onOversized: options.onOversized });
   let fh: FileHandle | undefined;
   let ino = 0;
   let dev = 0;

@@ -8,6 +8,8 @@ export interface ReadResult {
   lines: number;
   /** A gzip'd file that ends early (rotation or copy cut short): what came before is still read. */
   truncated: boolean;
+  /** Lines over the cap, skipped unread (not in `lines`). */
+  oversized: number;
 }
 
 export interface ReadOptions {
@@ -17,6 +19,9 @@ export interface ReadOptions {
   afterChunk?: () => Promise<void> | undefined;
   /** Stops reading (Ctrl+C, or stdout closed). */
   signal?: AbortSignal;
+  /** Longer lines are skipped and counted. @default DEFAULT_MAX_LINE_BYTES */
+  maxLineBytes?: number;
+  onOversized?: (bytes: number) => void;
 }
 
 const CHUNK = 1024 * 1024;
@@ -30,7 +35,7 @@ export async function readLines(input: LogInput, onLine: LineHandler, options: R
   }
   const source = input.gzip ? raw.pipe(createGunzip({ chunkSize: CHUNK })) : raw;
   if (input.gzip) raw.on('error', (error) => source.destroy(error));
-  const splitter = new LineSplitter();
+  const splitter = new LineSplitter({ maxLineBytes: options.maxLineBytes, onOversized: options.onOversized });
   let lines = 0;
   const count: LineHandler = (line) => {
     lines++;
@@ -43,7 +48,7 @@ export async function readLines(input: LogInput, onLine: LineHandler, options: R
       if (wait) await wait;
       if (options.signal?.aborted) {
         raw.destroy();
-        return { lines, truncated: false };
+        return { lines, truncated: false, oversized: splitter.oversized };
       }
     }
   } catch (error) {
@@ -51,10 +56,10 @@ export async function readLines(input: LogInput, onLine: LineHandler, options: R
     if (input.gzip && (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR')) {
       splitter.end(count);
       raw.destroy();
-      return { lines, truncated: true };
+      return { lines, truncated: true, oversized: splitter.oversized };
     }
     throw unreadable(input.path, error);
   }
   splitter.end(count);
-  return { lines, truncated: false };
+  return { lines, truncated: false, oversized: splitter.oversized };
 }

@@ -1,5 +1,6 @@
 import type { ChalkInstance } from 'chalk';
 import type { DuplicateReport } from './analyse.js';
+import { visibleLine } from './escape.js';
 
 const RETRIES_SHOWN = 20;
 
@@ -18,6 +19,18 @@ function table(rows: string[][], c: ChalkInstance): string {
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
+/** 1048576 → "1 MiB", 65536 → "64 KiB", 1000 → "1,000 bytes". */
+export function formatSize(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${(bytes / 1024 / 1024).toLocaleString('en-US')} MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${(bytes / 1024).toLocaleString('en-US')} KiB`;
+  return plural(bytes, 'byte');
+}
+
+/** "2 lines over 1 MiB skipped": lines the cap kept out of memory. */
+export function oversizedNote(count: number, maxLineBytes: number): string {
+  return `${plural(count, 'line')} over ${formatSize(maxLineBytes)} skipped`;
+}
+
 export function summaryLine(r: DuplicateReport): string {
   const parts = [
     r.duplicates.length === 0
@@ -25,6 +38,7 @@ export function summaryLine(r: DuplicateReport): string {
       : `${plural(r.duplicates.length, 'duplicate')} (${plural(r.extraFeedbacks, 'extra feedback')}) among ${plural(r.marked, 'marked job')}`,
     `${plural(r.retries.count, 'retry', 'retries')} (not duplicates)`,
     `${plural(r.garbled, 'unreadable line')} skipped`,
+    ...(r.oversized > 0 ? [oversizedNote(r.oversized, r.maxLineBytes)] : []),
     `${plural(r.lines, 'line')} in ${plural(r.files.length, 'file')} (${(r.bytes / 1e6).toFixed(1)} MB)`,
   ];
   return parts.join(' · ');
@@ -35,7 +49,7 @@ export function formatReport(r: DuplicateReport, c: ChalkInstance): string {
   if (r.duplicates.length > 0) {
     const rows = [['PRESENTATION', 'JOB', 'COUNT', 'PIDS', 'FIRST', 'LAST', 'KIND']];
     for (const d of r.duplicates) {
-      rows.push([d.presentationId ?? '-', d.jobIds.length > 0 ? d.jobIds.join(', ') : '-', String(d.count), d.pids.join(', '), formatTime(d.first), formatTime(d.last), d.kinds.join(', ')]);
+      rows.push([d.presentationId ?? '-', d.jobIds.length > 0 ? d.jobIds.join(', ') : '-', String(d.count), d.pids.join(', '), formatTime(d.first), formatTime(d.last), d.kinds.join(', ')].map(visibleLine));
     }
     out += table(rows, c);
     out += '\n';
@@ -43,18 +57,19 @@ export function formatReport(r: DuplicateReport, c: ChalkInstance): string {
   if (r.retries.count > 0) {
     out += `${c.bold('Retries')} (a failed attempt or an expired lease, then a new attempt: expected, not duplicates)\n`;
     const rows = [['PRESENTATION', 'JOB', 'ATTEMPTS', 'OUTCOME', 'WHY']];
-    for (const x of r.retries.listed.slice(0, RETRIES_SHOWN)) rows.push([x.presentationId ?? '-', x.jobId ?? '-', String(x.attempts), x.outcome, x.reasons.join('; ')]);
+    for (const x of r.retries.listed.slice(0, RETRIES_SHOWN)) rows.push([x.presentationId ?? '-', x.jobId ?? '-', String(x.attempts), x.outcome, x.reasons.join('; ')].map(visibleLine));
     out += table(rows, c);
     if (r.retries.count > RETRIES_SHOWN) out += `… and ${plural(r.retries.count - RETRIES_SHOWN, 'more retry', 'more retries')} (--json lists up to ${r.retries.listed.length.toLocaleString('en-US')}).\n`;
     out += '\n';
   }
-  for (const f of r.files) if (f.truncated) out += c.yellow(`warning: ${f.path} ends early (an incomplete gzip file); read ${plural(f.lines, 'line')} from it.\n`);
+  for (const f of r.files) if (f.truncated) out += c.yellow(`warning: ${visibleLine(f.path)} ends early (an incomplete gzip file); read ${plural(f.lines, 'line')} from it.\n`);
   if (r.failuresWithoutPresentation > 0) out += `${plural(r.failuresWithoutPresentation, 'failure line')} named no presentation (the old stack's "Feedback-Generierung fehlgeschlagen: …").\n`;
   const summary = summaryLine(r);
   out += `${r.duplicates.length > 0 ? c.red(summary) : c.green(summary)}\n`;
   return out;
 }
 
+/** The --json report; print it through safeJson (log text in it may hold DEL/C1 characters). */
 export function reportJson(r: DuplicateReport): unknown {
   return {
     clean: r.duplicates.length === 0,
@@ -66,6 +81,8 @@ export function reportJson(r: DuplicateReport): unknown {
     events: r.events,
     lines: r.lines,
     garbled: r.garbled,
+    oversized: r.oversized,
+    maxLineBytes: r.maxLineBytes,
     bytes: r.bytes,
     windowMs: r.windowMs,
     failuresWithoutPresentation: r.failuresWithoutPresentation,

@@ -1,14 +1,16 @@
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import PinoPretty from 'pino-pretty';
 import { isEmpty, matches, type Filter } from './filters.js';
 import { GARBLED, parseLine } from './parse.js';
+import { escapeC1, safeJson, visibleLine, visibleText } from './escape.js';
 
 export interface Printer {
   line(line: string): void;
   /** Resolves when stdout has room again (a slow pager or pipe). */
   drain(): Promise<void> | undefined;
   readonly skipped: number;
+  /** Set when stdout failed (EPIPE: the reader is gone); nothing more is written. */
+  readonly outputError: NodeJS.ErrnoException | undefined;
 }
 
 export interface PrinterOptions {
@@ -17,34 +19,71 @@ export interface PrinterOptions {
   filter: Filter;
 }
 
-// --json passes pino lines through untouched and turns the old stack's text lines into the same
-// shape; the pretty view is pino-pretty's, on one line per entry.
+// pino-pretty prints these fields as they are; the others it JSON-encodes (which escapes C0 but
+// not DEL and C1). So these get every control escaped, the others DEL and C1 (see escape.ts).
+const PRINTED_RAW = new Set(['msg', 'time', 'level', 'pid', 'hostname', 'name', 'caller', 'stack']);
+
+function sanitise(value: unknown, raw: boolean): unknown {
+  if (typeof value === 'string') return raw ? visibleLine(value) : escapeC1(value);
+  if (Array.isArray(value)) return value.map((v) => sanitise(v, false));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = sanitise(v, PRINTED_RAW.has(k));
+    return out;
+  }
+  return value;
+}
+
+// --json passes pino lines through (raw DEL/C1 characters escaped, the same JSON) and turns the old
+// stack's text lines into the same shape; the pretty view is pino-pretty's, on one line per entry.
+// Nothing from a log line reaches the terminal as a control sequence.
 export function createPrinter(out: Writable, options: PrinterOptions): Printer {
   const pretty = PinoPretty.prettyFactory({ colorize: options.colour, translateTime: 'SYS:standard', ignore: 'hostname', singleLine: true });
+  const show = (record: Record<string, unknown>): string => visibleText(pretty(sanitise(record, false)), options.colour);
   const unfiltered = isEmpty(options.filter);
   let skipped = 0;
+  let outputError: NodeJS.ErrnoException | undefined;
+  out.on('error', (error: NodeJS.ErrnoException) => {
+    outputError ??= error;
+  });
   return {
     line(line) {
+      if (outputError) return;
       const record = parseLine(line);
       if (record === undefined) return;
       if (record === GARBLED) {
         skipped++;
-        if (!options.json && unfiltered) out.write(`${line}\n`);
+        if (!options.json && unfiltered) out.write(`${visibleLine(line)}\n`);
         return;
       }
       if (!matches(record, options.filter)) return;
       if (record.json) {
-        out.write(options.json ? `${line.trim()}\n` : pretty(record.json));
+        out.write(options.json ? `${safeJson(line.trim())}\n` : show(record.json));
         return;
       }
       const obj = { time: record.time, level: record.level, pid: record.pid, ...(record.event ? { event: record.event, presentationId: record.presentationId } : {}), msg: record.msg, format: 'text' };
-      out.write(options.json ? `${JSON.stringify(obj)}\n` : pretty(obj));
+      out.write(options.json ? `${safeJson(JSON.stringify(obj))}\n` : show(obj));
     },
     drain() {
-      return out.writableNeedDrain ? once(out, 'drain').then(() => undefined) : undefined;
+      if (outputError || !out.writableNeedDrain) return undefined;
+      // a reader that goes away never drains: the error (or close) ends the wait too
+      return new Promise((resolve) => {
+        const done = (): void => {
+          out.off('drain', done);
+          out.off('error', done);
+          out.off('close', done);
+          resolve();
+        };
+        out.on('drain', done);
+        out.on('error', done);
+        out.on('close', done);
+      });
     },
     get skipped() {
       return skipped;
+    },
+    get outputError() {
+      return outputError;
     },
   };
 }
