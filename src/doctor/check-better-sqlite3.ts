@@ -35,7 +35,7 @@ export function classifyLoad(outcome: ProbeOutcome, nodeVersion: string): CheckR
   if (outcome.signal) return fail(`The probe child was killed by ${outcome.signal} while loading ${named}.`, 'Run doctor again; if it repeats, check what kills processes here (OOM killer, a supervisor).');
 
   const text = `${report.resolveError?.message ?? ''}\n${report.loadError?.message ?? ''}\n${outcome.stderr}`;
-  const abi = /NODE_MODULE_VERSION (\d+)[\s\S]*?NODE_MODULE_VERSION (\d+)/.exec(text);
+  const abi = /NODE_MODULE_VERSION (\d+)(?!\d)[\s\S]*?NODE_MODULE_VERSION (\d+)/.exec(text);
   if (abi) {
     const [, built = '?', needed = '?'] = abi;
     return fail(

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdempotencyConflictError } from '../store/sqlite.js';
 import type { InputLanguage, Store } from '../store/types.js';
 import { HttpError } from './errors.js';
+import { markdownTitle } from './markdown-title.js';
 
 export interface PresentationRoutesOptions {
   store: Store;
@@ -56,8 +57,7 @@ function requireId(id: string): string {
 
 /** A Markdown or plain-text body: the title comes from ?title= or the first heading. */
 function fromText(body: string, query: TextQuery): CreateJson {
-  const heading = /^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$/m.exec(body)?.[1];
-  const title = query.title ?? heading;
+  const title = query.title ?? markdownTitle(body);
   if (!title) throw new HttpError(400, 'VALIDATION', 'title: is required: pass ?title= or start the text with a # heading');
   const minutes = query.targetMinutes === undefined ? undefined : Number(query.targetMinutes);
   if (minutes !== undefined && (minutes <= 0 || minutes > 600)) throw new HttpError(400, 'VALIDATION', 'targetMinutes: must be > 0 and <= 600');
