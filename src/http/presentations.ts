@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { IdempotencyConflictError } from '../store/sqlite.js';
-import type { InputLanguage, Store } from '../store/types.js';
+import { InvalidCursorError, type InputLanguage, type Store } from '../store/types.js';
 import { HttpError } from './errors.js';
 import { markdownTitle } from './markdown-title.js';
 
@@ -135,7 +135,12 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
       options.checkAdmin(request);
       const limit = request.query.limit === undefined ? 20 : Number(request.query.limit);
       if (limit < 1 || limit > 100) throw new HttpError(400, 'VALIDATION', 'limit: must be from 1 to 100');
-      return store.listPresentations(limit, request.query.cursor);
+      try {
+        return store.listPresentations(limit, request.query.cursor);
+      } catch (error) {
+        if (error instanceof InvalidCursorError) throw new HttpError(400, 'VALIDATION', 'cursor: is not a nextCursor from an earlier page; leave it out to start at the newest');
+        throw error;
+      }
     },
   );
 }
