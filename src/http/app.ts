@@ -6,6 +6,8 @@ import { errorHandler, HttpError, sendError } from './errors.js';
 import type { ServiceMetrics } from './metrics.js';
 import { presentationRoutes } from './presentations.js';
 import { API_HEADERS, clientErrorHandler, frameworkErrors } from './protocol-errors.js';
+import { queueCap } from './queue-cap.js';
+import { registerRateLimit, type RateHit } from './rate-limit.js';
 import { webRoutes } from './web.js';
 
 export interface AppOptions {
@@ -15,6 +17,14 @@ export interface AppOptions {
   bodyLimit: number;
   jobAttempts: number;
   adminToken: string | undefined;
+  /** Creates (and, separately, regenerations) per minute per client; 0 = no limit. */
+  rateLimit: number;
+  /** Counts a client's request in the one counter of the server (see rate-counter.ts). */
+  rateHit: RateHit;
+  /** Queued jobs at which new ones are refused with 503 QUEUE_FULL; 0 = no cap. */
+  maxQueue: number;
+  /** Proxies whose X-Forwarded-For names the client (addresses, CIDR ranges); empty = none. */
+  trustProxy: readonly string[];
   onEnqueue: () => void;
   /** Whether the job runner is alive, for /readyz. */
   jobsAlive: () => boolean;
@@ -41,6 +51,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // worker/service.ts drains keep-alive connections itself (zero-downtime reload)
     return503OnClosing: false,
     forceCloseConnections: false,
+    trustProxy: options.trustProxy.length > 0 ? [...options.trustProxy] : false,
     // answers of Node's HTTP parser and of the router in the API's error shape
     clientErrorHandler,
     frameworkErrors,
@@ -92,7 +103,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(await options.metricsText());
   });
 
-  await app.register(presentationRoutes, { store: options.store, jobAttempts: options.jobAttempts, adminToken: options.adminToken, onEnqueue: options.onEnqueue, checkAdmin });
+  if (options.rateLimit > 0) await registerRateLimit(app, options.rateHit);
+  await app.register(presentationRoutes, {
+    store: options.store,
+    jobAttempts: options.jobAttempts,
+    adminToken: options.adminToken,
+    rateLimit: options.rateLimit,
+    queue: queueCap(options.store, options.maxQueue),
+    onEnqueue: options.onEnqueue,
+    checkAdmin,
+  });
   await app.register(webRoutes);
   return app;
 }

@@ -3,11 +3,16 @@ import { IdempotencyConflictError } from '../store/sqlite.js';
 import { InvalidCursorError, type InputLanguage, type Store } from '../store/types.js';
 import { HttpError } from './errors.js';
 import { markdownTitle } from './markdown-title.js';
+import type { queueCap } from './queue-cap.js';
+import { routeLimit } from './rate-limit.js';
 
 export interface PresentationRoutesOptions {
   store: Store;
   jobAttempts: number;
   adminToken: string | undefined;
+  /** Per minute per client, for creates and (counted apart) regenerations; 0 = no limit. */
+  rateLimit: number;
+  queue: ReturnType<typeof queueCap>;
   /** Called after a job was queued, to wake the job runners. */
   onEnqueue: () => void;
   checkAdmin: (request: FastifyRequest) => void;
@@ -65,11 +70,13 @@ function fromText(body: string, query: TextQuery): CreateJson {
 }
 
 export async function presentationRoutes(app: FastifyInstance, options: PresentationRoutesOptions): Promise<void> {
-  const { store, jobAttempts } = options;
+  const { store, jobAttempts, queue } = options;
+  const limit = (group: string) => (options.rateLimit > 0 ? { rateLimit: routeLimit(group, options.rateLimit) } : {});
 
   app.post<{ Body: CreateJson | string; Querystring: TextQuery; Headers: { 'idempotency-key'?: string } }>(
     '/api/presentations',
     {
+      config: limit('create'),
       schema: {
         querystring: textQuery,
         headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255 } } },
@@ -87,6 +94,7 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
       const title = input.title.trim();
       if (!title) throw new HttpError(400, 'VALIDATION', 'title: must not be empty');
       if (!input.content.trim()) throw new HttpError(400, 'VALIDATION', 'content: must not be empty');
+      queue.admit();
       let created;
       try {
         created = store.createPresentation(
@@ -97,7 +105,10 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
         if (error instanceof IdempotencyConflictError) throw new HttpError(422, 'IDEMPOTENCY_KEY_REUSED', `Idempotency-Key: ${error.message}; use a new key for a new talk`);
         throw error;
       }
-      if (!created.replayed) options.onEnqueue();
+      if (!created.replayed) {
+        queue.queued();
+        options.onEnqueue();
+      }
       const url = `/api/presentations/${created.id}`;
       if (created.replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(201).header('location', url).send({ id: created.id, status: created.status, url });
@@ -113,9 +124,12 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
     return reply.type('application/json; charset=utf-8').send(`${head.slice(0, -1)},"feedback":${feedbackJson ?? 'null'}}`);
   });
 
-  app.post<{ Params: { id: string } }>('/api/presentations/:id/feedback', async (request, reply) => {
-    const queued = store.requestFeedback(requireId(request.params.id), jobAttempts);
+  app.post<{ Params: { id: string } }>('/api/presentations/:id/feedback', { config: limit('regenerate') }, async (request, reply) => {
+    const id = requireId(request.params.id);
+    queue.admit();
+    const queued = store.requestFeedback(id, jobAttempts);
     if (!queued) throw new HttpError(404, 'NOT_FOUND', `no presentation with id \`${request.params.id}\``);
+    queue.queued();
     options.onEnqueue();
     return reply.code(202).send({ id: request.params.id, version: queued.version, status: 'pending' });
   });
