@@ -52,6 +52,13 @@ test('creates per client are limited once for all workers: 429 RATE_LIMITED with
   assertRefusal(regenerations[5], 429, 'RATE_LIMITED');
 });
 
+test('the windows profile (no workers) counts in its own process', async (t) => {
+  const server = await startServer(t, { args: ['--profile', 'windows'], env: { PRESENTER_RATE_LIMIT: '2' }, readyTimeout: 60_000 });
+  const statuses = [];
+  for (let i = 0; i < 4; i++) statuses.push((await create(server, i)).status);
+  assert.deepEqual(statuses, [201, 201, 429, 429]);
+});
+
 test('the default limit lets 60 creates a minute through; PRESENTER_RATE_LIMIT=0 turns it off', async (t) => {
   const limited = await startServer(t, { args: ['--profile', 'safe'], env: { PRESENTER_RATE_LIMIT: '' }, readyTimeout: 60_000 });
   const unlimited = await startServer(t, { args: ['--profile', 'safe'], env: { PRESENTER_RATE_LIMIT: '0' }, readyTimeout: 60_000 });
