@@ -68,14 +68,18 @@ function track(child) {
   return child;
 }
 
-/** `presenter-serve serve` with the given profile; resolves once /readyz says 200. */
+/**
+ * `presenter-serve serve` with the given profile; resolves once /readyz says 200. The rate limit
+ * and the queue cap are off (DESIGN.md: benchmarks run with PRESENTER_RATE_LIMIT=0
+ * PRESENTER_MAX_QUEUE=0): the bench is the flood they exist to stop.
+ */
 // `execArgv` (e.g. --cpu-prof) reaches the workers too: node:cluster forks with the primary's execArgv.
 export async function startServe({ profile = 'safe', args = [], env = {}, dataDir = tempDir(), port, execArgv = [] } = {}) {
   const p = port ?? (await freePort());
   const child = track(
     spawn(process.execPath, [...execArgv, BIN, 'serve', '--profile', profile, '--host', '127.0.0.1', '--port', String(p), '--data-dir', dataDir, '--quiet', ...args], {
       cwd: ROOT,
-      env: cleanEnv(env),
+      env: cleanEnv({ PRESENTER_RATE_LIMIT: '0', PRESENTER_MAX_QUEUE: '0', ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { Context } from '../context.js';
-import { parseIntFlag, resolveSettings, type SettingFlags } from '../config/resolve.js';
+import { parseIntFlag, parseTrustProxy, resolveSettings, type SettingFlags } from '../config/resolve.js';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { createProvider } from '../feedback/providers.js';
@@ -21,6 +21,7 @@ export function registerServe(program: Command, ctx: Context): void {
     .addOption(new Option('--data-dir <dir>', 'database, logs and pid file (PRESENTER_DATA_DIR, default ./data)'))
     .addOption(new Option('--graceful-timeout <seconds>', 'how long in-flight requests and jobs may take at stop (default 30)').argParser(parseIntFlag('--graceful-timeout', 0, 3600)))
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (PRESENTER_LOG_LEVEL)'))
+    .addOption(new Option('--trust-proxy <addresses>', 'proxies (IPs, CIDR ranges) whose X-Forwarded-For names the client (PRESENTER_TRUST_PROXY)').argParser((value) => parseTrustProxy(value)))
     .option('--quiet', 'log to the file only, nothing to stdout')
     .action(async (flags: SettingFlags & { quiet?: boolean }) => {
       const settings = resolveSettings(flags, ctx);

@@ -25,6 +25,12 @@ export interface Settings {
   /** @default 'info' */
   logLevel: LogLevel;
   adminToken: string | undefined;
+  /** Creates per minute per client (regenerations counted apart, same number); 0 = off. @default 60 */
+  rateLimit: number;
+  /** Queued jobs at which new ones get 503 QUEUE_FULL; 0 = no cap. @default 10000 */
+  maxQueue: number;
+  /** Proxies (addresses, CIDR ranges, loopback/linklocal/uniquelocal) whose X-Forwarded-For is believed. @default [] */
+  trustProxy: string[];
   /** Largest accepted request body. @default 1048576 */
   bodyLimit: number;
   /** Attempts per feedback job before it is final. @default 5 */
@@ -57,6 +63,11 @@ export function defaultSettings(): Settings {
     gracefulTimeoutMs: 30_000,
     logLevel: 'info',
     adminToken: undefined,
+    // a presenter submits a few talks an hour; a script flooding the service hits this at once
+    rateLimit: 60,
+    // far more than presenters ever queue; a flood reaches it in seconds and stops there
+    maxQueue: 10_000,
+    trustProxy: [],
     bodyLimit: 1024 * 1024,
     jobAttempts: 5,
     leaseMs: 30_000,

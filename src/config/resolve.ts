@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { Context } from '../context.js';
 import { ConfigError } from '../errors.js';
@@ -15,6 +16,7 @@ export interface SettingFlags {
   dataDir?: string;
   gracefulTimeout?: number;
   logLevel?: string;
+  trustProxy?: string[];
 }
 
 export function parseIntFlag(name: string, min: number, max: number) {
@@ -25,6 +27,24 @@ export function parseIntFlag(name: string, min: number, max: number) {
     }
     return n;
   };
+}
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** `--trust-proxy 127.0.0.1,10.0.0.0/8`: addresses, CIDR ranges or proxy-addr's names. */
+export function parseTrustProxy(value: string, source = '--trust-proxy'): string[] {
+  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  for (const entry of entries) {
+    const [address = '', prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (!PROXY_NAMES.includes(entry) && (family === 0 || !prefixOk || extra !== undefined)) {
+      throw new ConfigError('BAD_FLAG', `Expected ${source} to list IP addresses or CIDR ranges separated by commas, got \`${entry}\`.`, {
+        fix: 'Name the proxies in front of the server, e.g. --trust-proxy 127.0.0.1 or --trust-proxy 10.0.0.0/8,::1 (or loopback).',
+      });
+    }
+  }
+  return entries;
 }
 
 function envInt(env: NodeJS.ProcessEnv, key: string, min: number, max: number): number | undefined {
@@ -79,6 +99,9 @@ export function resolveSettings(flags: SettingFlags, ctx: Pick<Context, 'platfor
   if (env.PRESENTER_DATA_DIR) s.dataDir = env.PRESENTER_DATA_DIR;
   if (env.PRESENTER_LOG_LEVEL) s.logLevel = logLevel(env.PRESENTER_LOG_LEVEL, 'PRESENTER_LOG_LEVEL');
   if (env.PRESENTER_ADMIN_TOKEN) s.adminToken = env.PRESENTER_ADMIN_TOKEN;
+  s.rateLimit = envInt(env, 'PRESENTER_RATE_LIMIT', 0, 1_000_000) ?? s.rateLimit;
+  s.maxQueue = envInt(env, 'PRESENTER_MAX_QUEUE', 0, 1_000_000_000) ?? s.maxQueue;
+  if (env.PRESENTER_TRUST_PROXY) s.trustProxy = parseTrustProxy(env.PRESENTER_TRUST_PROXY, 'PRESENTER_TRUST_PROXY');
   s.bodyLimit = envInt(env, 'PRESENTER_BODY_LIMIT', 1024, 1024 * 1024 * 1024) ?? s.bodyLimit;
   s.leaseMs = envInt(env, 'PRESENTER_LEASE_MS', 100, 3_600_000) ?? s.leaseMs;
   s.logMaxBytes = envInt(env, 'PRESENTER_LOG_MAX_BYTES', 4096, 1024 ** 4) ?? s.logMaxBytes;
@@ -104,6 +127,7 @@ export function resolveSettings(flags: SettingFlags, ctx: Pick<Context, 'platfor
   if (flags.dataDir !== undefined) s.dataDir = flags.dataDir;
   if (flags.gracefulTimeout !== undefined) s.gracefulTimeoutMs = flags.gracefulTimeout * 1000;
   if (flags.logLevel !== undefined) s.logLevel = logLevel(flags.logLevel, '--log-level');
+  if (flags.trustProxy !== undefined) s.trustProxy = flags.trustProxy;
 
   if (!s.fork && s.workers > 1) {
     throw new ConfigError('CONFLICT', `Profile ${profile.name} serves from one process (fork: false), but ${flags.workers !== undefined ? '--workers' : 'workers'} is ${s.workers}.`, {

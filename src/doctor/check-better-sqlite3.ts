@@ -35,9 +35,10 @@ export function classifyLoad(outcome: ProbeOutcome, nodeVersion: string): CheckR
   if (outcome.signal) return fail(`The probe child was killed by ${outcome.signal} while loading ${named}.`, 'Run doctor again; if it repeats, check what kills processes here (OOM killer, a supervisor).');
 
   const text = `${report.resolveError?.message ?? ''}\n${report.loadError?.message ?? ''}\n${outcome.stderr}`;
-  const abi = /NODE_MODULE_VERSION (\d+)[\s\S]*?NODE_MODULE_VERSION (\d+)/.exec(text);
-  if (abi) {
-    const [, built = '?', needed = '?'] = abi;
+  // the first two mentions, found one by one: one pattern spanning both scanned the rest of the
+  // text from every mention (quadratic; test/redos.test.js)
+  const [built, needed] = Array.from(text.matchAll(/NODE_MODULE_VERSION (\d+)/g), (m) => m[1] ?? '?');
+  if (built !== undefined && needed !== undefined) {
     return fail(
       `${named} was compiled for NODE_MODULE_VERSION ${built} (${nodeFor(built)}), but Node ${nodeVersion} needs NODE_MODULE_VERSION ${needed}: node_modules was installed with a different Node.`,
       `npm rebuild better-sqlite3 (with the Node that runs presenter-serve: ${nodeVersion}).`,

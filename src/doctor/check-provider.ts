@@ -32,7 +32,7 @@ export async function checkProvider(env: Pick<DoctorEnv, 'settings' | 'http'>): 
   const facts = `openai at ${base}, model ${model ?? '(none)'}, ${key}`;
   const fail = (detail: string, fix: string): CheckResult => ({ id: ID, title: TITLE, status: 'fail', detail, fix });
   if (!model) return fail(`${facts}: PRESENTER_AI_MODEL is not set.`, 'Set PRESENTER_AI_MODEL to a model the endpoint serves (GET <base>/models lists them).');
-  const url = `${(baseUrl ?? '').replace(/\/+$/, '')}/models`;
+  const url = `${(baseUrl ?? '').replace(/^([\s\S]*[^/])?\/*$/, '$1')}/models`;
   const answer = await env.http(url, apiKey ? { authorization: `Bearer ${apiKey}` } : {}, PROVIDER_TIMEOUT_MS);
   if ('error' in answer) {
     const timeout = answer.code === 'UND_ERR_CONNECT_TIMEOUT' || answer.code === 'UND_ERR_HEADERS_TIMEOUT' || answer.code === 'ABORT_ERR' || /timeout|aborted/i.test(answer.error);

@@ -55,7 +55,7 @@ export function buildMessages(request: FeedbackRequest, slides: readonly SlideTe
   ];
 }
 
-const FENCED = /```[ \t]*(?:json|JSON)?[ \t]*\r?\n([\s\S]*?)```/;
+const FENCED = /```[ \t]*(?:(?:json|JSON)[ \t]*)?\r?\n([\s\S]*?)```/;
 
 // Servers that ignore response_format (llama.cpp, some vLLM models) wrap the JSON in a fence or prose.
 export function parseModelJson(content: string): { ok: true; value: unknown } | { ok: false } {

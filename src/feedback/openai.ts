@@ -51,7 +51,7 @@ function parseBaseUrl(baseUrl: string): { endpoint: URL; where: string } {
       fix: 'Set PRESENTER_AI_BASE_URL to e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1.',
     });
   }
-  const path = url.pathname.replace(/\/+$/, '');
+  const path = url.pathname.replace(/^([\s\S]*[^/])?\/*$/, '$1');
   const endpoint = new URL(url.href);
   endpoint.pathname = `${path}/chat/completions`;
   endpoint.hash = '';

@@ -1,10 +1,13 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Store } from '../store/types.js';
 import { errorHandler, HttpError, sendError } from './errors.js';
 import type { ServiceMetrics } from './metrics.js';
 import { presentationRoutes } from './presentations.js';
+import { API_HEADERS, clientErrorHandler, frameworkErrors } from './protocol-errors.js';
+import { queueCap } from './queue-cap.js';
+import { registerRateLimit, type RateHit } from './rate-limit.js';
 import { webRoutes } from './web.js';
 
 export interface AppOptions {
@@ -14,6 +17,14 @@ export interface AppOptions {
   bodyLimit: number;
   jobAttempts: number;
   adminToken: string | undefined;
+  /** Creates (and, separately, regenerations) per minute per client; 0 = no limit. */
+  rateLimit: number;
+  /** Counts a client's request in the one counter of the server (see rate-counter.ts). */
+  rateHit: RateHit;
+  /** Queued jobs at which new ones are refused with 503 QUEUE_FULL; 0 = no cap. */
+  maxQueue: number;
+  /** Proxies whose X-Forwarded-For names the client (addresses, CIDR ranges); empty = none. */
+  trustProxy: readonly string[];
   onEnqueue: () => void;
   /** Whether the job runner is alive, for /readyz. */
   jobsAlive: () => boolean;
@@ -21,10 +32,11 @@ export interface AppOptions {
   metricsText: () => Promise<string>;
 }
 
+// Compares digests, not the tokens: their lengths are equal whatever was sent, so neither the
+// comparison's time nor an early length check tells an attacker the token's length.
 function tokenMatches(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -39,6 +51,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // worker/service.ts drains keep-alive connections itself (zero-downtime reload)
     return503OnClosing: false,
     forceCloseConnections: false,
+    trustProxy: options.trustProxy.length > 0 ? [...options.trustProxy] : false,
+    // answers of Node's HTTP parser and of the router in the API's error shape
+    clientErrorHandler,
+    frameworkErrors,
     // bodies are validated strictly: a number is not a string
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
@@ -53,6 +69,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
+    // the web page's assets set their own caching (web.ts); everything else is API
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', API_HEADERS['cache-control']);
+    reply.header('x-content-type-options', API_HEADERS['x-content-type-options']);
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -85,7 +104,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(await options.metricsText());
   });
 
-  await app.register(presentationRoutes, { store: options.store, jobAttempts: options.jobAttempts, adminToken: options.adminToken, onEnqueue: options.onEnqueue, checkAdmin });
+  if (options.rateLimit > 0) await registerRateLimit(app, options.rateHit);
+  await app.register(presentationRoutes, {
+    store: options.store,
+    jobAttempts: options.jobAttempts,
+    adminToken: options.adminToken,
+    rateLimit: options.rateLimit,
+    queue: queueCap(options.store, options.maxQueue),
+    onEnqueue: options.onEnqueue,
+    checkAdmin,
+  });
   await app.register(webRoutes);
   return app;
 }

@@ -7,6 +7,8 @@ export class HttpError extends Error {
     readonly statusCode: number,
     readonly code: string,
     message: string,
+    /** Extra response headers, e.g. Retry-After on a refusal. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'HttpError';
@@ -39,7 +41,7 @@ function describeValidation(error: FastifyError): string {
 // Client mistakes become 4xx with a message naming the problem; anything else is a 500 with a
 // generic message (the stack goes to the log, never to the client).
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (error instanceof HttpError) return sendError(reply, error.statusCode, error.code, error.message);
+  if (error instanceof HttpError) return sendError(reply.headers(error.headers), error.statusCode, error.code, error.message);
   if (error instanceof StoreError) return sendStoreError(reply, error);
   if (error.validation) return sendError(reply, 400, 'VALIDATION', describeValidation(error));
   const status = error.statusCode ?? 500;

@@ -1,13 +1,19 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { PPTX_LIMITS, PPTX_MEDIA_TYPE, PptxError, readPptxIsolated } from '../feedback/pptx/index.js';
-import { IdempotencyConflictError, type InputLanguage, type Store } from '../store/types.js';
+import { IdempotencyConflictError, InvalidCursorError, type InputLanguage, type Store } from '../store/types.js';
 import { HttpError } from './errors.js';
+import { markdownTitle } from './markdown-title.js';
+import type { queueCap } from './queue-cap.js';
+import { routeLimit } from './rate-limit.js';
 
 export interface PresentationRoutesOptions {
   store: Store;
   jobAttempts: number;
   adminToken: string | undefined;
+  /** Per minute per client, for creates and (counted apart) regenerations; 0 = no limit. */
+  rateLimit: number;
+  queue: ReturnType<typeof queueCap>;
   /** Called after a job was queued, to wake the job runners. */
   onEnqueue: () => void;
   checkAdmin: (request: FastifyRequest) => void;
@@ -57,8 +63,7 @@ function requireId(id: string): string {
 
 /** A Markdown or plain-text body: the title comes from ?title= or the first heading. */
 function fromText(body: string, query: TextQuery): CreateJson {
-  const heading = /^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$/m.exec(body)?.[1];
-  const title = query.title ?? heading;
+  const title = query.title ?? markdownTitle(body);
   if (!title) throw new HttpError(400, 'VALIDATION', 'title: is required: pass ?title= or start the text with a # heading');
   const minutes = query.targetMinutes === undefined ? undefined : Number(query.targetMinutes);
   if (minutes !== undefined && (minutes <= 0 || minutes > 600)) throw new HttpError(400, 'VALIDATION', 'targetMinutes: must be > 0 and <= 600');
@@ -106,7 +111,8 @@ async function fromMultipart(request: FastifyRequest): Promise<CreateJson> {
 }
 
 export async function presentationRoutes(app: FastifyInstance, options: PresentationRoutesOptions): Promise<void> {
-  const { store, jobAttempts } = options;
+  const { store, jobAttempts, queue } = options;
+  const limit = (group: string) => (options.rateLimit > 0 ? { rateLimit: routeLimit(group, options.rateLimit) } : {});
   // Both only in this plugin: a .pptx body, and the page's multipart upload, up to PPTX_LIMITS.fileBytes.
   app.addContentTypeParser(PPTX_MEDIA_TYPE, { parseAs: 'buffer', bodyLimit: PPTX_LIMITS.fileBytes }, (_request, body, done) => done(null, body));
   await app.register(multipart, { limits: { fileSize: PPTX_LIMITS.fileBytes, files: 1, fields: 3, fieldSize: 1024, parts: 4 } });
@@ -114,6 +120,7 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
   app.post<{ Body: CreateJson | string | Buffer; Querystring: TextQuery; Headers: { 'idempotency-key'?: string } }>(
     '/api/presentations',
     {
+      config: limit('create'),
       schema: {
         querystring: textQuery,
         headers: { type: 'object', properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 255 } } },
@@ -134,6 +141,7 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
       const title = input.title.trim();
       if (!title) throw new HttpError(400, 'VALIDATION', 'title: must not be empty');
       if (!input.content.trim()) throw new HttpError(400, 'VALIDATION', 'content: must not be empty');
+      queue.admit();
       let created;
       try {
         created = store.createPresentation(
@@ -144,7 +152,10 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
         if (error instanceof IdempotencyConflictError) throw new HttpError(422, 'IDEMPOTENCY_KEY_REUSED', `Idempotency-Key: ${error.message}; use a new key for a new talk`);
         throw error;
       }
-      if (!created.replayed) options.onEnqueue();
+      if (!created.replayed) {
+        queue.queued();
+        options.onEnqueue();
+      }
       const url = `/api/presentations/${created.id}`;
       if (created.replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(201).header('location', url).send({ id: created.id, status: created.status, url });
@@ -160,9 +171,12 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
     return reply.type('application/json; charset=utf-8').send(`${head.slice(0, -1)},"feedback":${feedbackJson ?? 'null'}}`);
   });
 
-  app.post<{ Params: { id: string } }>('/api/presentations/:id/feedback', async (request, reply) => {
-    const queued = store.requestFeedback(requireId(request.params.id), jobAttempts);
+  app.post<{ Params: { id: string } }>('/api/presentations/:id/feedback', { config: limit('regenerate') }, async (request, reply) => {
+    const id = requireId(request.params.id);
+    queue.admit();
+    const queued = store.requestFeedback(id, jobAttempts);
     if (!queued) throw new HttpError(404, 'NOT_FOUND', `no presentation with id \`${request.params.id}\``);
+    queue.queued();
     options.onEnqueue();
     return reply.code(202).send({ id: request.params.id, version: queued.version, status: 'pending' });
   });
@@ -182,7 +196,12 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
       options.checkAdmin(request);
       const limit = request.query.limit === undefined ? 20 : Number(request.query.limit);
       if (limit < 1 || limit > 100) throw new HttpError(400, 'VALIDATION', 'limit: must be from 1 to 100');
-      return store.listPresentations(limit, request.query.cursor);
+      try {
+        return store.listPresentations(limit, request.query.cursor);
+      } catch (error) {
+        if (error instanceof InvalidCursorError) throw new HttpError(400, 'VALIDATION', 'cursor: is not a nextCursor from an earlier page; leave it out to start at the newest');
+        throw error;
+      }
     },
   );
 }

@@ -14,7 +14,7 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000,
 
 /** `500ms`, `30s`, `5m`, `1h`, `2d`; a bare number is seconds. */
 export function parseDuration(value: string, flag: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:(ms|s|m|h|d)\s*)?$/.exec(value);
   if (!m) throw new ConfigError('BAD_FLAG', `Expected ${flag} to be a duration such as 30s, 5m or 1h, got \`${value}\`.`);
   return Number(m[1]) * UNITS[m[2] ?? 's']!;
 }

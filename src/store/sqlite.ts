@@ -18,6 +18,7 @@ import type {
   StoreEvent,
   StoreHealth,
 } from './types.js';
+import { InvalidCursorError } from './types.js';
 
 // Kept for imports of the old place; new code imports it from store/types.ts.
 export { IdempotencyConflictError };
@@ -270,9 +271,12 @@ export class SqliteStore implements Store {
       let at = Number.MAX_SAFE_INTEGER;
       let id = '';
       if (cursor) {
-        const [t, i] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-        at = Number(t);
-        id = i ?? '';
+        // only what nextCursor makes: base64url of "<created_at>|<uuid>", encoded canonically
+        const text = Buffer.from(cursor, 'base64url').toString('utf8');
+        const parts = /^(\d{1,16})\|([0-9a-f-]{36})$/.exec(text);
+        if (!parts || Buffer.from(text).toString('base64url') !== cursor) throw new InvalidCursorError();
+        at = Number(parts[1]);
+        id = parts[2] ?? '';
       } else {
         id = '\u{10FFFF}';
       }

@@ -2,6 +2,14 @@
 // store can be added later. Times are epoch milliseconds.
 import type { Feedback } from '../feedback/types.js';
 
+/** listPresentations was given a cursor it did not make (the HTTP layer answers 400). */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('not a cursor from an earlier page');
+    this.name = 'InvalidCursorError';
+  }
+}
+
 export type PresentationStatus = 'pending' | 'processing' | 'done' | 'failed';
 export type InputLanguage = 'de' | 'en' | 'auto';
 

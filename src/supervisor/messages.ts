@@ -5,14 +5,17 @@ export type ToWorker =
   | { type: 'stop'; timeoutMs: number }
   | { type: 'stats'; requestId: number }
   | { type: 'wake' }
-  | { type: 'metrics'; requestId: number; text?: string; error?: string };
+  | { type: 'metrics'; requestId: number; text?: string; error?: string }
+  | { type: 'rate'; requestId: number; current: number; ttl: number };
 
 export type FromWorker =
   | { type: 'ready'; pid: number }
   | { type: 'fatal'; code: string; message: string }
   | { type: 'stats'; requestId: number; stats: ServiceStats }
   | { type: 'enqueued' }
-  | { type: 'metrics'; requestId: number };
+  | { type: 'metrics'; requestId: number }
+  /** Count a client's request in the supervisor's one rate counter (http/rate-counter.ts). */
+  | { type: 'rate'; requestId: number; key: string; windowMs: number };
 
 export const SETTINGS_ENV = 'PRESENTER_WORKER_SETTINGS';
 

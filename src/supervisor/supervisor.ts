@@ -5,8 +5,10 @@ import type { Server } from 'node:net';
 import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { Settings } from '../config/defaults.js';
+import { openFileLimit } from '../config/open-files.js';
 import type { Context } from '../context.js';
 import { createLogger, flushLoggerSync } from '../logging/logger.js';
+import { RateCounter } from '../http/rate-counter.js';
 import { LogSink } from '../logging/sink.js';
 import { startService, type Service } from '../worker/service.js';
 import { RestartBackoff } from './backoff.js';
@@ -64,6 +66,8 @@ export class Supervisor {
   });
   private requestId = 0;
   private readonly pendingStats = new Map<number, (stats: FromWorker & { type: 'stats' }) => void>();
+  // one count per client for all workers: per-worker counts would multiply the limit by their number
+  private readonly rates = new RateCounter();
 
   constructor(
     private readonly settings: Settings,
@@ -85,7 +89,7 @@ export class Supervisor {
     const s = this.settings;
     writePidFile(s.dataDir, process.pid);
     this.logger.info(
-      { event: 'supervisor.started', profile: s.profile, reason: s.profileReason, workers: s.fork ? s.workers : 0, threads: s.threads, host: s.host, port: s.port, dataDir: s.dataDir, node: process.version },
+      { event: 'supervisor.started', profile: s.profile, reason: s.profileReason, workers: s.fork ? s.workers : 0, threads: s.threads, host: s.host, port: s.port, dataDir: s.dataDir, node: process.version, nofile: openFileLimit(), rateLimit: s.rateLimit, maxQueue: s.maxQueue },
       `presenter-serve ${s.profile} profile (${s.profileReason}): ${s.fork ? `${s.workers} worker(s)` : 'serving from the primary'} × ${s.threads} job slots on ${s.host}:${s.port}`,
     );
     this.control = await listenControl(s.dataDir, (command) => this.onControl(command));
@@ -185,6 +189,9 @@ export class Supervisor {
             break;
           case 'metrics':
             this.aggregateMetrics(worker, message.requestId);
+            break;
+          case 'rate':
+            this.send(worker, { type: 'rate', requestId: message.requestId, ...this.rates.hit(message.key, message.windowMs) });
             break;
         }
       });

@@ -2,6 +2,7 @@
 import cluster from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { Settings } from '../config/defaults.js';
+import type { RateCount } from '../http/rate-counter.js';
 import { createWorkerLogger, flushLoggerSync } from '../logging/logger.js';
 import { isMessage, SETTINGS_ENV, type FromWorker, type ToWorker } from '../supervisor/messages.js';
 import { startService, type Service } from './service.js';
@@ -35,6 +36,23 @@ let service: Service | undefined;
 let stopping = false;
 let metricsRequests = 0;
 const pendingMetrics = new Map<number, (text: string) => void>();
+let rateRequests = 0;
+const pendingRates = new Map<number, { resolve: (count: RateCount) => void; timer: NodeJS.Timeout }>();
+
+// The rate counter is the supervisor's, shared by all workers. No answer within a second (the
+// supervisor is gone or stuck): the request is served, not refused (skipOnError in rate-limit.ts).
+function rateHit(key: string, windowMs: number): Promise<RateCount> {
+  return new Promise((resolve, reject) => {
+    const requestId = ++rateRequests;
+    const timer = setTimeout(() => {
+      pendingRates.delete(requestId);
+      reject(new Error('the supervisor did not answer the rate-limit count'));
+    }, 1000);
+    timer.unref();
+    pendingRates.set(requestId, { resolve, timer });
+    send({ type: 'rate', requestId, key, windowMs });
+  });
+}
 
 async function stop(timeoutMs: number, reason: string): Promise<void> {
   if (stopping) return;
@@ -66,6 +84,13 @@ process.on('message', (message: unknown) => {
       pendingMetrics.get(message.requestId)?.(message.text ?? `# metrics unavailable: ${message.error ?? 'unknown'}\n`);
       pendingMetrics.delete(message.requestId);
       break;
+    case 'rate': {
+      const pending = pendingRates.get(message.requestId);
+      pendingRates.delete(message.requestId);
+      clearTimeout(pending?.timer);
+      pending?.resolve({ current: message.current, ttl: message.ttl });
+      break;
+    }
   }
 });
 // The supervisor is gone (killed): stop by ourselves instead of serving unsupervised.
@@ -92,6 +117,7 @@ try {
     logger,
     env: process.env,
     broadcastEnqueue,
+    rateHit,
     metricsText: () =>
       new Promise<string>((resolve) => {
         const requestId = ++metricsRequests;

@@ -6,6 +6,9 @@ import { createProvider } from '../feedback/providers.js';
 import { buildApp } from '../http/app.js';
 import { createMetrics, type ServiceMetrics } from '../http/metrics.js';
 import { makeRedactor, secretsOf } from '../jobs/redact.js';
+import { RateCounter } from '../http/rate-counter.js';
+import type { RateHit } from '../http/rate-limit.js';
+import { openFileLimit } from '../config/open-files.js';
 import { JobRunner } from '../jobs/runner.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { isStoreError, type StoreEvent } from '../store/types.js';
@@ -34,6 +37,8 @@ export interface ServiceOptions {
   env: NodeJS.ProcessEnv;
   /** Tell the other workers that jobs were queued (cluster mode). */
   broadcastEnqueue?: () => void;
+  /** The server's one rate counter (cluster mode: the supervisor's); default: in this process. */
+  rateHit?: RateHit;
   /** Aggregated metrics over all workers (cluster mode); default: this process only. */
   metricsText?: (local: ServiceMetrics) => Promise<string>;
 }
@@ -65,6 +70,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       bodyLimit: settings.bodyLimit,
       jobAttempts: settings.jobAttempts,
       adminToken: settings.adminToken,
+      rateLimit: settings.rateLimit,
+      rateHit: options.rateHit ?? localRateHit(),
+      maxQueue: settings.maxQueue,
+      trustProxy: settings.trustProxy,
       onEnqueue: () => {
         runner.wake();
         options.broadcastEnqueue?.();
@@ -73,6 +82,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       jobsAlive: () => runner.alive && (runner.lastClaimError === undefined || (isStoreError(runner.lastClaimError) && runner.lastClaimError.code === 'STORAGE_FULL')),
       metricsText: () => (options.metricsText ? options.metricsText(metrics) : metrics.registry.metrics()),
     });
+    logConnectionRefusals(app, logger);
     await app.listen({ host: settings.host, port: settings.port });
   } catch (error) {
     store.close();
@@ -103,6 +113,45 @@ function logStoreEvent(logger: Logger, event: StoreEvent): void {
   if (event.type === 'recovered') logger.info({ event: 'store.recovered', code: event.code }, 'The disk has space again: writes work');
   else if (event.type === 'full') logger.error({ event: 'store.full', code: event.code, reason: event.reason }, `Writes refused (503 STORAGE_FULL): ${event.reason}`);
   else logger.error({ event: 'store.unusable', code: event.code, reason: event.reason }, `Writes refused (503 STORE_UNAVAILABLE) until restart: ${event.reason}`);
+}
+
+function localRateHit(): RateHit {
+  const counter = new RateCounter();
+  return async (key, windowMs) => counter.hit(key, windowMs);
+}
+
+// File descriptors kept for what is not a connection: the database and its WAL, the log pipe,
+// IPC, the worker threads, DNS and the provider's outgoing sockets.
+const RESERVED_FDS = 128;
+
+// Out of file descriptors, libuv accepts and closes new connections without telling Node (its
+// EMFILE trick): clients are refused and nothing is logged. So the worker stops at the open-file
+// limit minus a reserve itself (server.maxConnections) and logs each refusal ('drop', at most
+// once a second), naming the fix. Accept errors that do reach Node are logged the same way.
+function logConnectionRefusals(app: FastifyInstance, logger: Logger): void {
+  const soft = openFileLimit()?.soft;
+  if (soft) app.server.maxConnections = Math.max(16, soft - Math.min(RESERVED_FDS, Math.floor(soft / 2)));
+  let lastLoggedAt = 0;
+  let suppressed = 0;
+  const report = (code: string, detail: string): void => {
+    const now = Date.now();
+    if (now - lastLoggedAt < 1000) {
+      suppressed++;
+      return;
+    }
+    lastLoggedAt = now;
+    logger.error(
+      { event: 'http.out_of_files', code, maxConnections: app.server.maxConnections ?? null, nofile: openFileLimit() ?? null, suppressed },
+      `Refused a connection: ${detail}; raise the open-file limit (ulimit -n, LimitNOFILE= in the systemd unit)`,
+    );
+    suppressed = 0;
+  };
+  app.server.on('drop', () => report('MAX_CONNECTIONS', `${app.server.maxConnections} connections are open, as many as the open-file limit allows`));
+  app.server.on('error', (error: NodeJS.ErrnoException) => {
+    if (!app.server.listening) return; // a listen error: app.listen() reports it
+    if (error.code === 'EMFILE' || error.code === 'ENFILE') report(error.code, 'no file descriptors left');
+    else logger.error({ event: 'http.accept_failed', code: error.code, err: error }, `Cannot accept a connection: ${error.message}`);
+  });
 }
 
 const DRAIN_MS = 1000;

@@ -64,9 +64,12 @@ export async function sleep(ms) {
 
 /**
  * Starts `serve` on 127.0.0.1 with its own data dir and port, waits until /readyz answers 200,
- * and stops it (and checks it exited) when the test ends.
+ * and stops it (and checks it exited) when the test ends. The rate limit and the queue cap are
+ * off unless the test sets PRESENTER_RATE_LIMIT / PRESENTER_MAX_QUEUE ('' = the defaults):
+ * tests create talks faster than any presenter.
  */
-export async function startServer(t, { args = [], env = {}, dataDir, port, readyTimeout = 20_000 } = {}) {
+export async function startServer(t, { args = [], env: extraEnv = {}, dataDir, port, readyTimeout = 20_000 } = {}) {
+  const env = { PRESENTER_RATE_LIMIT: '0', PRESENTER_MAX_QUEUE: '0', ...extraEnv };
   const dir = dataDir ?? makeDataDir(t);
   const p = port ?? (await freePort());
   const child = execa(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', String(p), '--data-dir', dir, ...args], {

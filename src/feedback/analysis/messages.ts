@@ -65,7 +65,7 @@ export interface Messages {
 function formatNumber(n: number, decimal: string, group: string): string {
   const rounded = Math.round(n * 10) / 10;
   const [int = '0', frac] = Math.abs(rounded).toFixed(1).split('.');
-  const grouped = int.length > 4 ? int.replace(/\B(?=(\d{3})+$)/g, group) : int;
+  const grouped = int.length > 4 ? new Intl.NumberFormat('en-US').format(Number(int)).replaceAll(',', group) : int;
   return `${rounded < 0 ? '-' : ''}${grouped}${frac === undefined || frac === '0' ? '' : decimal + frac}`;
 }
 

@@ -24,10 +24,10 @@ export interface ParsedSlide {
 const SEPARATOR = /^ {0,3}-{3,}\s*$/;
 const FENCE = /^\s*(?:```|~~~)/;
 const SLIDE_HEADING = /^ {0,3}#{1,2}[ \t]+\S/;
-const HEADING = /^ {0,3}#{1,6}[ \t]+(.*)$/;
-const BULLET = /^\s*(?:[-*+•]|\d{1,3}[.)])[ \t]+(.*)$/;
+const HEADING = /^ {0,3}#{1,6}[ \t](.*)$/;
+const BULLET = /^\s*(?:[-*+•]|\d{1,3}[.)])[ \t](.*)$/;
 const SETEXT = /^ {0,3}=+\s*$/;
-const FRONT_MATTER_LINE = /^(?:[\w-]+\s*:.*|\s+.*|\s*)$/;
+const FRONT_MATTER_LINE = /^(?:[\w-]+\s*:.*|\s.*|\s*)$/;
 const TITLE_MAX = 60;
 const INLINE_SYNTAX = /[![<*_~`|>]|https?:/;
 const MULTI_SPACE = /\s\s|[\t\v\f\r\u00a0\u2000-\u200b\u3000]/;
@@ -47,7 +47,7 @@ export function stripInline(line: string): string {
   return line
     .replace(/!\[[^[\]\n]{0,300}\]\([^()\s]{0,2000}\)/g, ' ')
     .replace(/\[([^[\]\n]{0,300})\]\([^()\s]{0,2000}\)/g, '$1')
-    .replace(/<https?:[^>\s]{0,2000}>/g, ' ')
+    .replace(/<https?:[^<>\s]{0,2000}>/g, ' ')
     .replace(/https?:\/\/\S+/g, ' ')
     .replace(/<\/?[a-zA-Z][^<>\n]{0,300}>/g, ' ')
     .replace(/[*_~`|]+/g, ' ')
