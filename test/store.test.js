@@ -61,6 +61,10 @@ test('a lease that expires on the last attempt fails the job for good', async (t
   const result = b.claimJobs(1, 222, 60_000);
   assert.deepEqual(result.jobs, []);
   assert.equal(result.exhausted.length, 1);
+  // its log lines (job.lease_expired, final feedback.failed) are keyed by (presentation, version)
+  assert.equal(result.exhausted[0].presentationId, id);
+  assert.equal(result.exhausted[0].version, 1);
+  assert.equal(result.exhausted[0].previousPid, 111);
   const view = a.getPresentation(id);
   assert.equal(view.status, 'failed');
   assert.equal(view.error, 'The server processing this feedback stopped during the last attempt.');

@@ -111,12 +111,11 @@ export class JobRunner {
       return;
     }
     for (const gone of claimed.exhausted) {
-      this.options.logger.warn(
-        { event: 'job.lease_expired', jobId: gone.jobId, presentationId: gone.presentationId, attempt: gone.attempt, previousLease: gone.previousLease, previousPid: gone.previousPid },
-        `Lease of job ${gone.jobId} expired`,
-      );
+      // No new lease is taken for a job failed at claim time: its lines carry the lost one.
+      const base = { presentationId: gone.presentationId, jobId: gone.jobId, version: gone.version, attempt: gone.attempt, lease: gone.previousLease };
+      this.options.logger.warn({ event: 'job.lease_expired', ...base, previousLease: gone.previousLease, previousPid: gone.previousPid }, `Lease of job ${gone.jobId} expired`);
       this.options.logger.error(
-        { event: 'feedback.failed', presentationId: gone.presentationId, jobId: gone.jobId, attempt: gone.attempt, lease: gone.previousLease, error: 'worker lost during the last attempt', retryInMs: null, final: true },
+        { event: 'feedback.failed', ...base, error: 'worker lost during the last attempt', retryInMs: null, final: true },
         `Feedback generation for presentation ${gone.presentationId} failed`,
       );
       this.options.metrics?.outcome('failed');

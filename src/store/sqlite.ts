@@ -165,7 +165,7 @@ export class SqliteStore implements Store {
         if (expired && row.attempts >= row.max_attempts) {
           const error = `the worker (pid ${row.lease_pid ?? '?'}) running the last attempt stopped before finishing (its lease expired)`;
           this.stmt.exhaust.run({ id: row.id, error, publicError: 'The server processing this feedback stopped during the last attempt.', now });
-          result.exhausted.push({ jobId: row.id, presentationId: row.presentation_id, attempt: row.attempts, ...expired });
+          result.exhausted.push({ jobId: row.id, presentationId: row.presentation_id, version: row.version, attempt: row.attempts, ...expired });
           continue;
         }
         const lease = randomBytes(12).toString('base64url');

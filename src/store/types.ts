@@ -68,6 +68,7 @@ export interface ClaimedJob {
 export interface ExhaustedJob {
   jobId: string;
   presentationId: string;
+  version: number;
   attempt: number;
   previousLease: string;
   previousPid: number | null;
