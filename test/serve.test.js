@@ -188,7 +188,7 @@ test('a data dir that is not writable: exit 2 naming it', async (t) => {
   writeFileSync(file, '');
   const result = await runCli(['serve', '--data-dir', join(file, 'data'), '--port', String(await freePort())]);
   assert.equal(result.exitCode, 2);
-  assert.match(result.stderr, /^error: The data dir .*a-file\/data is not writable \(ENOTDIR\)/);
+  assert.match(result.stderr, /^error: The data dir .*a-file\/data cannot be created: a file is in the way \(ENOTDIR\)\.\n  fix: /);
 });
 
 test('status and stop find no server, or say the pid file is stale', async (t) => {
