@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { ROOT, cleanEnv, freePort, makeDataDir, sleep } from './helpers/cli.js';
+import { notPosix } from './helpers/skip.js';
 
 // A copy of what a fresh clone holds at the top (package.json, bin/, scripts/), without dist/ and node_modules/.
 function bareCopy(t) {
@@ -69,7 +70,7 @@ test('every runtime dependency is imported by the built code', () => {
 
 // npm runs the script through `sh -c`; a terminal's Ctrl-C reaches the whole process group,
 // so the test sends SIGINT to the group (a SIGTERM to npm alone would stop sh but not serve).
-test('npm start (the README\'s command) serves with the default profile; Ctrl-C stops it cleanly', { skip: process.platform === 'win32' ? 'process groups are POSIX' : false }, async (t) => {
+test('npm start (the README\'s command) serves with the default profile; Ctrl-C stops it cleanly', { skip: notPosix }, async (t) => {
   const dataDir = makeDataDir(t);
   const port = await freePort();
   const child = execa('npm', ['start', '--', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], { cwd: ROOT, env: cleanEnv(), extendEnv: false, reject: false, all: true, stdin: 'ignore', detached: true });

@@ -6,9 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT, freePort, makeDataDir, runCli } from './helpers/cli.js';
+import { notLinux, notPosix } from './helpers/skip.js';
 
 const SUMMARY = /^(\d+) passed, (\d+) warnings, (\d+) failed$/m;
-const notLinux = process.platform === 'linux' ? false : 'procfs and sysfs exist on Linux only';
 const HANG_FIXTURE = join(ROOT, 'test/fixtures/recursive-mkdir.mjs');
 
 async function doctor(dataDir, env = {}) {
@@ -35,7 +35,7 @@ test('doctor --data-dir /proc/x/y/z and /sys/x: exit 1 with a failed data dir li
   }
 });
 
-test('doctor with a FIFO as the data dir (or under it): exit 1, a file is in the way', { skip: process.platform === 'win32' ? 'no mkfifo on Windows' : false }, async (t) => {
+test('doctor with a FIFO as the data dir (or under it): exit 1, a file is in the way', { skip: notPosix }, async (t) => {
   const fifo = join(makeDataDir(t), 'fifo');
   execFileSync('mkfifo', [fifo]);
   for (const [dir, code] of [[fifo, 'EEXIST'], [join(fifo, 'data'), 'ENOTDIR']]) {

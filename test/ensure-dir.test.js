@@ -5,8 +5,8 @@ import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { ensureDir, ensureDirSync, refusingParent } from '../dist/fs/ensure-dir.js';
 import { makeDataDir } from './helpers/cli.js';
+import { notLinux } from './helpers/skip.js';
 
-const notLinux = process.platform === 'linux' ? false : 'procfs exists on Linux only';
 
 for (const [name, fn] of [['ensureDir', ensureDir], ['ensureDirSync', async (p) => ensureDirSync(p)]]) {
   test(`${name}: creates every missing level, says whether it created, accepts an existing dir`, async (t) => {
