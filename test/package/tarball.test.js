@@ -4,15 +4,15 @@
 // `npm run test:package`, beside clone.test.js.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
 import { ROOT, assertNoNodeWarnings, freePort, sleep } from '../helpers/cli.js';
 import { INSTALL_TIMEOUT, npm, tempDir, userEnv } from '../helpers/package.js';
 
-async function packTarball(t) {
-  const dest = tempDir(t, 'presenter-pack-');
+async function packTarball(dest) {
   // prepack builds dist/ (tsc), then npm packs what package.json's `files` lists
   const r = await npm(['pack', '--json', '--pack-destination', dest], ROOT);
   assert.equal(r.exitCode, 0, r.all);
@@ -52,9 +52,12 @@ async function serveOnce(t, bin, cwd) {
   assert.ok(existsSync(join(dataDir, 'presenter.db')));
 }
 
+// One tarball for the file: packing runs tsc, which takes a while on a busy machine.
+const packDir = mkdtempSync(join(tmpdir(), 'presenter-pack-'));
+after(() => rmSync(packDir, { recursive: true, force: true }));
 let packed;
 before(async () => {
-  packed = await packTarball({ after });
+  packed = await packTarball(packDir);
 });
 
 test('npm pack: the tarball holds the built CLI and what it reads at run time, not the sources', () => {
