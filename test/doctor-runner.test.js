@@ -17,14 +17,16 @@ test('checks run concurrently and keep their order', async () => {
   assert.deepEqual(report.summary, { passed: 1, warnings: 1, failed: 1 });
 });
 
-test('a check that throws is a failure, one that hangs is a warning; neither stops the others', async () => {
+test('a check that throws is a failure, one that does not finish is a failure naming it; neither stops the others', async () => {
   const report = await runDoctor(doctorEnv(), {
     timeoutMs: 200,
     checks: [{ id: 'boom', title: 'Boom', run: async () => { throw new Error('kaput'); } }, slow('hang', 'pass', 5000), slow('ok', 'pass', 10)],
   });
-  assert.deepEqual(report.checks.map((c) => c.status), ['fail', 'warn', 'pass']);
+  assert.deepEqual(report.checks.map((c) => c.status), ['fail', 'fail', 'pass']);
+  assert.deepEqual(report.summary, { passed: 1, warnings: 0, failed: 2 });
   assert.match(report.checks[0].detail, /The check itself failed: kaput/);
-  assert.match(report.checks[1].detail, /Did not finish within 0\.2 s/);
+  assert.equal(report.checks[1].detail, 'The hang check could not finish within 0.2 s and was abandoned.');
+  assert.match(report.checks[1].fix, /blocked/);
 });
 
 test('the probe child runs once for both SQLite checks, after the data dir exists', async (t) => {

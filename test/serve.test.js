@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { BIN, cleanEnv, freePort, makeDataDir, ROOT, runCli, sleep, startServer } from './helpers/cli.js';
+import { notPosix } from './helpers/skip.js';
 
 function alive(pid) {
   try {
@@ -137,7 +138,7 @@ test('reload under a loop of requests: 0 failed requests, every worker pid chang
   t.diagnostic(`${ok} requests during the reload, ${failures.length} failed`);
 });
 
-test('SIGHUP reloads too', { skip: process.platform === 'win32' }, async (t) => {
+test('SIGHUP reloads too', { skip: notPosix }, async (t) => {
   const server = await startServer(t, { args: ['--profile', 'safe'] });
   const [before] = (await status(server.dataDir)).workers;
   server.child.kill('SIGHUP');
@@ -188,7 +189,7 @@ test('a data dir that is not writable: exit 2 naming it', async (t) => {
   writeFileSync(file, '');
   const result = await runCli(['serve', '--data-dir', join(file, 'data'), '--port', String(await freePort())]);
   assert.equal(result.exitCode, 2);
-  assert.match(result.stderr, /^error: The data dir .*a-file\/data is not writable \(ENOTDIR\)/);
+  assert.match(result.stderr, /^error: The data dir .*a-file\/data cannot be created: a file is in the way \(ENOTDIR\)\.\n {2}fix: /);
 });
 
 test('status and stop find no server, or say the pid file is stale', async (t) => {

@@ -35,5 +35,8 @@ export function registerDoctor(program: Command, ctx: Context): void {
         ctx.stdout.write(formatReport(report, header, useColour(ctx.stdout, ctx.env)));
       }
       process.exitCode = exitCodeFor(report, opts.strict === true);
+      // An abandoned check may leave a pool thread, a socket or a child behind: they must not
+      // keep doctor alive. The timer is unref'd, so it only fires when something else lingers.
+      setTimeout(() => process.exit(), 100).unref();
     });
 }

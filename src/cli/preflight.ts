@@ -1,21 +1,28 @@
-import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { ensureDirSync, refusingParent } from '../fs/ensure-dir.js';
 import { readPidFile } from '../supervisor/pidfile.js';
 
 /** The data dir exists (or is created) and is writable; refuses a second server on it. */
 export function checkDataDir(dataDir: string): { stalePid?: number | undefined } {
+  const fix = 'Choose a writable directory on a local disk with --data-dir or PRESENTER_DATA_DIR (e.g. --data-dir ./data), or fix its owner and permissions.';
   try {
-    mkdirSync(dataDir, { recursive: true });
+    ensureDirSync(dataDir);
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    const parent = refusingParent(e);
+    const why = parent ? `${parent} does not accept new directories (a virtual file system such as /proc or /sys)` : e.code === 'ENOTDIR' || e.code === 'EEXIST' ? `a file is in the way (${e.code})` : (e.code ?? e.message);
+    throw new ConfigError('DATA_DIR_NOT_WRITABLE', `The data dir ${dataDir} cannot be created: ${why}.`, { fix });
+  }
+  try {
     accessSync(dataDir, constants.W_OK);
     const probe = join(dataDir, `.write-test-${process.pid}`);
     writeFileSync(probe, '');
     rmSync(probe);
   } catch (error) {
-    throw new ConfigError('DATA_DIR_NOT_WRITABLE', `The data dir ${dataDir} is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`, {
-      fix: 'Choose a writable directory with --data-dir or PRESENTER_DATA_DIR, or fix its owner and permissions.',
-    });
+    throw new ConfigError('DATA_DIR_NOT_WRITABLE', `The data dir ${dataDir} is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`, { fix });
   }
   const pid = readPidFile(dataDir);
   if (pid.state === 'running') {

@@ -1,3 +1,4 @@
+import { refusingParent } from '../fs/ensure-dir.js';
 import type { CheckResult, DoctorEnv } from './types.js';
 
 const ID = 'data-dir';
@@ -17,7 +18,9 @@ export async function checkDataDir(env: Pick<DoctorEnv, 'settings' | 'fs'>): Pro
     created = await env.fs.ensureDir(dir);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    return fail(`Cannot create ${dir}: ${e.code ?? e.message}${e.code === 'ENOTDIR' || e.code === 'EEXIST' ? ' (a file is in the way)' : ''}.`, 'Choose a data dir that can be created (--data-dir or PRESENTER_DATA_DIR), or create it and give the service user write access.');
+    const parent = refusingParent(e);
+    const why = e.code === 'ENOTDIR' || e.code === 'EEXIST' ? ' (a file is in the way)' : parent ? ` (${parent} does not accept new directories: a virtual file system such as /proc or /sys)` : '';
+    return fail(`Cannot create ${dir}: ${e.code ?? e.message}${why}.`, 'Choose a data dir that can be created (--data-dir or PRESENTER_DATA_DIR), or create it and give the service user write access.');
   }
   try {
     await env.fs.writeTest(dir);

@@ -17,6 +17,9 @@ const RISKY: Record<string, string> = {
   'fuse.sshfs': 'sshfs',
 };
 
+// The kernel's own views (a data dir under /proc or /sys cannot even be created).
+const VIRTUAL = new Set(['proc', 'sysfs', 'devtmpfs', 'devpts', 'cgroup', 'cgroup2', 'debugfs', 'securityfs', 'tracefs', 'configfs', 'bpf', 'mqueue', 'pstore']);
+
 // statfs f_type magic numbers (linux/magic.h), used when /proc/self/mountinfo cannot be read.
 const MAGIC: Record<number, string> = {
   0x6969: 'nfs',
@@ -31,6 +34,8 @@ const MAGIC: Record<number, string> = {
   0x794c7630: 'overlay',
   0x2fc12fc1: 'zfs',
   0x65735546: 'fuse',
+  0x9fa0: 'proc',
+  0x62656572: 'sysfs',
 };
 
 const unescapeMount = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(Number.parseInt(oct, 8)));
@@ -78,6 +83,9 @@ export async function checkFsType(env: Pick<DoctorEnv, 'settings' | 'platform' |
   }
   if (fsType === undefined) {
     return { id: ID, title: TITLE, status: 'warn', detail: `Could not tell the file system of ${dir}.`, fix: 'Make sure the data dir is on a local disk (`df -T <dir>` shows the type).' };
+  }
+  if (VIRTUAL.has(fsType)) {
+    return { id: ID, title: TITLE, status: 'fail', detail: `${dir} is on ${fsType}${where}, a virtual file system of the kernel: it holds no files of ours.`, fix: 'Put PRESENTER_DATA_DIR (or --data-dir) on a local disk, e.g. ./data or /var/lib/presenter-serve.' };
   }
   const risky = RISKY[fsType];
   if (risky) {

@@ -20,6 +20,10 @@ export async function checkSqliteFeatures(env: Pick<DoctorEnv, 'settings' | 'pro
   const outcome = await env.probeSqlite(dir);
   const report = parseProbe(outcome.stdout);
   const fail = (detail: string, fix: string): CheckResult => ({ id: ID, title: TITLE, status: 'fail', detail, fix });
+  if (!report.steps && report.sqlite) {
+    // better-sqlite3 loaded, but the probe could not even start in the data dir.
+    return fail(`Not checked: no database could be created in ${dir} (see the data dir check).`, 'Fix the data dir first, then run doctor again.');
+  }
   if (!report.steps) {
     return fail('Not checked: better-sqlite3 did not load (see the better-sqlite3 check).', 'Fix the better-sqlite3 problem first, then run doctor again.');
   }

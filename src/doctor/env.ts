@@ -1,10 +1,11 @@
-import { mkdir, readFile, realpath, rm, statfs, writeFile } from 'node:fs/promises';
+import { readFile, realpath, rm, statfs, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { availableParallelism, freemem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { request } from 'undici';
 import type { Settings } from '../config/defaults.js';
+import { ensureDir } from '../fs/ensure-dir.js';
 import type { Context } from '../context.js';
 import { parseProcLimits } from './check-open-files.js';
 import { createProbeRunner } from './probe.js';
@@ -12,7 +13,7 @@ import type { DoctorEnv, FsHelpers, HttpProbe, ListenProbe } from './types.js';
 import { isAlive } from '../supervisor/pidfile.js';
 
 export const realFs: FsHelpers = {
-  ensureDir: async (path) => (await mkdir(path, { recursive: true })) !== undefined,
+  ensureDir,
   writeTest: async (dir) => {
     const file = join(dir, `.doctor-write-${process.pid}`);
     await writeFile(file, 'presenter-serve doctor\n', { flag: 'wx' });

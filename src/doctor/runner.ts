@@ -26,7 +26,12 @@ export const CHECKS: readonly Check[] = [
   { id: 'provider', title: 'Feedback provider', run: checkProvider },
 ];
 
-/** Each check gets this long; the whole run stays under 3 s because they run at once. */
+/**
+ * Each check gets this long; the whole run stays under 3 s because they run at once. A check
+ * must not block the main thread (that would stop this timer too): checks do their file system
+ * work through fs/promises (libuv's pool) and risky work in a child process, so the cap can
+ * always give up on them; `doctor` then exits whatever they left running.
+ */
 export const CHECK_TIMEOUT_MS = 2800;
 
 export interface TimedResult extends CheckResult {
@@ -65,7 +70,8 @@ async function runOne(check: Check, env: DoctorEnv, timeoutMs: number, now: () =
   const start = now();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<CheckResult>((done) => {
-    timer = setTimeout(() => done({ id: check.id, title: check.title, status: 'warn', detail: `Did not finish within ${timeoutMs / 1000} s.`, fix: 'Run doctor again; if it repeats, this check is blocked (slow disk, network or DNS).' }), timeoutMs);
+    // Not finishing is a failure: the thing it waits for (a disk, a mount, DNS) is what serve will wait for too.
+    timer = setTimeout(() => done({ id: check.id, title: check.title, status: 'fail', detail: `The ${check.id} check could not finish within ${timeoutMs / 1000} s and was abandoned.`, fix: 'Something it waits for is blocked: a hung disk or network mount under the data dir, DNS, or a slow model endpoint. Run doctor again; if it repeats, check that first.' }), timeoutMs);
     timer.unref();
   });
   let result: CheckResult;
