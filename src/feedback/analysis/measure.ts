@@ -36,55 +36,50 @@ export interface SlideStats {
   notes: TextStats;
 }
 
+interface Sentences {
+  tokens: Token[];
+  sentences: number;
+  longestSentence: number;
+}
+
+// A block (bullet, paragraph, note) ends a sentence even without a full stop.
+function addBlock(into: Sentences, blockTokens: readonly Token[]): void {
+  let run = 0;
+  for (const t of blockTokens) {
+    if (t.end) {
+      into.sentences++;
+      into.longestSentence = Math.max(into.longestSentence, run);
+      run = 0;
+    }
+    run++;
+    into.tokens.push(t);
+  }
+  into.sentences++;
+  into.longestSentence = Math.max(into.longestSentence, run);
+}
+
 function measureNotes(paragraphs: readonly string[]): TextStats {
-  const tokens: Token[] = [];
-  let sentences = 0;
-  let longestSentence = 0;
+  const acc: Sentences = { tokens: [], sentences: 0, longestSentence: 0 };
   for (const paragraph of paragraphs) {
     const paragraphTokens = tokenize(paragraph);
-    if (paragraphTokens.length === 0) continue;
-    let run = 0;
-    for (const t of paragraphTokens) {
-      if (t.end) {
-        sentences++;
-        longestSentence = Math.max(longestSentence, run);
-        run = 0;
-      }
-      run++;
-      tokens.push(t);
-    }
-    sentences++;
-    longestSentence = Math.max(longestSentence, run);
+    if (paragraphTokens.length > 0) addBlock(acc, paragraphTokens);
   }
-  return { tokens, words: tokens.length, sentences, syllables: 0, longestSentence };
+  return { ...acc, words: acc.tokens.length, syllables: 0 };
 }
 
 export function tokenizeSlides(slides: readonly ParsedSlide[]): { slides: SlideStats[]; headingWords: Set<string> } {
   const headingWords = new Set<string>();
   const stats = slides.map((slide): SlideStats => {
-    const tokens: Token[] = [];
+    const acc: Sentences = { tokens: [], sentences: 0, longestSentence: 0 };
     const bullets: BulletStats[] = [];
-    let sentences = 0;
-    let longestSentence = 0;
     for (const block of slide.blocks) {
       const blockTokens = tokenize(block.text);
       if (blockTokens.length === 0) continue;
       if (block.kind === 'heading') for (const t of blockTokens) headingWords.add(t.lower);
       if (block.kind === 'bullet') bullets.push({ position: bullets.length + 1, words: blockTokens.length, text: block.text });
-      let run = 0;
-      for (const t of blockTokens) {
-        if (t.end) {
-          sentences++;
-          longestSentence = Math.max(longestSentence, run);
-          run = 0;
-        }
-        run++;
-        tokens.push(t);
-      }
-      sentences++;
-      longestSentence = Math.max(longestSentence, run);
+      addBlock(acc, blockTokens);
     }
-    return { index: slide.index, title: slide.title, tokens, words: tokens.length, bullets, sentences, syllables: 0, longestSentence,
+    return { index: slide.index, title: slide.title, ...acc, words: acc.tokens.length, bullets, syllables: 0,
       headingOnly: slide.blocks.every((b) => b.kind === 'heading'), notes: measureNotes(slide.notes) };
   });
   return { slides: stats, headingWords };
