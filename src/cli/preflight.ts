@@ -2,11 +2,18 @@ import { accessSync, constants, mkdirSync, rmSync, writeFileSync } from 'node:fs
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { readPidFile } from '../supervisor/pidfile.js';
+import { prepareControlPath } from '../supervisor/control.js';
+import { acquireDataDirLock, LOCK_FILE, type DataDirLock } from '../supervisor/lock.js';
+import { isAlive, pidFromFile, writePidFile } from '../supervisor/pidfile.js';
+import { restrictFileModes } from '../supervisor/private-files.js';
 
-/** The data dir exists (or is created) and is writable; refuses a second server on it. */
-export function checkDataDir(dataDir: string): { stalePid?: number | undefined } {
+/**
+ * The data dir exists (or is created), is private and writable, and is ours: its lock is held
+ * for the life of this process, so a second server on it exits 2. Writes the pid file.
+ */
+export async function claimDataDir(dataDir: string): Promise<{ lock: DataDirLock; stalePid?: number | undefined }> {
   try {
+    restrictFileModes(dataDir);
     mkdirSync(dataDir, { recursive: true });
     accessSync(dataDir, constants.W_OK);
     const probe = join(dataDir, `.write-test-${process.pid}`);
@@ -17,13 +24,28 @@ export function checkDataDir(dataDir: string): { stalePid?: number | undefined }
       fix: 'Choose a writable directory with --data-dir or PRESENTER_DATA_DIR, or fix its owner and permissions.',
     });
   }
-  const pid = readPidFile(dataDir);
-  if (pid.state === 'running') {
-    throw new ConfigError('ALREADY_RUNNING', `presenter-serve is already running on ${dataDir} (pid ${pid.pid}).`, {
+  const lock = acquireDataDirLock(dataDir);
+  if (!lock) {
+    const pid = await holderPid(dataDir);
+    throw new ConfigError('ALREADY_RUNNING', `presenter-serve is already running on ${dataDir} (${pid === undefined ? `pid unknown: it holds ${join(dataDir, LOCK_FILE)}` : `pid ${pid}`}).`, {
       fix: 'Use `presenter-serve status`, `reload` or `stop`, or give this server another --data-dir.',
     });
   }
-  return pid.state === 'stale' ? { stalePid: pid.pid } : {};
+  // We hold the lock: a pid file naming another pid is a dead server's (or a reused pid's).
+  const previous = pidFromFile(dataDir);
+  writePidFile(dataDir, process.pid);
+  prepareControlPath(dataDir);
+  return { lock, stalePid: previous !== undefined && previous !== process.pid ? previous : undefined };
+}
+
+// The lock's holder writes the pid file right after taking the lock: give it a moment.
+async function holderPid(dataDir: string): Promise<number | undefined> {
+  for (let i = 0; i < 20; i++) {
+    const pid = pidFromFile(dataDir);
+    if (pid !== undefined && pid !== process.pid && isAlive(pid)) return pid;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
 }
 
 /** Fails with exit 2 naming the port when something else listens there. */
