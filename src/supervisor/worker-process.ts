@@ -58,11 +58,13 @@ export function forkWorker(env: NodeJS.ProcessEnv, sink: LogSink, stderr: Writab
     }
     events.message(proc, message);
   });
+  // `exited` settles once its last log lines are in too: stdout can end after the exit event.
+  const stdoutDone = worker.process.stdout ? new Promise<void>((resolve) => worker.process.stdout!.once('close', () => resolve())) : Promise.resolve();
   worker.on('exit', (code, signal) => {
     clearTimeout(readyTimer);
     proc.exit = { code, signal };
     events.exited(proc);
-    markExited();
+    void stdoutDone.then(markExited);
   });
   return proc;
 }
