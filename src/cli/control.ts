@@ -2,31 +2,40 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Context } from '../context.js';
 import { PresenterError } from '../errors.js';
-import { sendControl, type ControlCommand } from '../supervisor/control.js';
-import { readPidFile, removePidFile } from '../supervisor/pidfile.js';
-import type { SupervisorStatus } from '../supervisor/supervisor.js';
+import { ControlRefused, controlPath, sendControl, type ControlCommand } from '../supervisor/control.js';
+import { isDataDirLocked } from '../supervisor/lock.js';
+import { pidFromFile, readPidFile, removePidFile } from '../supervisor/pidfile.js';
+import type { SupervisorStatus } from '../supervisor/status.js';
 
 function dataDirOf(flag: string | undefined, ctx: Context): string {
   return resolve(ctx.cwd, flag ?? ctx.env.PRESENTER_DATA_DIR ?? './data');
 }
 
-/** Finds the running server through the pid file and asks it over the control channel. */
+/**
+ * Finds the running server and asks it over the control channel. Whether a server runs is the
+ * data dir's lock (held by a live server, released by the kernel when it dies), not the pid
+ * file: a pid file can name a dead process, or a live one that reused its pid.
+ */
 async function ask(dataDir: string, command: ControlCommand): Promise<unknown> {
-  const pid = readPidFile(dataDir);
-  if (pid.state === 'none') {
-    throw new PresenterError('NOT_RUNNING', `presenter-serve is not running on ${dataDir} (no pid file).`, { fix: 'Start it with `presenter-serve serve`, or pass the --data-dir it runs with.' });
-  }
-  if (pid.state === 'stale') {
+  if (!isDataDirLocked(dataDir)) {
+    const pid = readPidFile(dataDir);
+    if (pid.state === 'none') {
+      throw new PresenterError('NOT_RUNNING', `presenter-serve is not running on ${dataDir} (no pid file).`, { fix: 'Start it with `presenter-serve serve`, or pass the --data-dir it runs with.' });
+    }
     if (command === 'stop') removePidFile(dataDir);
-    throw new PresenterError('STALE_PID', `The pid file ${pid.file} is stale: pid ${pid.pid ?? '(unreadable)'} is not running.${command === 'stop' ? ' Removed it.' : ''}`, {
+    const why = pid.pid === undefined ? 'it names no pid' : pid.state === 'running' ? `pid ${pid.pid} is another program, not a server holding this data dir` : `pid ${pid.pid} is not running`;
+    throw new PresenterError('STALE_PID', `The pid file ${resolve(dataDir, 'presenter.pid')} is stale: ${why}.${command === 'stop' ? ' Removed it.' : ''}`, {
       fix: command === 'stop' ? 'Nothing to stop.' : 'The server is not running (it was killed or crashed): start it with `presenter-serve serve`.',
     });
   }
+  const pid = pidFromFile(dataDir);
+  const who = `presenter-serve (pid ${pid ?? 'unknown'})`;
   try {
     return await sendControl(dataDir, command);
   } catch (error) {
-    throw new PresenterError('NO_ANSWER', `pid ${pid.pid} is alive but did not answer on the control channel: ${(error as Error).message}.`, {
-      fix: `If pid ${pid.pid} is not presenter-serve, the pid file is stale: remove ${resolve(dataDir, 'presenter.pid')}.`,
+    if (error instanceof ControlRefused) throw new PresenterError('REFUSED', `${who} refused \`${command}\`: ${error.message}.`);
+    throw new PresenterError('NO_ANSWER', `${who} holds ${dataDir} but did not answer on its control socket ${controlPath(dataDir)}: ${(error as Error).message}.`, {
+      fix: 'It may be starting or stopping: try again in a few seconds. If it stays so, its log says why; `kill -TERM` the pid stops it.',
     });
   }
 }
@@ -78,8 +87,8 @@ export function registerControl(program: Command, ctx: Context): void {
       const dataDir = dataDirOf(opts.dataDir, ctx);
       const answer = (await ask(dataDir, 'stop')) as { pid: number };
       const deadline = Date.now() + Number(opts.wait) * 1000;
-      while (Date.now() < deadline && readPidFile(dataDir).state === 'running') await new Promise((r) => setTimeout(r, 100));
-      if (readPidFile(dataDir).state === 'running') {
+      while (Date.now() < deadline && isDataDirLocked(dataDir)) await new Promise((r) => setTimeout(r, 100));
+      if (isDataDirLocked(dataDir)) {
         throw new PresenterError('STOP_TIMEOUT', `pid ${answer.pid} is still running after ${opts.wait} s.`, { fix: 'It may be finishing long jobs; check `presenter-serve status`, or run `stop` again.' });
       }
       ctx.stdout.write(`stopped presenter-serve (pid ${answer.pid})\n`);

@@ -3,12 +3,19 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { ensureDirSync, refusingParent } from '../fs/ensure-dir.js';
-import { readPidFile } from '../supervisor/pidfile.js';
+import { prepareControlPath } from '../supervisor/control.js';
+import { acquireDataDirLock, LOCK_FILE, type DataDirLock } from '../supervisor/lock.js';
+import { isAlive, pidFromFile, writePidFile } from '../supervisor/pidfile.js';
+import { restrictFileModes } from '../supervisor/private-files.js';
 
-/** The data dir exists (or is created) and is writable; refuses a second server on it. */
-export function checkDataDir(dataDir: string): { stalePid?: number | undefined } {
+/**
+ * The data dir exists (or is created), is private and writable, and is ours: its lock is held
+ * for the life of this process, so a second server on it exits 2. Writes the pid file.
+ */
+export async function claimDataDir(dataDir: string): Promise<{ lock: DataDirLock; stalePid?: number | undefined }> {
   const fix = 'Choose a writable directory on a local disk with --data-dir or PRESENTER_DATA_DIR (e.g. --data-dir ./data), or fix its owner and permissions.';
   try {
+    restrictFileModes(dataDir);
     ensureDirSync(dataDir);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
@@ -24,13 +31,28 @@ export function checkDataDir(dataDir: string): { stalePid?: number | undefined }
   } catch (error) {
     throw new ConfigError('DATA_DIR_NOT_WRITABLE', `The data dir ${dataDir} is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`, { fix });
   }
-  const pid = readPidFile(dataDir);
-  if (pid.state === 'running') {
-    throw new ConfigError('ALREADY_RUNNING', `presenter-serve is already running on ${dataDir} (pid ${pid.pid}).`, {
+  const lock = acquireDataDirLock(dataDir);
+  if (!lock) {
+    const pid = await holderPid(dataDir);
+    throw new ConfigError('ALREADY_RUNNING', `presenter-serve is already running on ${dataDir} (${pid === undefined ? `pid unknown: it holds ${join(dataDir, LOCK_FILE)}` : `pid ${pid}`}).`, {
       fix: 'Use `presenter-serve status`, `reload` or `stop`, or give this server another --data-dir.',
     });
   }
-  return pid.state === 'stale' ? { stalePid: pid.pid } : {};
+  // We hold the lock: a pid file naming another pid is a dead server's (or a reused pid's).
+  const previous = pidFromFile(dataDir);
+  writePidFile(dataDir, process.pid);
+  prepareControlPath(dataDir);
+  return { lock, stalePid: previous !== undefined && previous !== process.pid ? previous : undefined };
+}
+
+// The lock's holder writes the pid file right after taking the lock: give it a moment.
+async function holderPid(dataDir: string): Promise<number | undefined> {
+  for (let i = 0; i < 20; i++) {
+    const pid = pidFromFile(dataDir);
+    if (pid !== undefined && pid !== process.pid && isAlive(pid)) return pid;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
 }
 
 /** Fails with exit 2 naming the port when something else listens there. */

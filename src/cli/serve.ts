@@ -1,13 +1,15 @@
 import { Option, type Command } from 'commander';
+import type { Settings } from '../config/defaults.js';
 import type { Context } from '../context.js';
 import { parseIntFlag, parseTrustProxy, resolveSettings, type SettingFlags } from '../config/resolve.js';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { createProvider } from '../feedback/providers.js';
 import { CORRUPT_FIX, migrateDatabase } from '../store/sqlite.js';
+import { removePidFile } from '../supervisor/pidfile.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { DB_FILE } from '../worker/service.js';
-import { checkDataDir, checkPortFree } from './preflight.js';
+import { checkPortFree, claimDataDir } from './preflight.js';
 
 export function registerServe(program: Command, ctx: Context): void {
   program
@@ -25,22 +27,17 @@ export function registerServe(program: Command, ctx: Context): void {
     .option('--quiet', 'log to the file only, nothing to stdout')
     .action(async (flags: SettingFlags & { quiet?: boolean }) => {
       const settings = resolveSettings(flags, ctx);
-      const { stalePid } = checkDataDir(settings.dataDir);
-      await checkPortFree(settings.host, settings.port);
-      // A bad model setting must stop here with exit 2, not crash every worker at start-up.
-      const provider = createProvider(settings.ai, ctx.env) as { close?: () => Promise<void> | void };
-      await provider.close?.();
-      const file = join(settings.dataDir, DB_FILE);
+      const { lock, stalePid } = await claimDataDir(settings.dataDir);
       let applied: number[];
       try {
-        applied = migrateDatabase(file);
+        applied = await prepare(settings, ctx.env);
       } catch (error) {
-        const corrupt = (error as { code?: unknown }).code === 'STORE_CORRUPT';
-        throw new ConfigError(corrupt ? 'DB_CORRUPT' : 'DB_UNUSABLE', `The database ${file} cannot be used: ${(error as Error).message}.`, {
-          fix: corrupt ? CORRUPT_FIX(file) : 'Restore it from a backup, or move it away to start with an empty database (run `presenter-serve doctor` for the SQLite checks).',
-        });
+        // nothing started: give the data dir back as it was found
+        removePidFile(settings.dataDir);
+        lock.release();
+        throw error;
       }
-      const supervisor = new Supervisor(settings, ctx, { quiet: flags.quiet });
+      const supervisor = new Supervisor(settings, ctx, { quiet: flags.quiet, lock });
       if (stalePid !== undefined) {
         supervisor.logger.warn({ event: 'supervisor.stale_pid', stalePid }, `Replaced a stale pid file (pid ${stalePid} is not running)`);
       }
@@ -50,4 +47,21 @@ export function registerServe(program: Command, ctx: Context): void {
       // Workers and timers are gone; leave nothing behind that could keep the process alive.
       setTimeout(() => process.exit(exitCode), 200).unref();
     });
+}
+
+// Checks that need the data dir claimed: the port, the model settings, the database.
+async function prepare(settings: Settings, env: NodeJS.ProcessEnv): Promise<number[]> {
+  await checkPortFree(settings.host, settings.port);
+  // A bad model setting must stop here with exit 2, not crash every worker at start-up.
+  const provider = createProvider(settings.ai, env) as { close?: () => Promise<void> | void };
+  await provider.close?.();
+  const file = join(settings.dataDir, DB_FILE);
+  try {
+    return migrateDatabase(file);
+  } catch (error) {
+    const corrupt = (error as { code?: unknown }).code === 'STORE_CORRUPT';
+    throw new ConfigError(corrupt ? 'DB_CORRUPT' : 'DB_UNUSABLE', `The database ${file} cannot be used: ${(error as Error).message}.`, {
+      fix: corrupt ? CORRUPT_FIX(file) : 'Restore it from a backup, or move it away to start with an empty database (run `presenter-serve doctor` for the SQLite checks).',
+    });
+  }
 }

@@ -1,8 +1,11 @@
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { createStream, type RotatingFileStream } from 'rotating-file-stream';
 import PinoPretty from 'pino-pretty';
+import { BoundedLines } from './bounded.js';
+import { truncatePartialLine } from './truncate.js';
 
 export interface SinkOptions {
   logDir: string;
@@ -15,28 +18,33 @@ export interface SinkOptions {
   quiet?: boolean;
 }
 
+// Bytes queued per destination before lines are dropped: the file is the record, so it gets more.
+const FILE_BUFFER_BYTES = 16 * 1024 * 1024;
+const CONSOLE_BUFFER_BYTES = 4 * 1024 * 1024;
+// How often dropped lines are reported, and a broken log file is tried again.
+const REPORT_MS = 1000;
+
 export const LOG_FILE = 'presenter.log';
 
 // The supervisor is the one writer of the log file: workers write JSON lines to their stdout,
 // the supervisor forwards whole lines here. So rotation is done once, by one process, in order.
 export class LogSink {
   readonly file: string;
-  private readonly fileStream: RotatingFileStream;
+  private fileStream: RotatingFileStream;
+  private readonly fileLines: BoundedLines;
+  private fileError: string | undefined;
   private readonly consoleStream: Writable | undefined;
+  private readonly consoleLines: BoundedLines | undefined;
   private readonly console: Writable;
+  private reportTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
-  constructor(options: SinkOptions) {
+  constructor(private readonly options: SinkOptions) {
     this.console = options.console;
     mkdirSync(options.logDir, { recursive: true });
     this.file = join(options.logDir, LOG_FILE);
-    this.fileStream = createStream(((index: number | null) => (index === null ? LOG_FILE : `${LOG_FILE}.${index}`)) as never, {
-      path: options.logDir,
-      size: `${Math.max(1, Math.round(options.maxBytes / 1024))}K`,
-      rotate: options.maxFiles,
-    });
-    this.fileStream.on('error', (error) => {
-      options.console.write(`presenter-serve: cannot write the log file ${this.file}: ${error.message}\n`);
-    });
+    this.fileStream = this.openFile();
+    this.fileLines = new BoundedLines(this.fileStream, FILE_BUFFER_BYTES);
     if (!options.quiet) {
       const pretty = options.pretty ?? Boolean(options.console.isTTY);
       this.consoleStream = pretty
@@ -49,13 +57,73 @@ export class LogSink {
             ignore: 'hostname,worker,event,reqId',
           })
         : options.console;
+      this.consoleLines = new BoundedLines(this.consoleStream, CONSOLE_BUFFER_BYTES);
     }
+  }
+
+  private openFile(): RotatingFileStream {
+    const stream = createStream(((index: number | null) => (index === null ? LOG_FILE : `${LOG_FILE}.${index}`)) as never, {
+      path: this.options.logDir,
+      size: `${Math.max(1, Math.round(this.options.maxBytes / 1024))}K`,
+      rotate: this.options.maxFiles,
+    });
+    // A failed write (ENOSPC, EIO) ends the stream: from then on lines are counted as dropped,
+    // and the file is opened again once a second until it takes writes (the disk has room again).
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (stream !== this.fileStream || this.fileError) return;
+      this.fileError = error.code ?? error.message;
+      this.fileLines.addDropped(1); // the write that failed: at least one line
+      this.console.write(`presenter-serve: cannot write the log file ${this.file}: ${error.message}; dropping lines until it works again\n`);
+      stream.destroy();
+      this.scheduleReport();
+    });
+    return stream;
   }
 
   /** Writes complete JSON lines (a chunk ending in a newline). */
   write(lines: string | Buffer): boolean {
-    this.consoleStream?.write(lines);
-    return this.fileStream.write(lines);
+    if (this.consoleLines && !this.consoleLines.write(lines)) this.scheduleReport();
+    if (this.fileLines.write(lines)) return true;
+    this.scheduleReport();
+    return false;
+  }
+
+  private scheduleReport(): void {
+    if (this.reportTimer || this.closed) return;
+    this.reportTimer = setTimeout(() => {
+      this.reportTimer = undefined;
+      this.report();
+    }, REPORT_MS);
+    this.reportTimer.unref();
+  }
+
+  // Dropped lines become one `log.dropped` line in the file (the console may be the pipe nobody
+  // reads; the file is what operators look at). A broken file is reopened first.
+  private report(): void {
+    if (this.fileError && !this.closed) {
+      truncatePartialLine(this.file);
+      this.fileStream = this.openFile();
+      this.fileLines.replace(this.fileStream);
+      const code = this.fileError;
+      this.fileError = undefined;
+      this.droppedLine(this.fileLines.takeDropped(), 'file', `the log file could not be written (${code})`);
+    }
+    const fromConsole = this.consoleLines?.takeDropped() ?? 0;
+    if (fromConsole > 0) this.droppedLine(fromConsole, 'console', 'stdout did not keep up (a pipe nobody reads?)');
+    const fromFile = this.fileLines.takeDropped();
+    if (fromFile > 0) this.droppedLine(fromFile, 'file', 'the log file did not keep up');
+  }
+
+  private droppedLine(dropped: number, destination: 'console' | 'file', why: string): void {
+    if (dropped === 0) return;
+    const line = `${JSON.stringify({ level: 40, time: Date.now(), pid: process.pid, hostname: hostname(), worker: 0, event: 'log.dropped', dropped, destination, msg: `${dropped} log lines dropped: ${why}` })}\n`;
+    if (!this.fileLines.write(line)) return; // counted again, reported next time
+    this.scheduleCheck();
+  }
+
+  // Keep reporting while a destination stays backed up.
+  private scheduleCheck(): void {
+    if (this.fileError || (this.consoleLines && !this.consoleLines.open) || !this.fileLines.open) this.scheduleReport();
   }
 
   /** Forwards a child's output in whole lines so that two workers' lines never interleave. */
@@ -80,7 +148,11 @@ export class LogSink {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => this.fileStream.end(() => resolve()));
+    clearTimeout(this.reportTimer);
+    this.reportTimer = undefined;
+    this.report();
+    this.closed = true;
+    if (!this.fileStream.destroyed) await new Promise<void>((resolve) => this.fileStream.end(() => resolve()));
     // the pretty printer buffers: end it; a raw stdout belongs to the process and stays open
     if (this.consoleStream && this.consoleStream !== this.console) {
       await new Promise<void>((resolve) => this.consoleStream!.end(() => resolve()));

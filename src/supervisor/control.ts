@@ -1,23 +1,37 @@
 import { createHash } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { ensurePrivateDir, privateSocketDir, SOCKET_FILE } from './socket-dir.js';
 
 // The control channel of `status`, `reload` and `stop`: a Unix socket (a named pipe on
 // Windows) named after the data dir, speaking one JSON request and one JSON answer per line.
 export type ControlCommand = 'status' | 'reload' | 'stop';
 
+/** The server answered, and said no (e.g. a reload is already running). */
+export class ControlRefused extends Error {
+  override readonly name = 'ControlRefused';
+}
+
 export function controlPath(dataDir: string, platform: NodeJS.Platform = process.platform): string {
   const hash = createHash('sha256').update(dataDir).digest('hex').slice(0, 16);
   if (platform === 'win32') return `\\\\.\\pipe\\presenter-serve-${hash}`;
-  const local = join(dataDir, 'presenter.sock');
-  // Unix socket paths are limited to ~104 bytes.
-  return Buffer.byteLength(local) < 100 ? local : join(tmpdir(), `presenter-serve-${hash}.sock`);
+  const local = join(dataDir, SOCKET_FILE);
+  // Unix socket paths are limited to ~104 bytes: a long data dir puts it in a private directory.
+  return Buffer.byteLength(local) < 100 ? local : join(privateSocketDir(), `${hash}.sock`);
 }
 
-export function listenControl(dataDir: string, handle: (command: ControlCommand) => Promise<unknown>): Promise<Server> {
+/** The server's socket path, its private directory created and checked (throws a ConfigError). */
+export function prepareControlPath(dataDir: string): string {
   const path = controlPath(dataDir);
+  if (process.platform !== 'win32' && dirname(path) === privateSocketDir()) ensurePrivateDir(dirname(path));
+  return path;
+}
+
+// Only the caller holds the data dir's lock, so a socket left at the path is a dead server's
+// (kill -9) and is removed. The socket is 0600: another local user cannot stop the server.
+export function listenControl(dataDir: string, handle: (command: ControlCommand) => Promise<unknown>): Promise<Server> {
+  const path = prepareControlPath(dataDir);
   if (process.platform !== 'win32') rmSync(path, { force: true });
   const server = createServer((socket) => {
     let buffer = '';
@@ -47,7 +61,10 @@ export function listenControl(dataDir: string, handle: (command: ControlCommand)
   server.unref();
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(path, () => resolve(server));
+    server.listen(path, () => {
+      if (process.platform !== 'win32') chmodSync(path, 0o600);
+      resolve(server);
+    });
   });
 }
 
@@ -70,7 +87,7 @@ export function sendControl(dataDir: string, command: ControlCommand, timeoutMs 
       try {
         const parsed = JSON.parse(answer) as { ok: boolean; result?: unknown; error?: string };
         if (parsed.ok) resolve(parsed.result);
-        else reject(new Error(parsed.error ?? 'the server refused the command'));
+        else reject(new ControlRefused(parsed.error ?? 'the server refused the command'));
       } catch {
         reject(new Error('the server closed the control connection without an answer'));
       }

@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const PID_FILE = 'presenter.pid';
@@ -30,7 +30,19 @@ export function readPidFile(dataDir: string): PidState {
 }
 
 export function writePidFile(dataDir: string, pid: number): void {
-  writeFileSync(join(dataDir, PID_FILE), `${pid}\n`);
+  const file = join(dataDir, PID_FILE);
+  writeFileSync(file, `${pid}\n`, { mode: 0o600 });
+  if (process.platform !== 'win32') chmodSync(file, 0o600);
+}
+
+/** The pid the pid file names, whether or not it is alive. */
+export function pidFromFile(dataDir: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(join(dataDir, PID_FILE), 'utf8').trim(), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function removePidFile(dataDir: string): void {

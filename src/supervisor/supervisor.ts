@@ -1,4 +1,4 @@
-import cluster, { type Worker } from 'node:cluster';
+import cluster from 'node:cluster';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:net';
@@ -13,47 +13,32 @@ import { LogSink } from '../logging/sink.js';
 import { startService, type Service } from '../worker/service.js';
 import { RestartBackoff } from './backoff.js';
 import { listenControl } from './control.js';
-import { isMessage, SETTINGS_ENV, type FromWorker, type ToWorker } from './messages.js';
-import { removePidFile, writePidFile } from './pidfile.js';
+import type { DataDirLock } from './lock.js';
+import { SETTINGS_ENV, type FromWorker } from './messages.js';
+import { removePidFile } from './pidfile.js';
+import { installSignals } from './signals.js';
+import { SlotTable, type ReplaceOutcome } from './slots.js';
+import { baseStatus, workerRows, type SupervisorStatus } from './status.js';
+import { describeExit, forkWorker, sendTo, stopWorker, type WorkerProcess } from './worker-process.js';
+
+export type { SupervisorStatus } from './status.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.js', import.meta.url));
-const READY_TIMEOUT_MS = 30_000;
-const STDERR_TAIL_LINES = 30;
-
-interface Slot {
-  index: number;
-  worker: Worker | undefined;
-  pid: number | undefined;
-  startedAt: number;
-  readyAt: number | undefined;
-  restarts: number;
-  stopping: boolean;
-  stderrTail: string[];
-  restartTimer: NodeJS.Timeout | undefined;
-}
-
-export interface SupervisorStatus {
-  pid: number;
-  profile: string;
-  host: string;
-  port: number;
-  dataDir: string;
-  startedAt: string;
-  uptimeSec: number;
-  mode: 'cluster' | 'single';
-  workers: { id: number; pid: number | undefined; state: string; uptimeSec: number; restarts: number; rssBytes: number | null; activeJobs: number | null }[];
-}
 
 export interface RunResult {
   exitCode: number;
 }
 
-// The primary process: owns the log file and the control channel, forks and supervises
-// workers (restart with backoff, crash-loop stop, rolling reload, graceful stop).
+// The primary process: owns the log file, the control channel and the data dir lock. The slots'
+// bookkeeping is the SlotTable (slots.ts); this class is the state machine around it:
+// starting → running ⇄ reloading → stopping, and it carries out the table's effects.
 export class Supervisor {
   private readonly sink: LogSink;
   readonly logger: Logger;
-  private readonly slots: Slot[] = [];
+  private readonly table: SlotTable<WorkerProcess>;
+  private readonly restarts: number[];
+  private readonly restartTimers: (NodeJS.Timeout | undefined)[];
+  private readonly pendingReplace = new Map<number, (outcome: ReplaceOutcome<WorkerProcess>) => void>();
   private readonly backoff = new RestartBackoff();
   private readonly startedAt = Date.now();
   private control: Server | undefined;
@@ -72,7 +57,7 @@ export class Supervisor {
   constructor(
     private readonly settings: Settings,
     private readonly ctx: Context,
-    options: { quiet?: boolean } = {},
+    private readonly options: { quiet?: boolean; lock?: DataDirLock } = {},
   ) {
     this.sink = new LogSink({
       logDir: join(settings.dataDir, 'logs'),
@@ -82,18 +67,34 @@ export class Supervisor {
       quiet: options.quiet,
     });
     this.logger = createLogger(settings.logLevel, 0, this.sink);
+    const count = settings.fork ? settings.workers : 0;
+    this.restarts = new Array<number>(count).fill(0);
+    this.restartTimers = new Array<NodeJS.Timeout | undefined>(count).fill(undefined);
+    this.table = new SlotTable<WorkerProcess>(count, {
+      fork: (slot) => this.forkWorker(slot),
+      stop: (proc) => stopWorker(proc, settings.gracefulTimeoutMs, () => this.logger.warn({ event: 'worker.killed', workerId: proc.id }, `Worker ${proc.id} did not stop in time: killing it`)),
+      crashed: (slot, proc) => this.onCrash(slot, proc),
+      cancelRestart: (slot) => {
+        clearTimeout(this.restartTimers[slot]);
+        this.restartTimers[slot] = undefined;
+      },
+      replaced: (slot, outcome) => {
+        const resolve = this.pendingReplace.get(slot);
+        this.pendingReplace.delete(slot);
+        resolve?.(outcome);
+      },
+    });
   }
 
   /** Runs until stopped; resolves with the exit code. */
   async run(): Promise<RunResult> {
     const s = this.settings;
-    writePidFile(s.dataDir, process.pid);
     this.logger.info(
       { event: 'supervisor.started', profile: s.profile, reason: s.profileReason, workers: s.fork ? s.workers : 0, threads: s.threads, host: s.host, port: s.port, dataDir: s.dataDir, node: process.version, nofile: openFileLimit(), rateLimit: s.rateLimit, maxQueue: s.maxQueue },
       `presenter-serve ${s.profile} profile (${s.profileReason}): ${s.fork ? `${s.workers} worker(s)` : 'serving from the primary'} × ${s.threads} job slots on ${s.host}:${s.port}`,
     );
     this.control = await listenControl(s.dataDir, (command) => this.onControl(command));
-    this.installSignals();
+    installSignals({ stop: (signal) => this.onStopSignal(signal), reload: () => this.onHangup() });
     if (s.fork) {
       this.aggregator = new AggregatorRegistry();
       // One worker accepts its own connections (SCHED_NONE): with round-robin the primary would
@@ -101,18 +102,8 @@ export class Supervisor {
       // round-robin, which spreads connections evenly. NODE_CLUSTER_SCHED_POLICY still wins.
       if (!this.ctx.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = s.workers === 1 ? cluster.SCHED_NONE : cluster.SCHED_RR;
       cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], silent: true });
-      for (let i = 0; i < s.workers; i++) {
-        const slot: Slot = { index: i, worker: undefined, pid: undefined, startedAt: 0, readyAt: undefined, restarts: 0, stopping: false, stderrTail: [], restartTimer: undefined };
-        this.slots.push(slot);
-      }
-      // A worker that crashes at start-up is restarted like any other; a port or permission
-      // problem is the operator's to fix: stop with exit 2.
-      const results = await Promise.allSettled(this.slots.map((slot) => this.fork(slot)));
-      const configError = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && (r.reason as { config?: boolean }).config === true);
-      if (configError && this.state === 'starting') {
-        await this.shutdown(2, (configError.reason as Error).message);
-        return this.done;
-      }
+      // `running` once every slot has a ready worker (see onReady); a crashing worker is restarted.
+      this.table.start();
     } else {
       try {
         this.service = await startService({ settings: s, logger: this.logger, env: this.ctx.env });
@@ -121,13 +112,16 @@ export class Supervisor {
         return this.done;
       }
       this.logger.info({ event: 'worker.ready', host: s.host, port: s.port }, 'Serving from the primary process');
-    }
-    if (this.state === 'starting') {
-      this.state = 'running';
-      if (s.fork && !this.slots.some((slot) => slot.readyAt)) return this.done;
-      this.logger.info({ event: 'supervisor.ready', url: `http://${s.host === '0.0.0.0' ? '127.0.0.1' : s.host}:${s.port}/` }, `Ready on http://${s.host}:${s.port}/`);
+      this.markRunning();
     }
     return this.done;
+  }
+
+  private markRunning(): void {
+    if (this.state !== 'starting') return;
+    this.state = 'running';
+    const s = this.settings;
+    this.logger.info({ event: 'supervisor.ready', url: `http://${s.host === '0.0.0.0' ? '127.0.0.1' : s.host}:${s.port}/` }, `Ready on http://${s.host}:${s.port}/`);
   }
 
   private describeStartError(code: string | undefined, message: string): string {
@@ -136,115 +130,75 @@ export class Supervisor {
     return message;
   }
 
-  private fork(slot: Slot): Promise<void> {
+  private forkWorker(slot: number): WorkerProcess {
     const env = { ...this.ctx.env, [SETTINGS_ENV]: JSON.stringify(this.settings) };
-    const worker = cluster.fork(env);
-    slot.worker = worker;
-    slot.pid = worker.process.pid;
-    slot.startedAt = Date.now();
-    slot.readyAt = undefined;
-    slot.stopping = false;
-    slot.stderrTail = [];
-    if (worker.process.stdout) this.sink.forward(worker.process.stdout);
-    worker.process.stderr?.setEncoding('utf8');
-    worker.process.stderr?.on('data', (chunk: string) => {
-      this.ctx.stderr.write(chunk);
-      slot.stderrTail.push(...chunk.split('\n').filter((l) => l.trim() !== ''));
-      if (slot.stderrTail.length > STDERR_TAIL_LINES) slot.stderrTail.splice(0, slot.stderrTail.length - STDERR_TAIL_LINES);
+    const proc = forkWorker(env, this.sink, this.ctx.stderr, {
+      ready: (p) => {
+        this.table.ready(p);
+        if (this.table.settled()) this.markRunning();
+      },
+      exited: (p) => this.onExit(p),
+      message: (p, message) => this.onMessage(p, message),
     });
-    this.logger.info({ event: 'worker.started', workerId: worker.id, workerPid: worker.process.pid, slot: slot.index }, `Worker ${worker.id} started (pid ${worker.process.pid})`);
+    this.logger.info({ event: 'worker.started', workerId: proc.id, workerPid: proc.pid, slot }, `Worker ${proc.id} started (pid ${proc.pid})`);
+    return proc;
+  }
 
-    return new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const timer = setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        reject(new Error(`worker ${worker.id} was not ready within ${READY_TIMEOUT_MS / 1000} s`));
-        worker.process.kill('SIGKILL');
-      }, READY_TIMEOUT_MS);
-      worker.on('message', (message: unknown) => {
-        if (!isMessage<FromWorker>(message)) return;
-        switch (message.type) {
-          case 'ready':
-            slot.readyAt = Date.now();
-            if (!settled) {
-              settled = true;
-              clearTimeout(timer);
-              resolve();
-            }
-            break;
-          case 'fatal':
-            if (!settled && (message.code === 'EADDRINUSE' || message.code === 'EACCES')) {
-              settled = true;
-              clearTimeout(timer);
-              reject(Object.assign(new Error(this.describeStartError(message.code, message.message)), { config: true }));
-            }
-            break;
-          case 'stats':
-            this.pendingStats.get(message.requestId)?.(message);
-            this.pendingStats.delete(message.requestId);
-            break;
-          case 'enqueued':
-            for (const other of this.slots) if (other.worker && other.worker !== worker && other.readyAt) this.send(other.worker, { type: 'wake' });
-            break;
-          case 'metrics':
-            this.aggregateMetrics(worker, message.requestId);
-            break;
-          case 'rate':
-            this.send(worker, { type: 'rate', requestId: message.requestId, ...this.rates.hit(message.key, message.windowMs) });
-            break;
+  private onMessage(proc: WorkerProcess, message: FromWorker): void {
+    switch (message.type) {
+      case 'fatal':
+        // A port or permission problem at start-up is the operator's to fix: stop with exit 2.
+        if (this.state === 'starting' && (message.code === 'EADDRINUSE' || message.code === 'EACCES')) {
+          void this.shutdown(2, this.describeStartError(message.code, message.message));
         }
-      });
-      worker.on('exit', (code, signal) => {
-        clearTimeout(timer);
-        if (!settled) {
-          settled = true;
-          reject(new Error(`worker ${worker.id} exited during start-up (${signal ?? `code ${code}`})${slot.stderrTail.length ? `: ${slot.stderrTail[slot.stderrTail.length - 1]}` : ''}`));
-        }
-        this.onExit(slot, worker, code, signal);
-      });
-    });
+        break;
+      case 'stats':
+        this.pendingStats.get(message.requestId)?.(message);
+        this.pendingStats.delete(message.requestId);
+        break;
+      case 'enqueued':
+        for (const other of this.table.workers()) if (other.role === 'current' && other.ready && other.worker !== proc) sendTo(other.worker, { type: 'wake' });
+        break;
+      case 'metrics':
+        this.aggregator?.clusterMetrics().then(
+          (text: string) => sendTo(proc, { type: 'metrics', requestId: message.requestId, text }),
+          (error: Error) => sendTo(proc, { type: 'metrics', requestId: message.requestId, error: error.message }),
+        );
+        break;
+      case 'rate':
+        sendTo(proc, { type: 'rate', requestId: message.requestId, ...this.rates.hit(message.key, message.windowMs) });
+        break;
+      case 'ready':
+        break;
+    }
   }
 
-  private aggregateMetrics(worker: Worker, requestId: number): void {
-    const aggregator = this.aggregator;
-    if (!aggregator) return;
-    aggregator.clusterMetrics().then(
-      (text: string) => this.send(worker, { type: 'metrics', requestId, text }),
-      (error: Error) => this.send(worker, { type: 'metrics', requestId, error: error.message }),
-    );
-  }
-
-  private send(worker: Worker, message: ToWorker): void {
-    if (worker.isConnected()) worker.send(message);
-  }
-
-  private onExit(slot: Slot, worker: Worker, code: number | null, signal: string | null): void {
-    const expected = slot.stopping || this.state === 'stopping' || slot.worker !== worker;
-    const how = signal ? `signal ${signal}` : `code ${code}`;
+  private onExit(proc: WorkerProcess): void {
+    const role = this.table.workers().find((w) => w.worker === proc)?.role;
+    const expected = role === 'retiring' || this.state === 'stopping';
     this.logger[expected ? 'info' : 'warn'](
-      { event: 'worker.exited', workerId: worker.id, workerPid: worker.process.pid, code, signal, expected },
-      `Worker ${worker.id} (pid ${worker.process.pid}) exited with ${how}`,
+      { event: 'worker.exited', workerId: proc.id, workerPid: proc.pid, code: proc.exit?.code, signal: proc.exit?.signal, expected },
+      `Worker ${proc.id} (pid ${proc.pid}) exited with ${describeExit(proc)}`,
     );
-    if (slot.worker !== worker) return;
-    slot.worker = undefined;
-    slot.pid = undefined;
-    if (expected) return;
+    this.table.exited(proc);
+  }
 
-    const delay = this.backoff.crashed(Date.now(), slot.readyAt);
+  // The table asks for a restart: a serving worker crashed (or a replacement died with no
+  // worker left in its slot).
+  private onCrash(slot: number, proc: WorkerProcess): void {
+    const delay = this.backoff.crashed(Date.now(), proc.readyAt);
     if (delay === 'loop') {
-      const lastError = slot.stderrTail.slice(-12).join('\n') || `(the worker printed nothing; it exited with ${how})`;
-      this.logger.error({ event: 'worker.crash_loop', workerId: worker.id, lastError }, 'Workers crashed 10 times within 60 s: stopping');
+      const lastError = proc.stderrTail.slice(-12).join('\n') || `(the worker printed nothing; it exited with ${describeExit(proc)})`;
+      this.logger.error({ event: 'worker.crash_loop', workerId: proc.id, lastError }, 'Workers crashed 10 times within 60 s: stopping');
       this.ctx.stderr.write(`error: crash loop: workers crashed 10 times within 60 s. The last worker's error:\n${lastError}\n`);
-      void this.shutdown(1, 'crash loop');
+      setImmediate(() => void this.shutdown(1, 'crash loop'));
       return;
     }
-    slot.restarts++;
-    this.logger.warn({ event: 'worker.restarting', slot: slot.index, delayMs: delay, restarts: slot.restarts }, `Restarting worker in ${delay} ms`);
-    slot.restartTimer = setTimeout(() => {
-      slot.restartTimer = undefined;
-      if (this.state === 'stopping') return;
-      this.fork(slot).catch((error: Error) => this.logger.error({ event: 'worker.start_failed', err: error }, error.message));
+    this.restarts[slot] = (this.restarts[slot] ?? 0) + 1;
+    this.logger.warn({ event: 'worker.restarting', slot, delayMs: delay, restarts: this.restarts[slot] }, `Restarting worker in ${delay} ms`);
+    this.restartTimers[slot] = setTimeout(() => {
+      this.restartTimers[slot] = undefined;
+      this.table.restartDue(slot);
     }, delay);
   }
 
@@ -262,38 +216,15 @@ export class Supervisor {
 
   async status(): Promise<SupervisorStatus> {
     const now = Date.now();
-    const s = this.settings;
-    const base = {
-      pid: process.pid,
-      profile: s.profile,
-      host: s.host,
-      port: s.port,
-      dataDir: s.dataDir,
-      startedAt: new Date(this.startedAt).toISOString(),
-      uptimeSec: Math.round((now - this.startedAt) / 1000),
-    };
-    if (!s.fork) {
+    const base = baseStatus(this.settings, this.startedAt, now);
+    if (!this.settings.fork) {
       const stats = this.service?.stats();
-      return { ...base, mode: 'single', workers: [{ id: 0, pid: process.pid, state: this.service ? 'ready' : 'starting', uptimeSec: base.uptimeSec, restarts: 0, rssBytes: stats?.rssBytes ?? null, activeJobs: stats?.activeJobs ?? null }] };
+      return { ...base, mode: 'single', workers: [{ id: 0, slot: 0, pid: process.pid, state: this.service ? 'ready' : 'starting', uptimeSec: base.uptimeSec, restarts: 0, rssBytes: stats?.rssBytes ?? null, activeJobs: stats?.activeJobs ?? null }] };
     }
-    const workers = await Promise.all(
-      this.slots.map(async (slot) => {
-        const stats = slot.worker ? await this.workerStats(slot.worker) : undefined;
-        return {
-          id: slot.worker?.id ?? 0,
-          pid: slot.pid,
-          state: !slot.worker ? 'restarting' : slot.stopping ? 'stopping' : slot.readyAt ? 'ready' : 'starting',
-          uptimeSec: slot.worker ? Math.round((now - slot.startedAt) / 1000) : 0,
-          restarts: slot.restarts,
-          rssBytes: stats?.rssBytes ?? null,
-          activeJobs: stats?.activeJobs ?? null,
-        };
-      }),
-    );
-    return { ...base, mode: 'cluster', workers };
+    return { ...base, mode: 'cluster', workers: await workerRows(this.table, this.restarts, now, (proc) => this.workerStats(proc)) };
   }
 
-  private workerStats(worker: Worker): Promise<{ rssBytes: number; activeJobs: number } | undefined> {
+  private workerStats(proc: WorkerProcess): Promise<{ rssBytes: number; activeJobs: number } | undefined> {
     return new Promise((resolve) => {
       const requestId = ++this.requestId;
       const timer = setTimeout(() => {
@@ -304,78 +235,69 @@ export class Supervisor {
         clearTimeout(timer);
         resolve(message.stats);
       });
-      this.send(worker, { type: 'stats', requestId });
+      sendTo(proc, { type: 'stats', requestId });
     });
+  }
+
+  /** Why a reload cannot start now, in the words `reload` prints; undefined when it can. */
+  private reloadRefusal(): string | undefined {
+    if (!this.settings.fork) return 'the windows profile serves from one process: there is no second worker to hand over to; restart it instead (stop, then serve)';
+    if (this.state === 'reloading') return 'a reload is already running';
+    if (this.state === 'starting') return 'the server is still starting; reload once `status` shows every worker ready';
+    if (this.state === 'stopping') return 'the server is stopping';
+    return undefined;
   }
 
   /** Rolling reload: per slot, a new worker must be ready before the old one is asked to stop. */
   async reload(): Promise<{ reloaded: number; pids: (number | undefined)[] }> {
-    if (!this.settings.fork) throw new Error('the windows profile serves from one process: there is no second worker to hand over to; restart it instead (stop, then serve)');
-    if (this.state !== 'running') throw new Error(`cannot reload while ${this.state}`);
+    const refusal = this.reloadRefusal();
+    if (refusal) throw new Error(refusal);
     this.state = 'reloading';
-    this.logger.info({ event: 'supervisor.reloading', workers: this.slots.length }, 'Reloading workers one at a time');
+    this.logger.info({ event: 'supervisor.reloading', workers: this.table.size }, 'Reloading workers one at a time');
     let reloaded = 0;
     try {
-      for (const slot of this.slots) {
-        if (this.state !== 'reloading') break;
-        const old = { ...slot };
-        try {
-          await this.fork(slot);
-        } catch (error) {
-          // the new worker failed: keep the old one serving and stop the reload
-          Object.assign(slot, { worker: old.worker, pid: old.pid, startedAt: old.startedAt, readyAt: old.readyAt, stderrTail: old.stderrTail, stopping: false });
-          throw error;
+      for (let slot = 0; slot < this.table.size; slot++) {
+        const old = this.table.current(slot);
+        const outcome = await new Promise<ReplaceOutcome<WorkerProcess>>((resolve) => {
+          this.pendingReplace.set(slot, resolve);
+          this.table.replace(slot);
+        });
+        if (!outcome.ok) {
+          if (outcome.reason === 'stopping') throw new Error('the server is stopping');
+          const proc = outcome.worker;
+          throw new Error(`the new worker ${proc?.id ?? ''} exited before it was ready (${proc ? describeExit(proc) : 'unknown'}); the old worker keeps serving`);
         }
-        if (old.worker) await this.stopWorker(old.worker);
+        // one slot at a time: the next replacement starts once the old worker has gone
+        await old?.exited;
         reloaded++;
       }
     } finally {
       if (this.state === 'reloading') this.state = 'running';
     }
     this.logger.info({ event: 'supervisor.reloaded', workers: reloaded }, `Reloaded ${reloaded} worker(s)`);
-    return { reloaded, pids: this.slots.map((s) => s.pid) };
+    return { reloaded, pids: this.table.workers().filter((w) => w.role === 'current').map((w) => w.worker.pid) };
   }
 
-  private stopWorker(worker: Worker): Promise<void> {
-    return new Promise((resolve) => {
-      if (worker.isDead()) return resolve();
-      const timer = setTimeout(() => {
-        this.logger.warn({ event: 'worker.killed', workerId: worker.id }, `Worker ${worker.id} did not stop in time: killing it`);
-        worker.process.kill('SIGKILL');
-      }, this.settings.gracefulTimeoutMs + 5000);
-      worker.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      this.send(worker, { type: 'stop', timeoutMs: this.settings.gracefulTimeoutMs });
-    });
+  // A SIGHUP during a reload (or at start-up) is refused with a log line, not a stack trace.
+  private onHangup(): void {
+    const refusal = this.reloadRefusal();
+    if (refusal) {
+      this.logger.warn({ event: 'supervisor.reload_refused', reason: refusal, signal: 'SIGHUP' }, `SIGHUP ignored: ${refusal}`);
+      return;
+    }
+    this.reload().catch((error: Error) => this.logger.error({ event: 'supervisor.reload_failed', reason: error.message }, `Reload failed: ${error.message}`));
   }
 
-  private installSignals(): void {
-    const onSignal = (signal: string) => {
-      if (this.state === 'stopping') {
-        this.logger.warn({ event: 'supervisor.forced', signal }, `Second ${signal}: forcing exit`);
-        for (const slot of this.slots) slot.worker?.process.kill('SIGKILL');
-        flushLoggerSync(this.logger);
-        removePidFile(this.settings.dataDir);
-        process.exit(1);
-      }
+  private onStopSignal(signal: string): void {
+    if (this.state !== 'stopping') {
       void this.shutdown(0, `${signal} received`);
-    };
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGBREAK'] as const) {
-      try {
-        process.on(signal, () => onSignal(signal));
-      } catch {
-        // not on this platform
-      }
+      return;
     }
-    try {
-      process.on('SIGHUP', () => {
-        this.reload().catch((error: Error) => this.logger.error({ event: 'supervisor.reload_failed', err: error }, `Reload failed: ${error.message}`));
-      });
-    } catch {
-      // no SIGHUP on Windows: use `presenter-serve reload`
-    }
+    this.logger.warn({ event: 'supervisor.forced', signal }, `Second ${signal}: forcing exit`);
+    for (const { worker } of this.table.workers()) worker.worker.process.kill('SIGKILL');
+    flushLoggerSync(this.logger);
+    removePidFile(this.settings.dataDir);
+    process.exit(1);
   }
 
   /** Graceful stop: workers finish in-flight requests and jobs within the timeout. */
@@ -385,21 +307,15 @@ export class Supervisor {
     this.state = 'stopping';
     this.logger.info({ event: 'supervisor.stopping', reason, gracefulTimeoutMs: this.settings.gracefulTimeoutMs }, `Stopping: ${reason}`);
     if (startError && exitCode === 2) this.ctx.stderr.write(`error: ${reason}\n  fix: ${this.fixFor(reason)}\n`);
-    for (const slot of this.slots) clearTimeout(slot.restartTimer);
-    await Promise.all(
-      this.slots.map((slot) => {
-        const worker = slot.worker;
-        if (!worker) return undefined;
-        slot.stopping = true;
-        return this.stopWorker(worker);
-      }),
-    );
+    this.table.stop();
+    await Promise.all(this.table.workers().map(({ worker }) => worker.exited));
     if (this.service) await this.service.stop(this.settings.gracefulTimeoutMs);
     this.control?.close();
     removePidFile(this.settings.dataDir);
     this.logger.info({ event: 'supervisor.stopped', exitCode, uptimeSec: Math.round((Date.now() - this.startedAt) / 1000) }, 'Stopped');
     flushLoggerSync(this.logger);
     await this.sink.close();
+    this.options.lock?.release();
     this.finish({ exitCode });
   }
 

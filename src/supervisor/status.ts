@@ -1,0 +1,65 @@
+import type { Settings } from '../config/defaults.js';
+import type { ServiceStats } from '../worker/service.js';
+import type { SlotTable } from './slots.js';
+import type { WorkerProcess } from './worker-process.js';
+
+export interface WorkerStatus {
+  id: number;
+  slot: number;
+  pid: number | undefined;
+  /** ready, starting (a new or replacement worker), stopping (retiring), restarting (backoff, no process) */
+  state: 'ready' | 'starting' | 'stopping' | 'restarting';
+  uptimeSec: number;
+  restarts: number;
+  rssBytes: number | null;
+  activeJobs: number | null;
+}
+
+export interface SupervisorStatus {
+  pid: number;
+  profile: string;
+  host: string;
+  port: number;
+  dataDir: string;
+  startedAt: string;
+  uptimeSec: number;
+  mode: 'cluster' | 'single';
+  workers: WorkerStatus[];
+}
+
+export type StatsOf = (proc: WorkerProcess) => Promise<Pick<ServiceStats, 'rssBytes' | 'activeJobs'> | undefined>;
+
+export function baseStatus(settings: Settings, startedAt: number, now: number): Omit<SupervisorStatus, 'mode' | 'workers'> {
+  return {
+    pid: process.pid,
+    profile: settings.profile,
+    host: settings.host,
+    port: settings.port,
+    dataDir: settings.dataDir,
+    startedAt: new Date(startedAt).toISOString(),
+    uptimeSec: Math.round((now - startedAt) / 1000),
+  };
+}
+
+// One row per live worker process, whatever its role (so the rows are exactly the children that
+// are alive), plus a pid-less row for a slot waiting out a restart backoff.
+export async function workerRows(table: SlotTable<WorkerProcess>, restarts: readonly number[], now: number, statsOf: StatsOf): Promise<WorkerStatus[]> {
+  const rows = table.workers().map(async ({ slot, worker: proc, role, ready }): Promise<WorkerStatus> => {
+    const stats = role === 'retiring' ? undefined : await statsOf(proc);
+    return {
+      id: proc.id,
+      slot,
+      pid: proc.pid,
+      state: role === 'retiring' ? 'stopping' : ready ? 'ready' : 'starting',
+      uptimeSec: Math.round((now - proc.startedAt) / 1000),
+      restarts: restarts[slot] ?? 0,
+      rssBytes: stats?.rssBytes ?? null,
+      activeJobs: stats?.activeJobs ?? null,
+    };
+  });
+  const waiting: WorkerStatus[] = [];
+  for (let slot = 0; slot < table.size; slot++) {
+    if (table.isRestartArmed(slot)) waiting.push({ id: 0, slot, pid: undefined, state: 'restarting', uptimeSec: 0, restarts: restarts[slot] ?? 0, rssBytes: null, activeJobs: null });
+  }
+  return [...(await Promise.all(rows)), ...waiting].sort((a, b) => a.slot - b.slot);
+}
