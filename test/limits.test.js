@@ -2,11 +2,13 @@
 // the queue cap (503 QUEUE_FULL), --trust-proxy, and a worker that runs out of file descriptors.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import test from 'node:test';
 import { execa } from 'execa';
 import { BIN, cleanEnv, freePort, makeDataDir, ROOT, runCli, sleep, startServer } from './helpers/cli.js';
 import { api, logLines, openDb, waitUntil } from './helpers/http.js';
+import { noPrlimit } from './helpers/skip.js';
 
 const create = (server, i, headers = {}) => api(server, '/api/presentations', { method: 'POST', json: { title: `Talk ${i}`, content: 'Some words.' }, headers });
 
@@ -163,4 +165,23 @@ test('out of file descriptors: the worker logs http.out_of_files and keeps servi
   await sleep(200);
   assert.equal((await api(server, '/healthz')).status, 200);
   assert.equal(child.exitCode, null);
+});
+
+// /proc/<pid>/limits' soft and hard "Max open files"
+function nofileOf(pid) {
+  const line = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  const [soft, hard] = line.trim().split(/\s+/).slice(3, 5).map(Number);
+  return { soft, hard };
+}
+
+// Node raises RLIMIT_NOFILE's soft limit to the hard one when it starts (POSIX), and the workers are
+// Node processes too: a distribution's low soft limit (1024) never caps the server, the hard one does.
+test('the supervisor and its workers run at the hard open-file limit even when started with a low soft one', { skip: noPrlimit }, async (t) => {
+  const server = await startServer(t, { args: ['--profile', 'advanced'], launcher: ['prlimit', '--nofile=512:4096', '--'] });
+  assert.deepEqual(nofileOf(server.child.pid), { soft: 4096, hard: 4096 });
+  const status = await runCli(['status', '--json', '--data-dir', server.dataDir]);
+  const workers = JSON.parse(status.stdout).workers.filter((w) => w.pid);
+  assert.equal(workers.length, 2);
+  for (const w of workers) assert.deepEqual(nofileOf(w.pid), { soft: 4096, hard: 4096 }, `worker ${w.pid}`);
+  assert.deepEqual(logLines(server).find((l) => l.event === 'supervisor.started').nofile, { soft: 4096, hard: 4096 });
 });

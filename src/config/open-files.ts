@@ -3,8 +3,9 @@ import { parseProcLimits } from '../doctor/check-open-files.js';
 
 /**
  * The open-file limit this process runs with, for the start-up line and EMFILE reports: Linux
- * only (/proc/self/limits); elsewhere undefined (`doctor` asks the shell). Node has no setrlimit,
- * so the soft limit cannot be raised from here: the service manager or the shell raises it.
+ * only (/proc/self/limits); elsewhere undefined (`doctor` asks the shell). Node itself raises the
+ * soft limit to the hard one at start-up on POSIX (src/node.cc, PlatformInit), so the hard limit is
+ * what counts: the service manager (LimitNOFILE=) or the shell (ulimit -Hn) sets it.
  */
 export function openFileLimit(): { soft: number | null; hard: number | null } | undefined {
   if (process.platform !== 'linux') return undefined;

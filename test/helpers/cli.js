@@ -68,11 +68,13 @@ export async function sleep(ms) {
  * off unless the test sets PRESENTER_RATE_LIMIT / PRESENTER_MAX_QUEUE ('' = the defaults):
  * tests create talks faster than any presenter.
  */
-export async function startServer(t, { args = [], env: extraEnv = {}, dataDir, port, readyTimeout = 20_000 } = {}) {
+/** `launcher`: a command that execs the server, e.g. ['prlimit', '--nofile=512:4096', '--'] (same pid). */
+export async function startServer(t, { args = [], env: extraEnv = {}, dataDir, port, readyTimeout = 20_000, launcher = [] } = {}) {
   const env = { PRESENTER_RATE_LIMIT: '0', PRESENTER_MAX_QUEUE: '0', ...extraEnv };
   const dir = dataDir ?? makeDataDir(t);
   const p = port ?? (await freePort());
-  const child = execa(process.execPath, [BIN, 'serve', '--host', '127.0.0.1', '--port', String(p), '--data-dir', dir, ...args], {
+  const command = [...launcher, process.execPath, BIN, 'serve', '--host', '127.0.0.1', '--port', String(p), '--data-dir', dir, ...args];
+  const child = execa(command[0], command.slice(1), {
     cwd: ROOT,
     forceKillAfterDelay: false,
     env: cleanEnv(env),
