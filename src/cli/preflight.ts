@@ -6,7 +6,7 @@ import { ensureDirSync, refusingParent } from '../fs/ensure-dir.js';
 import { prepareControlPath } from '../supervisor/control.js';
 import { acquireDataDirLock, LOCK_FILE, type DataDirLock } from '../supervisor/lock.js';
 import { isAlive, pidFromFile, writePidFile } from '../supervisor/pidfile.js';
-import { restrictFileModes } from '../supervisor/private-files.js';
+import { privateUmask, restrictFileModes } from '../supervisor/private-files.js';
 
 /**
  * The data dir exists (or is created), is private and writable, and is ours: its lock is held
@@ -15,7 +15,7 @@ import { restrictFileModes } from '../supervisor/private-files.js';
 export async function claimDataDir(dataDir: string): Promise<{ lock: DataDirLock; stalePid?: number | undefined }> {
   const fix = 'Choose a writable directory on a local disk with --data-dir or PRESENTER_DATA_DIR (e.g. --data-dir ./data), or fix its owner and permissions.';
   try {
-    restrictFileModes(dataDir);
+    privateUmask();
     ensureDirSync(dataDir);
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
@@ -24,6 +24,7 @@ export async function claimDataDir(dataDir: string): Promise<{ lock: DataDirLock
     throw new ConfigError('DATA_DIR_NOT_WRITABLE', `The data dir ${dataDir} cannot be created: ${why}.`, { fix });
   }
   try {
+    restrictFileModes(dataDir);
     accessSync(dataDir, constants.W_OK);
     const probe = join(dataDir, `.write-test-${process.pid}`);
     writeFileSync(probe, '');

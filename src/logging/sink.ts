@@ -1,9 +1,9 @@
-import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { createStream, type RotatingFileStream } from 'rotating-file-stream';
 import PinoPretty from 'pino-pretty';
+import { ensureDirSync } from '../fs/ensure-dir.js';
 import { BoundedLines } from './bounded.js';
 import { truncatePartialLine } from './truncate.js';
 
@@ -41,7 +41,7 @@ export class LogSink {
 
   constructor(private readonly options: SinkOptions) {
     this.console = options.console;
-    mkdirSync(options.logDir, { recursive: true });
+    ensureDirSync(options.logDir);
     this.file = join(options.logDir, LOG_FILE);
     this.fileStream = this.openFile();
     this.fileLines = new BoundedLines(this.fileStream, FILE_BUFFER_BYTES);

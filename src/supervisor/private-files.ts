@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 // Talks and their ids are private: whatever the umask the server was started with, the data dir
@@ -10,10 +10,15 @@ export const PRIVATE_FILE_MODE = 0o600;
 
 const DATA_FILES = ['presenter.db', 'presenter.db-wal', 'presenter.db-shm', 'presenter.db-journal', 'presenter.pid', 'presenter.lock', 'presenter.lock-journal', 'presenter.sock'];
 
+/** From here on, what this process and its workers create is private (set before the data dir is made). */
+export function privateUmask(): void {
+  if (process.platform !== 'win32') process.umask(0o077);
+}
+
+/** Sets the umask and the modes of an existing data dir (fs/ensure-dir.ts creates it first). */
 export function restrictFileModes(dataDir: string): void {
   if (process.platform === 'win32') return; // NTFS ACLs, not modes: the user's profile dir is private already
-  process.umask(0o077);
-  mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  privateUmask();
   chmodSync(dataDir, PRIVATE_DIR_MODE);
   for (const name of DATA_FILES) {
     const file = join(dataDir, name);
