@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { checkPort } from '../dist/doctor/check-port.js';
-import { freePort, makeDataDir } from './helpers/cli.js';
+import { freePort, makeDataDir, startServer } from './helpers/cli.js';
 import { doctorEnv, settings } from './helpers/doctor.js';
 
 async function occupy(t, host = '127.0.0.1') {
@@ -30,13 +30,21 @@ test('a taken port fails, naming host:port and how to find the holder', async (t
   assert.match(r.fix, /--port or PRESENTER_PORT/);
 });
 
-test('a taken port held by the presenter-serve of this data dir (live pid file) passes', async (t) => {
+// The pid file alone proves nothing: a dead server's pid may be reused by any program.
+test('a pid file naming a live process that holds no data dir lock does not excuse a taken port', async (t) => {
   const port = await occupy(t);
   const dir = makeDataDir(t);
-  writeFileSync(join(dir, 'presenter.pid'), `${process.pid}\n`);
+  writeFileSync(join(dir, 'presenter.pid'), `${process.pid}\n`); // alive, and not a server
   const r = await checkPort(doctorEnv({ settings: settings({ host: '127.0.0.1', port, dataDir: dir }) }));
+  assert.equal(r.status, 'fail');
+  assert.equal(r.detail, `127.0.0.1:${port} is already in use by another process.`);
+});
+
+test('a taken port held by a running serve of this data dir passes, naming its pid', async (t) => {
+  const server = await startServer(t);
+  const r = await checkPort(doctorEnv({ settings: settings({ host: '127.0.0.1', port: server.port, dataDir: server.dataDir }) }));
   assert.equal(r.status, 'pass');
-  assert.match(r.detail, new RegExp(`in use by the presenter-serve of this data dir \\(pid ${process.pid}`));
+  assert.equal(r.detail, `127.0.0.1:${server.port} is in use by the presenter-serve of this data dir (pid ${server.child.pid}, holding presenter.lock): it is running.`);
 });
 
 test('a stale pid file does not excuse a taken port', async (t) => {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { isDataDirLocked, LOCK_FILE } from '../supervisor/lock.js';
 import type { CheckResult, DoctorEnv } from './types.js';
 
 const ID = 'port';
@@ -10,24 +11,29 @@ function holderHint(platform: NodeJS.Platform, port: number): string {
   return `ss -ltnp 'sport = :${port}'`;
 }
 
-/** The pid in <data-dir>/presenter.pid when that process is alive. */
-export async function runningServer(env: Pick<DoctorEnv, 'settings' | 'fs' | 'isAlive'>): Promise<number | undefined> {
+/**
+ * The server running on this data dir, if one is: decided by the data dir's lock, which only a
+ * live server holds (as status and stop do), not by the pid file — that can name a live program
+ * that reused a dead server's pid. The pid, from the pid file, is only for the message.
+ */
+export async function runningServer(env: Pick<DoctorEnv, 'settings' | 'fs'>): Promise<{ pid: number | undefined } | undefined> {
+  if (!isDataDirLocked(env.settings.dataDir)) return undefined;
   const text = await env.fs.readText(join(env.settings.dataDir, 'presenter.pid'));
   const pid = Number.parseInt(text?.trim() ?? '', 10);
-  return Number.isInteger(pid) && pid > 0 && env.isAlive(pid) ? pid : undefined;
+  return { pid: Number.isInteger(pid) && pid > 0 ? pid : undefined };
 }
 
 // Tries to listen where the profile binds, as serve will.
-export async function checkPort(env: Pick<DoctorEnv, 'settings' | 'platform' | 'fs' | 'isAlive' | 'listen'>): Promise<CheckResult> {
+export async function checkPort(env: Pick<DoctorEnv, 'settings' | 'platform' | 'fs' | 'listen'>): Promise<CheckResult> {
   const { host, port } = env.settings;
   const bind = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   if (port === 0) return { id: ID, title: TITLE, status: 'pass', detail: `Port 0: the system picks a free port at start-up.` };
   const code = await env.listen(host, port);
   if (code === undefined) return { id: ID, title: TITLE, status: 'pass', detail: `${bind} is free.` };
   if (code === 'EADDRINUSE') {
-    const pid = await runningServer(env);
-    if (pid !== undefined) {
-      return { id: ID, title: TITLE, status: 'pass', detail: `${bind} is in use by the presenter-serve of this data dir (pid ${pid}, from presenter.pid): it is running.` };
+    const server = await runningServer(env);
+    if (server) {
+      return { id: ID, title: TITLE, status: 'pass', detail: `${bind} is in use by the presenter-serve of this data dir (pid ${server.pid ?? 'unknown'}, holding ${LOCK_FILE}): it is running.` };
     }
     return {
       id: ID,

@@ -33,6 +33,24 @@ export function createWorkerLogger(level: LogLevel, worker: number): Logger {
   return createLogger(level, worker, pino.destination({ dest: 1, sync: false }));
 }
 
+type Destination = { write: unknown; flushSync: unknown; end: unknown; destroy: unknown };
+const noop = (): void => {};
+
+// A worker's stdout is a pipe that only its supervisor reads. Once the supervisor is gone, every
+// write fails with EPIPE, and sonic-boom 4's flushSync (called by ours and by pino's exit hook)
+// retries a failed write every 100 ms forever unless the error is EAGAIN — the worker never
+// exits. pino neuters its stream the same way when an asynchronous write reports EPIPE
+// (filterBrokenPipe in pino/lib/tools.js); this does it before any write can hang.
+/** Drops every further line and flush: the reader of the log pipe is gone. */
+export function dropLogOutput(logger: Logger): void {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as Destination | undefined;
+  if (!stream) return;
+  stream.write = () => true;
+  stream.flushSync = noop;
+  stream.end = noop;
+  stream.destroy = noop;
+}
+
 /** Writes whatever is buffered before the process exits (pino's exit guarantee). */
 export function flushLoggerSync(logger: Logger): void {
   try {

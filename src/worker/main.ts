@@ -3,7 +3,7 @@ import cluster from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { Settings } from '../config/defaults.js';
 import type { RateCount } from '../http/rate-counter.js';
-import { createWorkerLogger, flushLoggerSync } from '../logging/logger.js';
+import { createWorkerLogger, dropLogOutput, flushLoggerSync } from '../logging/logger.js';
 import { isMessage, SETTINGS_ENV, type FromWorker, type ToWorker } from '../supervisor/messages.js';
 import { startService, type Service } from './service.js';
 
@@ -11,11 +11,14 @@ const settings = JSON.parse(process.env[SETTINGS_ENV] ?? '{}') as Settings;
 delete process.env[SETTINGS_ENV];
 const workerId = cluster.worker?.id ?? 0;
 const logger = createWorkerLogger(settings.logLevel, workerId);
+// A send that fails (EPIPE: the supervisor was killed) would otherwise be an uncaught 'error' on
+// process; the 'disconnect' that follows stops the worker. Logging stops at once: see below.
 const send = (message: FromWorker): void => {
-  if (process.connected) process.send?.(message);
+  if (process.connected) process.send?.(message, undefined, {}, (error) => error && dropLogOutput(logger));
 };
 
 function die(error: unknown, event: string): never {
+  if (!process.connected) dropLogOutput(logger); // pino's fatal() flushes synchronously
   logger.fatal({ event, err: error }, `Worker ${workerId} failed: ${(error as Error)?.message ?? String(error)}`);
   flushLoggerSync(logger);
   process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
@@ -93,8 +96,21 @@ process.on('message', (message: unknown) => {
     }
   }
 });
-// The supervisor is gone (killed): stop by ourselves instead of serving unsupervised.
-process.on('disconnect', () => void stop(settings.gracefulTimeoutMs, 'supervisor gone'));
+// Beyond the graceful timeout, what a stop may still take: closing the store, the provider, exit.
+const ORPHAN_EXIT_MARGIN_MS = 2000;
+
+// The supervisor is gone (killed): stop by ourselves instead of serving unsupervised. Node's
+// cluster exits the worker at once on an unexpected disconnect, right after emitting the worker's
+// 'disconnect' (internal/cluster/child.js), without the graceful stop: marking the disconnect as
+// expected hands it to us. The supervisor's end of our stdout is closed with it, so logging stops
+// first (a flush would retry EPIPE forever), and a watchdog exits if the stop still hangs: nobody
+// is left to SIGKILL us.
+cluster.worker?.once('disconnect', () => {
+  cluster.worker!.exitedAfterDisconnect = true;
+  dropLogOutput(logger);
+  setTimeout(() => process.exit(1), settings.gracefulTimeoutMs + ORPHAN_EXIT_MARGIN_MS).unref();
+  void stop(settings.gracefulTimeoutMs, 'supervisor gone'); // no-op when already stopping
+});
 
 // One `enqueued` message per event-loop turn, however many talks that turn queued: under load a
 // message per POST cost ~5 % of a worker's CPU in IPC writes (npm run bench, --cpu-prof).
