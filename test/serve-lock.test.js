@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { BIN, cleanEnv, freePort, makeDataDir, ROOT, runCli, sleep, startServer } from './helpers/cli.js';
+import { alive } from './helpers/proc.js';
 
 function serve(dataDir, port, prefix = []) {
   return execa(prefix[0] ?? process.execPath, [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), BIN, 'serve', '--profile', 'safe', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], {
@@ -30,15 +31,6 @@ async function ready(port, child, timeoutMs = 20_000) {
     await sleep(50);
   }
   return false;
-}
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test('two serve started at once on one data dir: exactly one runs, the other exits 2 naming its pid (10 tries)', { timeout: 240_000 }, async (t) => {

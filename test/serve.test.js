@@ -7,15 +7,7 @@ import { test } from 'node:test';
 import { execa } from 'execa';
 import { BIN, cleanEnv, freePort, makeDataDir, ROOT, runCli, sleep, startServer } from './helpers/cli.js';
 import { notPosix } from './helpers/skip.js';
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { alive } from './helpers/proc.js';
 
 async function status(dataDir) {
   const result = await runCli(['status', '--json', '--data-dir', dataDir]);

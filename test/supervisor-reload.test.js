@@ -9,19 +9,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { sendControl } from '../dist/supervisor/control.js';
 import { ROOT, runCli, sleep, startServer } from './helpers/cli.js';
+import { alive, random } from './helpers/proc.js';
 
 const FIXTURE = join(ROOT, 'test/fixtures/flaky-worker.mjs');
-
-function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Live (not zombie) children of `parent`, from /proc. */
 function children(parent) {
@@ -38,15 +28,6 @@ function children(parent) {
     if (Number(ppid) === parent && state !== 'Z') pids.push(Number(entry));
   }
   return pids.sort((a, b) => a - b);
-}
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const listed = (status) => status.workers.map((w) => w.pid).filter((pid) => pid !== undefined && pid !== null).sort((a, b) => a - b);

@@ -6,19 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SlotTable } from '../dist/supervisor/slots.js';
+import { random } from './helpers/proc.js';
 
 // A small seeded generator (mulberry32), so that a failing sequence can be replayed by its seed.
-function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // The world the supervisor lives in: processes that start, become ready, die, and timers.
 function world(slots) {
   let next = 1;

@@ -10,7 +10,6 @@ import type { Context } from '../context.js';
 import { parseProcLimits } from './check-open-files.js';
 import { createProbeRunner } from './probe.js';
 import type { DoctorEnv, FsHelpers, HttpProbe, ListenProbe } from './types.js';
-import { isAlive } from '../supervisor/pidfile.js';
 
 export const realFs: FsHelpers = {
   ensureDir,
@@ -47,8 +46,6 @@ export const httpGet: HttpProbe = async (url, headers, timeoutMs) => {
   }
 };
 
-export { isAlive };
-
 /** The machine doctor runs on; tests build their own DoctorEnv instead. */
 export function defaultDoctorEnv(ctx: Context, settings: Settings): DoctorEnv {
   return {
@@ -64,7 +61,6 @@ export function defaultDoctorEnv(ctx: Context, settings: Settings): DoctorEnv {
     fs: realFs,
     probeSqlite: createProbeRunner(),
     listen: listenOnce,
-    isAlive,
     openFileLimit: async () => {
       if (ctx.platform === 'win32') return undefined;
       const limits = ctx.platform === 'linux' ? ctx.readSystemFile('/proc/self/limits') : undefined;

@@ -56,8 +56,6 @@ export interface DoctorEnv {
   /** Runs the better-sqlite3 probe child against the data dir. */
   probeSqlite: (dataDir: string) => Promise<ProbeOutcome>;
   listen: ListenProbe;
-  /** Whether a process with this pid is alive (signal 0). */
-  isAlive: (pid: number) => boolean;
   /** The soft open-file limit, or undefined where there is none to read. */
   openFileLimit: () => Promise<{ soft: number; hard: number | undefined } | undefined>;
   http: HttpProbe;

@@ -1,7 +1,7 @@
 // A DoctorEnv for in-process check tests: the real machine's values, overridable per test.
 import { availableParallelism, freemem } from 'node:os';
 import { defaultSettings } from '../../dist/config/defaults.js';
-import { httpGet, isAlive, listenOnce, realFs } from '../../dist/doctor/env.js';
+import { httpGet, listenOnce, realFs } from '../../dist/doctor/env.js';
 import { createProbeRunner } from '../../dist/doctor/probe.js';
 
 export function settings(overrides = {}) {
@@ -23,7 +23,6 @@ export function doctorEnv(overrides = {}) {
     fs: realFs,
     probeSqlite: createProbeRunner(),
     listen: listenOnce,
-    isAlive,
     openFileLimit: async () => ({ soft: 65535, hard: 65535 }),
     http: httpGet,
     ...overrides,
