@@ -69,7 +69,7 @@ export async function sleep(ms) {
  * tests create talks faster than any presenter.
  */
 /** `launcher`: a command that execs the server, e.g. ['prlimit', '--nofile=512:4096', '--'] (same pid). */
-export async function startServer(t, { args = [], env: extraEnv = {}, dataDir, port, readyTimeout = 20_000, launcher = [] } = {}) {
+export async function startServer(t, { args = [], env: extraEnv = {}, dataDir, port, readyTimeout = 60_000, launcher = [] } = {}) {
   const env = { PRESENTER_RATE_LIMIT: '0', PRESENTER_MAX_QUEUE: '0', ...extraEnv };
   const dir = dataDir ?? makeDataDir(t);
   const p = port ?? (await freePort());
