@@ -12,6 +12,7 @@ export default tseslint.config(
         setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', Buffer: 'readonly',
         URL: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', fetch: 'readonly',
         performance: 'readonly', structuredClone: 'readonly', TextDecoder: 'readonly', TextEncoder: 'readonly',
+        FormData: 'readonly', Blob: 'readonly',
       },
     },
     rules: {

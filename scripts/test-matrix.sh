@@ -62,6 +62,8 @@ for major in "$@"; do
   node_dir="$(install_node "$major" 2>>"$log")" || { echo "could not install $ARCH_PKG@$major (see $log)" >&2; status=1; continue; }
   node_version="$("$node_dir/bin/node" --version)"
   work="$(mktemp -d "${TMPDIR:-/tmp}/presenter-matrix-$major-XXXXXX")"
+  # mktemp makes it 0700; the file-mode tests run serve as `nobody`, which must reach bin/ as in a checkout
+  chmod 755 "$work"
   copy_repo "$work"
   export_env=(env "PATH=$node_dir/bin:$PATH" "npm_config_nodedir=$node_dir" "npm_config_build_from_source=true" "CI=${CI:-true}")
   bsql="-"; sqlite="-"; result="pass"

@@ -4,12 +4,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { test } from 'node:test';
-import { Blob } from 'node:buffer';
 import { PPTX_LIMITS, readPptx, readPptxIsolated } from '../dist/feedback/pptx/index.js';
 import { analyse } from '../dist/feedback/analysis/analyse.js';
 import { startServer } from './helpers/cli.js';
 import { api, waitForStatus } from './helpers/http.js';
-import { FormData } from 'undici';
 import { deckEntries, makeZip } from './helpers/zip.js';
 
 const PPTX = 'application/vnd.openxmlformats-officedocument.presentationml.presentation';

@@ -15,8 +15,11 @@ const asRoot = process.getuid?.() === 0;
 
 const mode = (path) => (statSync(path).mode & 0o777).toString(8).padStart(4, '0');
 
+// serve forks its workers from process.execPath: the user must be able to run it and to spawn it
+// again (a Node under /root/.cache, as the matrix installs it, runs but cannot fork as nobody).
 async function canRunAs(uid) {
-  const r = await execa('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, '-e', ''], { reject: false });
+  const forks = `require('node:child_process').execFileSync(process.execPath, ['-e', ''])`;
+  const r = await execa('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, '-e', forks], { reject: false, cwd: ROOT });
   return r.exitCode === 0;
 }
 
@@ -87,7 +90,7 @@ for (const umask of ['000', '022']) {
 }
 
 test('another local user cannot use the control socket, even with umask 000', { skip: !asRoot && 'needs root to run a command as nobody' }, async (t) => {
-  if (!(await canRunAs(NOBODY))) return t.skip('setpriv cannot switch to nobody here');
+  if (!(await canRunAs(NOBODY))) return t.skip(`nobody cannot run and fork ${process.execPath} here (setpriv, or a private directory on its path)`);
   const parent = makeDataDir(t);
   chmodSync(parent, 0o755);
   const dataDir = join(parent, 'data');
@@ -109,7 +112,7 @@ test('another local user cannot use the control socket, even with umask 000', { 
 // A data dir path too long for a Unix socket puts the socket in <tmp>/presenter-serve-<uid>/.
 // Another user can create that name first in a shared /tmp: serve must refuse it clearly.
 test('a squatted socket directory in the temp dir: exit 2 with a clear message, never a stack trace', { skip: !asRoot && 'needs root to act as two users' }, async (t) => {
-  if (!(await canRunAs(NOBODY))) return t.skip('setpriv cannot switch to nobody here');
+  if (!(await canRunAs(NOBODY))) return t.skip(`nobody cannot run and fork ${process.execPath} here (setpriv, or a private directory on its path)`);
   const tmp = makeDataDir(t);
   chmodSync(tmp, 0o1777); // like /tmp
   const parent = makeDataDir(t);
