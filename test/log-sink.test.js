@@ -57,7 +57,8 @@ test('stdout a pipe nobody reads: the supervisor memory stays bounded, the file 
   await noisyRequests(url, 16_000, 'load'); // ~50 MB more
   const after = rssMb(child.pid);
   t.diagnostic(`supervisor RSS ${warm} MB after ~6 MB of log, ${after} MB after ~50 MB more`);
-  assert.ok(after - warm < 40, `the supervisor grew by ${after - warm} MB (${warm} → ${after}) with stdout unread`);
+  // unbounded, it grew ~97 MB on Node 20; Node 24's heap grows more lazily (49 MB seen with the bound)
+  assert.ok(after - warm < 64, `the supervisor grew by ${after - warm} MB (${warm} → ${after}) with stdout unread`);
   const stop = await runCli(['stop', '--data-dir', dataDir]);
   assert.equal(stop.exitCode, 0, stop.stderr);
   await exited;

@@ -211,7 +211,8 @@ export class JobRunner {
           this.options.logger.error({ event: 'job.commit_failed', ...base, err: error, failures, retryInMs: null }, `Committing the result of job ${input.jobId} failed; the lease runs out, the job will run again`);
           return false;
         }
-        this.options.logger.warn({ event: 'job.commit_failed', ...base, err: error, failures, retryInMs }, `Committing the result of job ${input.jobId} failed; committing again in ${retryInMs} ms`);
+        // A StoreError is a state the store has logged once (store.full, store.unusable): its retries go to debug.
+        this.options.logger[isStoreError(error) ? 'debug' : 'warn']({ event: 'job.commit_failed', ...base, err: error, failures, retryInMs }, `Committing the result of job ${input.jobId} failed; committing again in ${retryInMs} ms`);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, retryInMs);
           function done(): void {
