@@ -31,6 +31,11 @@ export interface Settings {
   maxQueue: number;
   /** Proxies (addresses, CIDR ranges, loopback/linklocal/uniquelocal) whose X-Forwarded-For is believed. @default [] */
   trustProxy: string[];
+  /**
+   * PostgreSQL URL (PRESENTER_DATABASE_URL / --database-url): the store shared by several hosts;
+   * undefined: SQLite in the data dir. Shown only through redactDatabaseUrl. @default undefined
+   */
+  databaseUrl: string | undefined;
   /** Largest accepted request body. @default 1048576 */
   bodyLimit: number;
   /** Attempts per feedback job before it is final. @default 5 */
@@ -68,6 +73,7 @@ export function defaultSettings(): Settings {
     // far more than presenters ever queue; a flood reaches it in seconds and stops there
     maxQueue: 10_000,
     trustProxy: [],
+    databaseUrl: undefined,
     bodyLimit: 1024 * 1024,
     jobAttempts: 5,
     leaseMs: 30_000,

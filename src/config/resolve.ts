@@ -5,6 +5,7 @@ import { ConfigError } from '../errors.js';
 import { defaultSettings, LOG_LEVELS, type LogLevel, type ProviderName, type Settings } from './defaults.js';
 import { detectPlatform } from './platform.js';
 import { loadProfile } from './profile.js';
+import { parseDatabaseUrl } from '../store/database-url.js';
 
 /** What the command line can set; undefined means "not given". */
 export interface SettingFlags {
@@ -17,6 +18,7 @@ export interface SettingFlags {
   gracefulTimeout?: number;
   logLevel?: string;
   trustProxy?: string[];
+  databaseUrl?: string;
 }
 
 export function parseIntFlag(name: string, min: number, max: number) {
@@ -102,6 +104,7 @@ export function resolveSettings(flags: SettingFlags, ctx: Pick<Context, 'platfor
   s.rateLimit = envInt(env, 'PRESENTER_RATE_LIMIT', 0, 1_000_000) ?? s.rateLimit;
   s.maxQueue = envInt(env, 'PRESENTER_MAX_QUEUE', 0, 1_000_000_000) ?? s.maxQueue;
   if (env.PRESENTER_TRUST_PROXY) s.trustProxy = parseTrustProxy(env.PRESENTER_TRUST_PROXY, 'PRESENTER_TRUST_PROXY');
+  if (env.PRESENTER_DATABASE_URL) s.databaseUrl = env.PRESENTER_DATABASE_URL;
   s.bodyLimit = envInt(env, 'PRESENTER_BODY_LIMIT', 1024, 1024 * 1024 * 1024) ?? s.bodyLimit;
   s.leaseMs = envInt(env, 'PRESENTER_LEASE_MS', 100, 3_600_000) ?? s.leaseMs;
   s.logMaxBytes = envInt(env, 'PRESENTER_LOG_MAX_BYTES', 4096, 1024 ** 4) ?? s.logMaxBytes;
@@ -128,6 +131,15 @@ export function resolveSettings(flags: SettingFlags, ctx: Pick<Context, 'platfor
   if (flags.gracefulTimeout !== undefined) s.gracefulTimeoutMs = flags.gracefulTimeout * 1000;
   if (flags.logLevel !== undefined) s.logLevel = logLevel(flags.logLevel, '--log-level');
   if (flags.trustProxy !== undefined) s.trustProxy = flags.trustProxy;
+  if (flags.databaseUrl !== undefined) s.databaseUrl = flags.databaseUrl;
+  if (s.databaseUrl !== undefined) {
+    try {
+      parseDatabaseUrl(s.databaseUrl);
+    } catch (error) {
+      const source = flags.databaseUrl !== undefined ? '--database-url' : 'PRESENTER_DATABASE_URL';
+      throw new ConfigError('BAD_DATABASE_URL', `${source}: ${(error as Error).message}.`);
+    }
+  }
 
   if (!s.fork && s.workers > 1) {
     throw new ConfigError('CONFLICT', `Profile ${profile.name} serves from one process (fork: false), but ${flags.workers !== undefined ? '--workers' : 'workers'} is ${s.workers}.`, {
