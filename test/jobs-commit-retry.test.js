@@ -24,7 +24,7 @@ function flakyStore(t, failing) {
       return (...args) => {
         calls[name] = (calls[name] ?? 0) + 1;
         const error = failing(name, calls[name]);
-        if (error) throw error;
+        if (error) return Promise.reject(error);
         return value.apply(target, args);
       };
     },
@@ -44,7 +44,7 @@ function memoryLogger() {
   return { logger, lines };
 }
 
-const newTalk = (store) => store.createPresentation({ title: 'T', content: '# T\n\nwords', language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 3).id;
+const newTalk = async (store) => (await store.createPresentation({ title: 'T', content: '# T\n\nwords', language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 3)).id;
 
 test('the commit fails 6 times (BUSY, then IOERR): the model is called once, the result committed once the store recovers, within a renewed lease', { timeout: 30_000 }, async (t) => {
   const leaseMs = 600;
@@ -54,11 +54,11 @@ test('the commit fails 6 times (BUSY, then IOERR): the model is called once, the
   const provider = { name: 'counting', generate: async () => (modelCalls++, { feedback: FEEDBACK, raw: 'answer' }) };
   const { logger, lines } = memoryLogger();
   const runner = new JobRunner({ store, provider, logger, slots: 2, leaseMs, idlePollMs: 50, retryBaseMs: 10 });
-  const id = newTalk(real);
+  const id = await newTalk(real);
   runner.start();
   t.after(() => runner.stop(1000));
-  await waitUntil('the talk to be done or failed', () => ['done', 'failed'].includes(real.getPresentation(id).status), 15_000);
-  const view = real.getPresentation(id);
+  await waitUntil('the talk to be done or failed', async () => ['done', 'failed'].includes((await real.getPresentation(id)).status), 15_000);
+  const view = await real.getPresentation(id);
   assert.equal(view.status, 'done', JSON.stringify(view));
   assert.equal(modelCalls, 1, 'the model is never called again for a commit error');
   assert.equal(calls.completeJobs, 7);
@@ -78,13 +78,13 @@ test('a commit that keeps failing gives up when the lease runs out: the job is n
   const provider = { name: 'counting', generate: async () => (modelCalls++, { feedback: FEEDBACK, raw: 'answer' }) };
   const { logger, lines } = memoryLogger();
   const runner = new JobRunner({ store, provider, logger, slots: 1, leaseMs: 400, idlePollMs: 50, retryBaseMs: 10 });
-  const id = newTalk(real);
+  const id = await newTalk(real);
   runner.start();
   t.after(() => runner.stop(1000));
   await waitUntil('the commit to be given up', () => lines.some((l) => l.event === 'job.commit_failed' && l.retryInMs === null), 10_000);
-  assert.notEqual(real.getPresentation(id).status, 'failed');
+  assert.notEqual((await real.getPresentation(id)).status, 'failed');
   broken = false;
-  await waitUntil('the talk to be done', () => real.getPresentation(id).status === 'done', 10_000);
+  await waitUntil('the talk to be done', async () => (await real.getPresentation(id)).status === 'done', 10_000);
   assert.equal(modelCalls, 2, 'run again after the lease expired, as after a crash');
   assert.equal(lines.filter((l) => l.event === 'feedback.failed').length, 0);
 });
@@ -96,14 +96,14 @@ test('releaseJob throwing after a lost lease: no unhandled rejection, the worker
   t.after(() => process.off('unhandledRejection', onUnhandled));
   // renewLease answers "lost" (another worker took the job); releasing it then fails in the store
   const { store, real } = flakyStore(t, (name) => (name === 'releaseJob' ? sqliteError('SQLITE_IOERR_WRITE') : undefined));
-  const lying = new Proxy(store, { get: (target, name) => (name === 'renewLease' ? () => false : Reflect.get(target, name)) });
+  const lying = new Proxy(store, { get: (target, name) => (name === 'renewLease' ? async () => false : Reflect.get(target, name)) });
   const provider = {
     name: 'hanging',
     generate: (_request, signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
   };
   const { logger, lines } = memoryLogger();
   const runner = new JobRunner({ store: lying, provider, logger, slots: 1, leaseMs: 150, idlePollMs: 50 });
-  newTalk(real);
+  await newTalk(real);
   runner.start();
   await waitUntil('the release to fail', () => lines.some((l) => l.event === 'job.release_failed'), 5000);
   await sleep(100); // an unhandled rejection is reported after the microtask queue drains
@@ -118,7 +118,7 @@ test('claims that keep failing back off exponentially: a bounded number of error
   const { logger, lines } = memoryLogger();
   const provider = { name: 'counting', generate: async () => ({ feedback: FEEDBACK, raw: 'answer' }) };
   const runner = new JobRunner({ store, provider, logger, slots: 2, leaseMs: 1000, idlePollMs: 10 });
-  const id = newTalk(real);
+  const id = await newTalk(real);
   runner.start();
   t.after(() => runner.stop(1000));
   // 2 s of failures, with a wake() every 5 ms (as every POST does)
@@ -132,7 +132,7 @@ test('claims that keep failing back off exponentially: a bounded number of error
   assert.deepEqual(failed.slice(0, 4).map((l) => l.retryInMs), [100, 200, 400, 800]);
   assert.ok(runner.lastClaimError, 'not ready while claims fail');
   broken = false;
-  await waitUntil('the talk to be done once claims work again', () => real.getPresentation(id).status === 'done', 10_000);
+  await waitUntil('the talk to be done once claims work again', async () => (await real.getPresentation(id)).status === 'done', 10_000);
   assert.equal(runner.lastClaimError, undefined);
   assert.equal(lines.filter((l) => l.event === 'job.claim_recovered').length, 1);
 });

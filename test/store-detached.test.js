@@ -83,15 +83,15 @@ test('POSTs racing the deletion: none that starts after the data dir is gone get
   assert.deepEqual([...new Set(after.map((r) => `${r.status} ${r.code}`))], ['503 STORE_UNAVAILABLE']);
 });
 
-test('the database file replaced by a copy: the store refuses writes and reports why; reads go on', (t) => {
+test('the database file replaced by a copy: the store refuses writes and reports why; reads go on', async (t) => {
   const dir = makeDataDir(t);
   const file = join(dir, 'presenter.db');
   migrateDatabase(file);
   const events = [];
   const store = new SqliteStore(file, { onEvent: (e) => events.push(e) });
   t.after(() => store.close());
-  const { id } = store.createPresentation({ title: 'T', content: 'c', language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 3);
-  assert.deepEqual(store.health(), { ok: true });
+  const { id } = await store.createPresentation({ title: 'T', content: 'c', language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 3);
+  assert.deepEqual(await store.health(), { ok: true });
   // a restore from backup while serving: same path, another file
   copyFileSync(file, `${file}.copy`);
   renameSync(`${file}.copy`, file);
@@ -100,10 +100,10 @@ test('the database file replaced by a copy: the store refuses writes and reports
     () => store.requestFeedback(id, 3),
     () => store.claimJobs(1, process.pid, 1000),
   ]) {
-    assert.throws(write, (e) => e instanceof StoreError && e.code === 'STORE_UNAVAILABLE' && /was replaced by another file/.test(e.message));
+    await assert.rejects(write, (e) => e instanceof StoreError && e.code === 'STORE_UNAVAILABLE' && /was replaced by another file/.test(e.message));
   }
-  assert.equal(store.getPresentation(id).title, 'T', 'reads go on');
-  const health = store.health();
+  assert.equal((await store.getPresentation(id)).title, 'T', 'reads go on');
+  const health = await store.health();
   assert.equal(health.ok, false);
   assert.match(health.reason, /was replaced by another file while serving/);
   assert.equal(events.length, 1, 'told once');

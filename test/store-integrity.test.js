@@ -10,15 +10,15 @@ import { freePort, makeDataDir, runCli } from './helpers/cli.js';
 import { settings } from './helpers/doctor.js';
 
 /** A real database of ~300 talks (many pages), closed (checkpointed), then 3 pages in its middle overwritten. */
-function damagedDatabase(t) {
+async function damagedDatabase(t) {
   const dir = makeDataDir(t);
   const file = join(dir, 'presenter.db');
   migrateDatabase(file);
   const store = new SqliteStore(file);
   for (let i = 0; i < 300; i++) {
-    store.createPresentation({ title: `Talk ${i}`, content: `# Talk ${i}\n\n${'words and more words '.repeat(100)}`, language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 3);
+    await store.createPresentation({ title: `Talk ${i}`, content: `# Talk ${i}\n\n${'words and more words '.repeat(100)}`, language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 3);
   }
-  store.close();
+  await store.close();
   const size = statSync(file).size;
   assert.ok(size > 40 * 4096, `the database has many pages (${size} bytes)`);
   const fd = openSync(file, 'r+');
@@ -28,7 +28,7 @@ function damagedDatabase(t) {
 }
 
 test('serve on a database with damaged pages: exit 2, naming the file and the fix, before any worker starts', { timeout: 30_000 }, async (t) => {
-  const { dir, file } = damagedDatabase(t);
+  const { dir, file } = await damagedDatabase(t);
   const r = await runCli(['serve', '--data-dir', dir, '--host', '127.0.0.1', '--port', String(await freePort())], { timeout: 15_000 });
   assert.equal(r.exitCode, 2, `exit ${r.exitCode}\n${r.stdout}\n${r.stderr}`);
   assert.match(r.stderr, new RegExp(`^error: The database ${file.replaceAll('.', '\\.')} cannot be used: the database file .* is damaged \\(quick_check: .+\\)\\.$`, 'm'));
@@ -37,7 +37,7 @@ test('serve on a database with damaged pages: exit 2, naming the file and the fi
 });
 
 test('doctor on a database with damaged pages: a failed line with the fix, exit 1; the file is not changed', { timeout: 30_000 }, async (t) => {
-  const { dir, file } = damagedDatabase(t);
+  const { dir, file } = await damagedDatabase(t);
   const before = statSync(file);
   const r = await runCli(['doctor', '--data-dir', dir, '--host', '127.0.0.1', '--port', String(await freePort())]);
   assert.equal(r.exitCode, 1, r.stdout);
@@ -74,17 +74,17 @@ test('a quick_check that runs past its budget is a warning naming the command, n
   assert.match(r.fix, /PRAGMA quick_check/);
 });
 
-test('SQLITE_CORRUPT at run time flips health (for /readyz) and refuses writes as STORE_CORRUPT', (t) => {
-  const { file } = damagedDatabase(t);
+test('SQLITE_CORRUPT at run time flips health (for /readyz) and refuses writes as STORE_CORRUPT', async (t) => {
+  const { file } = await damagedDatabase(t);
   const events = [];
   const store = new SqliteStore(file, { onEvent: (e) => events.push(e) }); // the schema pages are intact: it opens
   t.after(() => store.close());
-  assert.deepEqual(store.health(), { ok: true });
+  assert.deepEqual(await store.health(), { ok: true });
   let caught;
   try {
     for (let cursor, page = 0; page < 10; page++) {
-      const r = store.listPresentations(100, cursor);
-      for (const item of r.items) store.getPresentation(item.id);
+      const r = await store.listPresentations(100, cursor);
+      for (const item of r.items) await store.getPresentation(item.id);
       cursor = r.nextCursor;
       if (!cursor) break;
     }
@@ -94,10 +94,10 @@ test('SQLITE_CORRUPT at run time flips health (for /readyz) and refuses writes a
   assert.ok(caught, 'reading every talk meets the damaged pages');
   assert.equal(caught.name, 'StoreError');
   assert.equal(caught.code, 'STORE_CORRUPT');
-  const health = store.health();
+  const health = await store.health();
   assert.equal(health.ok, false);
   assert.equal(health.code, 'STORE_CORRUPT');
   assert.match(health.reason, /presenter\.db is damaged \(SQLITE_CORRUPT.*\.recover/);
-  assert.throws(() => store.createPresentation({ title: 'U', content: 'c', language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 3), { name: 'StoreError', code: 'STORE_CORRUPT' });
+  await assert.rejects(() => store.createPresentation({ title: 'U', content: 'c', language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 3), { name: 'StoreError', code: 'STORE_CORRUPT' });
   assert.deepEqual(events.map((e) => e.type), ['unusable']);
 });

@@ -85,8 +85,8 @@ export async function drainSection({ jobs: total, workers = 2, slots = 4, log, t
   migrateDatabase(file);
   const store = new SqliteStore(file);
   const content = JSON.parse(talkJson(1)).content;
-  for (let i = 0; i < total; i++) store.createPresentation({ title: `Drain ${i}`, content, language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 5);
-  store.close();
+  for (let i = 0; i < total; i++) await store.createPresentation({ title: `Drain ${i}`, content, language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 5);
+  await store.close();
   const server = await startServe({ profile: 'advanced', dataDir, args: ['--workers', String(workers), '--threads', String(slots)], env: { PRESENTER_AI_PROVIDER: 'noop' } });
   let result;
   try {

@@ -93,7 +93,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
-    const store = options.store.health();
+    const store = await options.store.health();
     const jobs = options.jobsAlive();
     if (store.ok && jobs && !closing) return { status: 'ready' };
     const why = store.ok ? {} : { storeCode: store.code, reason: store.reason };

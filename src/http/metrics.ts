@@ -31,11 +31,11 @@ export function createMetrics(store: Store): ServiceMetrics {
     help: 'Jobs waiting to be claimed (shared by all workers)',
     aggregator: 'max',
     registers: [registry],
-    collect() {
+    async collect() {
       try {
-        this.set(store.queueDepth());
+        this.set(await store.queueDepth());
       } catch {
-        // store closed during shutdown
+        // store closed during shutdown, or the database is unreachable: the gauge keeps its last value
       }
     },
   });

@@ -141,10 +141,10 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
       const title = input.title.trim();
       if (!title) throw new HttpError(400, 'VALIDATION', 'title: must not be empty');
       if (!input.content.trim()) throw new HttpError(400, 'VALIDATION', 'content: must not be empty');
-      queue.admit();
+      await queue.admit();
       let created;
       try {
-        created = store.createPresentation(
+        created = await store.createPresentation(
           { title, content: input.content, language: input.language ?? 'auto', targetMinutes: input.targetMinutes, idempotencyKey: request.headers['idempotency-key'] },
           jobAttempts,
         );
@@ -163,7 +163,7 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
   );
 
   app.get<{ Params: { id: string } }>('/api/presentations/:id', async (request, reply) => {
-    const record = store.getPresentationRaw(requireId(request.params.id));
+    const record = await store.getPresentationRaw(requireId(request.params.id));
     if (!record) throw new HttpError(404, 'NOT_FOUND', `no presentation with id \`${request.params.id}\``);
     // The feedback is stored as JSON: splice it in rather than parse and serialise it again.
     const { feedbackJson, ...view } = record;
@@ -173,8 +173,8 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
 
   app.post<{ Params: { id: string } }>('/api/presentations/:id/feedback', { config: limit('regenerate') }, async (request, reply) => {
     const id = requireId(request.params.id);
-    queue.admit();
-    const queued = store.requestFeedback(id, jobAttempts);
+    await queue.admit();
+    const queued = await store.requestFeedback(id, jobAttempts);
     if (!queued) throw new HttpError(404, 'NOT_FOUND', `no presentation with id \`${request.params.id}\``);
     queue.queued();
     options.onEnqueue();
@@ -197,7 +197,7 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
       const limit = request.query.limit === undefined ? 20 : Number(request.query.limit);
       if (limit < 1 || limit > 100) throw new HttpError(400, 'VALIDATION', 'limit: must be from 1 to 100');
       try {
-        return store.listPresentations(limit, request.query.cursor);
+        return await store.listPresentations(limit, request.query.cursor);
       } catch (error) {
         if (error instanceof InvalidCursorError) throw new HttpError(400, 'VALIDATION', 'cursor: is not a nextCursor from an earlier page; leave it out to start at the newest');
         throw error;

@@ -41,6 +41,8 @@ export class JobRunner {
   private stopping = false;
   private filling = false;
   private refill = false;
+  /** The claim loop in flight, if any: stop() waits for it, so no claim lands after stop. */
+  private filled: Promise<void> = Promise.resolve();
   private lastError: Error | undefined;
   private completions: { input: CompleteInput; resolve: (ok: boolean) => void; reject: (error: unknown) => void }[] = [];
   private wakeScheduled = false;
@@ -79,23 +81,35 @@ export class JobRunner {
       return;
     }
     this.filling = true;
+    this.filled = this.fillLoop();
+  }
+
+  /**
+   * One claim at a time per worker: wake-ups that arrive while a claim is in flight are folded
+   * into one more round (`refill`), so a burst of enqueues costs a few claims, not one each.
+   */
+  private async fillLoop(): Promise<void> {
     try {
       do {
         this.refill = false;
-        this.fill();
+        await this.fill();
+        if (!this.refill) await this.schedule();
       } while (this.refill && !this.stopping);
+    } catch (error) {
+      this.options.logger.error({ event: 'job.claim_failed', err: error }, 'The job runner failed unexpectedly; it polls again');
+      this.timer = setTimeout(() => this.wake(), this.options.idlePollMs ?? 1000);
+      this.timer.unref();
     } finally {
       this.filling = false;
     }
-    this.schedule();
   }
 
-  private fill(): void {
+  private async fill(): Promise<void> {
     const free = this.options.slots - this.running.size;
     if (free <= 0) return;
     let claimed;
     try {
-      claimed = this.options.store.claimJobs(free, process.pid, this.options.leaseMs);
+      claimed = await this.options.store.claimJobs(free, process.pid, this.options.leaseMs);
       if (this.claimFailures > 0) this.options.logger.info({ event: 'job.claim_recovered', failures: this.claimFailures }, `Claiming jobs works again after ${this.claimFailures} failed attempts`);
       this.lastError = undefined;
       this.claimFailures = 0;
@@ -120,22 +134,28 @@ export class JobRunner {
       );
       this.options.metrics?.outcome('failed');
     }
+    if (this.stopping) {
+      // stop() came while the claim was in flight: give the jobs straight back.
+      await Promise.all(claimed.jobs.map((job) => this.options.store.releaseJob(job.jobId, job.lease).catch(() => false)));
+      return;
+    }
     for (const job of claimed.jobs) this.run(job);
   }
 
-  private schedule(): void {
+  private async schedule(): Promise<void> {
     if (this.stopping) return;
-    clearTimeout(this.timer);
     let wait = this.options.idlePollMs ?? 1000;
     if (this.claimFailures > 0) wait = Math.max(1, this.claimRetryAt - Date.now());
     else if (this.running.size < this.options.slots) {
       try {
-        const next = this.options.store.nextWakeInMs();
+        const next = await this.options.store.nextWakeInMs();
         if (next !== null) wait = Math.min(wait, next + 5);
       } catch {
         // the poll below retries
       }
     }
+    if (this.stopping) return;
+    clearTimeout(this.timer);
     this.timer = setTimeout(() => this.wake(), wait);
     this.timer.unref();
   }
@@ -155,14 +175,23 @@ export class JobRunner {
     const startedAt = performance.now();
     const lease = { heldUntil: Date.now() + leaseMs };
     // Renew at a third of the lease so two missed renewals still leave time.
+    let renewing = false;
     const renew = setInterval(() => {
-      try {
-        const renewedAt = Date.now();
-        if (!store.renewLease(job.jobId, job.lease, leaseMs)) controller.abort(new Error('lease lost'));
-        else lease.heldUntil = renewedAt + leaseMs;
-      } catch (error) {
-        logger.warn({ event: 'job.renew_failed', ...base, err: error }, `Renewing the lease of job ${job.jobId} failed`);
-      }
+      if (renewing) return; // the last renewal still waits on the database: never two at once
+      renewing = true;
+      const renewedAt = Date.now();
+      Promise.resolve()
+        .then(() => store.renewLease(job.jobId, job.lease, leaseMs))
+        .then(
+          (renewed) => {
+            if (!renewed) controller.abort(new Error('lease lost'));
+            else lease.heldUntil = renewedAt + leaseMs;
+          },
+          (error: unknown) => logger.warn({ event: 'job.renew_failed', ...base, err: error }, `Renewing the lease of job ${job.jobId} failed`),
+        )
+        .finally(() => {
+          renewing = false;
+        });
     }, Math.max(50, Math.floor(leaseMs / 3)));
     renew.unref();
 
@@ -238,12 +267,12 @@ export class JobRunner {
     });
   }
 
-  private flushCompletions(): void {
+  private async flushCompletions(): Promise<void> {
     const batch = this.completions;
     this.completions = [];
     let results: boolean[];
     try {
-      results = this.options.store.completeJobs(batch.map((c) => c.input));
+      results = await this.options.store.completeJobs(batch.map((c) => c.input));
     } catch (error) {
       for (const c of batch) c.reject(error);
       return;
@@ -261,14 +290,14 @@ export class JobRunner {
     });
   }
 
-  private failed(job: ClaimedJob, controller: AbortController, error: unknown): void {
+  private async failed(job: ClaimedJob, controller: AbortController, error: unknown): Promise<void> {
     const { logger, store, metrics } = this.options;
     const base = { presentationId: job.presentationId, jobId: job.jobId, version: job.version, attempt: job.attempt, lease: job.lease };
     if (controller.signal.aborted) {
       // Stopped by us (shutdown) or the lease was lost: the attempt does not count. A store that
       // fails here costs nothing but time: the lease expires and another worker takes the job.
       try {
-        if (store.releaseJob(job.jobId, job.lease)) {
+        if (await store.releaseJob(job.jobId, job.lease)) {
           logger.info({ event: 'job.released', ...base }, `Job ${job.jobId} released for another worker`);
         }
       } catch (storeError) {
@@ -286,7 +315,7 @@ export class JobRunner {
       if (error instanceof ProviderError && error.retryAfterMs !== undefined) retryInMs = Math.max(retryInMs, error.retryAfterMs);
     }
     try {
-      if (!store.failJob(job.jobId, job.lease, { detail: message, public: publicErrorMessage(error) }, retryInMs)) {
+      if (!(await store.failJob(job.jobId, job.lease, { detail: message, public: publicErrorMessage(error) }, retryInMs))) {
         logger.warn({ event: 'job.lease_lost', ...base }, `Job ${job.jobId} lost its lease; its failure was discarded`);
         return;
       }
@@ -308,6 +337,7 @@ export class JobRunner {
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
     clearTimeout(this.timer);
+    await this.filled;
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([

@@ -93,6 +93,7 @@ export interface SqliteStoreOptions {
 }
 
 export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
   private readonly db: Database.Database;
   private readonly stmt;
   private readonly claimTx;
@@ -211,7 +212,7 @@ export class SqliteStore implements Store {
     return true;
   }
 
-  createPresentation(input: NewPresentation, maxAttempts: number): CreateResult {
+  async createPresentation(input: NewPresentation, maxAttempts: number): Promise<CreateResult> {
     return this.guard(true, () => {
       const hash = requestHash(input);
       return this.db
@@ -242,14 +243,18 @@ export class SqliteStore implements Store {
     });
   }
 
-  getPresentation(id: string): PresentationView | undefined {
-    const raw = this.getPresentationRaw(id);
+  async getPresentation(id: string): Promise<PresentationView | undefined> {
+    const raw = this.readRaw(id);
     if (!raw) return undefined;
     const { feedbackJson, ...view } = raw;
     return { ...view, feedback: feedbackJson === null ? null : (JSON.parse(feedbackJson) as Feedback) };
   }
 
-  getPresentationRaw(id: string): (Omit<PresentationView, 'feedback'> & { feedbackJson: string | null }) | undefined {
+  async getPresentationRaw(id: string): Promise<(Omit<PresentationView, 'feedback'> & { feedbackJson: string | null }) | undefined> {
+    return this.readRaw(id);
+  }
+
+  private readRaw(id: string): (Omit<PresentationView, 'feedback'> & { feedbackJson: string | null }) | undefined {
     return this.guard(false, () => {
       const row = this.stmt.get.get(id) as PresentationRow | undefined;
       if (!row) return undefined;
@@ -266,7 +271,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  listPresentations(limit: number, cursor: string | undefined): { items: PresentationSummary[]; nextCursor: string | null } {
+  async listPresentations(limit: number, cursor: string | undefined): Promise<{ items: PresentationSummary[]; nextCursor: string | null }> {
     return this.guard(false, () => {
       let at = Number.MAX_SAFE_INTEGER;
       let id = '';
@@ -290,7 +295,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  requestFeedback(id: string, maxAttempts: number): { version: number; jobId: string } | undefined {
+  async requestFeedback(id: string, maxAttempts: number): Promise<{ version: number; jobId: string } | undefined> {
     return this.guard(true, () => {
       return this.db
         .transaction(() => {
@@ -304,7 +309,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  claimJobs(n: number, pid: number, leaseMs: number): ClaimResult {
+  async claimJobs(n: number, pid: number, leaseMs: number): Promise<ClaimResult> {
     return this.guard(true, () => {
       // Most wake-ups find nothing (a job just finished, another worker took it): a plain read
       // answers that without the write lock that BEGIN IMMEDIATE takes (~5 µs instead of ~50 µs).
@@ -313,19 +318,19 @@ export class SqliteStore implements Store {
     }, false); // an empty claim writes nothing: it is no sign that a full disk has space again
   }
 
-  renewLease(jobId: string, lease: string, leaseMs: number): boolean {
+  async renewLease(jobId: string, lease: string, leaseMs: number): Promise<boolean> {
     return this.guard(true, () => {
       return this.stmt.renew.run({ id: jobId, lease, expires: Date.now() + leaseMs }).changes === 1;
     });
   }
 
-  completeJobs(inputs: readonly CompleteInput[]): boolean[] {
+  async completeJobs(inputs: readonly CompleteInput[]): Promise<boolean[]> {
     return this.guard(true, () => {
       return this.completeTx.immediate(inputs);
     });
   }
 
-  failJob(jobId: string, lease: string, error: { detail: string; public: string }, retryInMs: number | null): boolean {
+  async failJob(jobId: string, lease: string, error: { detail: string; public: string }, retryInMs: number | null): Promise<boolean> {
     return this.guard(true, () => {
       const now = Date.now();
       const params = { id: jobId, lease, error: error.detail, publicError: error.public };
@@ -334,30 +339,35 @@ export class SqliteStore implements Store {
     });
   }
 
-  releaseJob(jobId: string, lease: string): boolean {
+  async releaseJob(jobId: string, lease: string): Promise<boolean> {
     return this.guard(true, () => {
       return this.stmt.release.run({ id: jobId, lease, now: Date.now() }).changes === 1;
     });
   }
 
-  nextWakeInMs(): number | null {
+  async nextWakeInMs(): Promise<number | null> {
     return this.guard(false, () => {
       const { t } = this.stmt.nextDue.get() as { t: number | null };
       return t === null ? null : Math.max(0, t - Date.now());
     });
   }
 
-  queueDepth(): number {
+  async queueDepth(): Promise<number> {
     return this.guard(false, () => {
       return (this.stmt.depth.get() as { n: number }).n;
     });
   }
 
-  isHealthy(): boolean {
-    return this.health().ok;
+  async health(): Promise<StoreHealth> {
+    return this.healthNow();
   }
 
-  health(): StoreHealth {
+  /** Wake-ups on one host travel through the supervisor (worker/main.ts): nothing to listen to. */
+  onJobQueued(): () => void {
+    return () => {};
+  }
+
+  private healthNow(): StoreHealth {
     if (!this.unusable) {
       try {
         this.checkIdentity();
@@ -424,7 +434,7 @@ export class SqliteStore implements Store {
     this.options.onEvent?.({ type: 'unusable', code: error.code, reason: error.message });
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 }

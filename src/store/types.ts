@@ -128,31 +128,47 @@ export type StoreHealth = { ok: true } | { ok: false; code: StoreErrorCode; reas
  */
 export type StoreEvent = { type: 'unusable' | 'full'; code: StoreErrorCode; reason: string } | { type: 'recovered'; code: StoreErrorCode };
 
+/**
+ * The store, whatever the backend: SQLite in the data dir (one host) or PostgreSQL (any number
+ * of hosts). Every operation is async: the SQLite store answers synchronously inside, the
+ * PostgreSQL store over the network.
+ */
 export interface Store {
-  createPresentation(input: NewPresentation, maxAttempts: number): CreateResult;
-  getPresentation(id: string): PresentationView | undefined;
+  /** Which backend, for logs and /readyz: `sqlite` or `postgres`. */
+  readonly kind: 'sqlite' | 'postgres';
+  createPresentation(input: NewPresentation, maxAttempts: number): Promise<CreateResult>;
+  getPresentation(id: string): Promise<PresentationView | undefined>;
   /** The same, with the feedback as the stored JSON text (the API sends it on without parsing). */
-  getPresentationRaw(id: string): (Omit<PresentationView, 'feedback'> & { feedbackJson: string | null }) | undefined;
-  listPresentations(limit: number, cursor: string | undefined): { items: PresentationSummary[]; nextCursor: string | null };
+  getPresentationRaw(id: string): Promise<(Omit<PresentationView, 'feedback'> & { feedbackJson: string | null }) | undefined>;
+  listPresentations(limit: number, cursor: string | undefined): Promise<{ items: PresentationSummary[]; nextCursor: string | null }>;
   /** Queues the next feedback version; undefined when the presentation does not exist. */
-  requestFeedback(id: string, maxAttempts: number): { version: number; jobId: string } | undefined;
+  requestFeedback(id: string, maxAttempts: number): Promise<{ version: number; jobId: string } | undefined>;
 
-  claimJobs(n: number, pid: number, leaseMs: number): ClaimResult;
-  renewLease(jobId: string, lease: string, leaseMs: number): boolean;
+  /**
+   * Claims up to `n` due jobs (queued and run_at passed, or running with an expired lease) with
+   * a new lease of `leaseMs`; a job whose lease expired on its last attempt is failed instead.
+   */
+  claimJobs(n: number, pid: number, leaseMs: number): Promise<ClaimResult>;
+  renewLease(jobId: string, lease: string, leaseMs: number): Promise<boolean>;
   /** Completes several jobs in one transaction; false for a job whose lease was lost (nothing written for it). */
-  completeJobs(inputs: readonly CompleteInput[]): boolean[];
+  completeJobs(inputs: readonly CompleteInput[]): Promise<boolean[]>;
   /**
    * Schedules a retry in `retryInMs`, or fails the job for good when `retryInMs` is null.
    * `error` stays with the job (operators); `publicError` is what the presentation shows.
    */
-  failJob(jobId: string, lease: string, error: { detail: string; public: string }, retryInMs: number | null): boolean;
+  failJob(jobId: string, lease: string, error: { detail: string; public: string }, retryInMs: number | null): Promise<boolean>;
   /** Gives a claimed job back without counting the attempt (graceful stop). */
-  releaseJob(jobId: string, lease: string): boolean;
+  releaseJob(jobId: string, lease: string): Promise<boolean>;
   /** Milliseconds until the next job becomes claimable (queued run_at or a lease expiry), or null. */
-  nextWakeInMs(): number | null;
-  queueDepth(): number;
-  isHealthy(): boolean;
-  /** Like isHealthy, with the reason; cheap enough for every /readyz. */
-  health(): StoreHealth;
-  close(): void;
+  nextWakeInMs(): Promise<number | null>;
+  queueDepth(): Promise<number>;
+  /** The store's state for /readyz, with the reason; cheap enough for every /readyz. */
+  health(): Promise<StoreHealth>;
+  /**
+   * Calls `listener` when another process (worker or host) queued a job or gave one back, so
+   * runners need not poll; returns the unsubscribe. SQLite has no such channel (its workers
+   * share a host and are woken by the supervisor): it returns a no-op.
+   */
+  onJobQueued(listener: () => void): () => void;
+  close(): Promise<void>;
 }

@@ -85,7 +85,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     logConnectionRefusals(app, logger);
     await app.listen({ host: settings.host, port: settings.port });
   } catch (error) {
-    store.close();
+    await store.close();
     throw error;
   }
   runner.start();
@@ -103,7 +103,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       await drainAndClose(app, timeoutMs, logger);
       await runner.stop(Math.max(0, deadline - Date.now()));
       await (provider as { close?: () => Promise<void> }).close?.();
-      store.close();
+      await store.close();
     },
   };
 }
