@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { SCHEMA_VERSION as SQLITE_SCHEMA_VERSION } from './migrations.js';
 
 // The PostgreSQL schema: the same tables and the same rules as SQLite's (migrations.ts), so one
