@@ -57,6 +57,53 @@ export const PG_MIGRATIONS: readonly { version: number; name: string; sql: strin
         SELECT p.id, p.title, p.language, p.created_at, p.current_version AS version, j.attempts, j.public_error AS error,
           CASE j.status WHEN 'queued' THEN 'pending' WHEN 'running' THEN 'processing' ELSE j.status END AS status
         FROM presentations p JOIN jobs j ON j.presentation_id = p.id AND j.version = p.current_version;
+
+      -- Claims up to n due jobs for a worker: taken-over leases first, then queued jobs, each
+      -- locked with SKIP LOCKED (claimers on any host take different rows and never wait for one
+      -- another) and updated by its primary key. A job whose lease expired on its last attempt is
+      -- failed instead (status 'failed' in the result). Leases run on this database's clock.
+      -- A function rather than one statement: its plans use the indexes for any n (a CTE's LIMIT $1
+      -- is estimated at a tenth of the table, and the planner then hash-joins the whole table).
+      CREATE FUNCTION presenter_claim(n integer, lease_ms bigint, pid integer)
+      RETURNS TABLE (id text, presentation_id text, version integer, status text, lease_token text, claimed_at bigint,
+        old_status text, old_attempts integer, max_attempts integer, old_run_at bigint, old_lease text,
+        old_lease_expires_at bigint, old_pid integer, title text, content text, language text, target_minutes double precision)
+      LANGUAGE plpgsql AS $$
+      DECLARE
+        now_ms bigint := presenter_now_ms();
+        taken integer := 0;
+        r record;
+        token text;
+      BEGIN
+        FOR r IN SELECT j.* FROM jobs j WHERE j.status = 'running' AND j.lease_expires_at <= now_ms
+          ORDER BY j.lease_expires_at LIMIT n FOR UPDATE OF j SKIP LOCKED LOOP
+          taken := taken + 1;
+          IF r.attempts >= r.max_attempts THEN
+            UPDATE jobs SET status = 'failed', lease_token = NULL, finished_at = now_ms,
+              last_error = 'the worker (pid ' || coalesce(r.lease_pid::text, '?') || ') running the last attempt stopped before finishing (its lease expired)',
+              public_error = 'The server processing this feedback stopped during the last attempt.'
+            WHERE jobs.id = r.id;
+            token := NULL;
+          ELSE
+            token := gen_random_uuid()::text;
+            UPDATE jobs SET attempts = r.attempts + 1, lease_token = token, lease_expires_at = now_ms + lease_ms, lease_pid = pid WHERE jobs.id = r.id;
+          END IF;
+          RETURN QUERY SELECT r.id, r.presentation_id, r.version, CASE WHEN token IS NULL THEN 'failed' ELSE 'running' END, token, now_ms,
+            r.status, r.attempts, r.max_attempts, r.run_at, r.lease_token, r.lease_expires_at, r.lease_pid,
+            p.title, p.content, p.language, p.target_minutes FROM presentations p WHERE p.id = r.presentation_id;
+        END LOOP;
+        IF taken >= n THEN RETURN; END IF;
+        FOR r IN SELECT j.* FROM jobs j WHERE j.status = 'queued' AND j.run_at <= now_ms
+          ORDER BY j.run_at LIMIT n - taken FOR UPDATE OF j SKIP LOCKED LOOP
+          token := gen_random_uuid()::text;
+          UPDATE jobs SET status = 'running', attempts = r.attempts + 1, lease_token = token, lease_expires_at = now_ms + lease_ms, lease_pid = pid
+          WHERE jobs.id = r.id;
+          RETURN QUERY SELECT r.id, r.presentation_id, r.version, 'running'::text, token, now_ms,
+            r.status, r.attempts, r.max_attempts, r.run_at, r.lease_token, r.lease_expires_at, r.lease_pid,
+            p.title, p.content, p.language, p.target_minutes FROM presentations p WHERE p.id = r.presentation_id;
+        END LOOP;
+      END
+      $$;
     `,
   },
 ];

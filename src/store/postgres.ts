@@ -96,49 +96,13 @@ interface ClaimRow {
   target_minutes: number | null;
 }
 
-// One statement claims: the due jobs are locked with SKIP LOCKED (concurrent claimers on any
-// host take different rows, never wait for each other), taken-over leases first; a job whose
-// lease expired on its last attempt is failed instead of claimed. Lease times come from the
-// database's clock. A row changed by another claimer since this statement's snapshot is
-// re-read when locked (READ COMMITTED), so `picked` holds each row as it is now, not as it was.
-const CLAIM_SQL = `
-WITH clock AS (SELECT presenter_now_ms() AS now),
-expired AS (
-  SELECT j.id, j.status, j.attempts, j.max_attempts, j.run_at, j.lease_token, j.lease_expires_at, j.lease_pid
-  FROM jobs j, clock WHERE j.status = 'running' AND j.lease_expires_at <= clock.now
-  ORDER BY j.lease_expires_at LIMIT $1 FOR UPDATE OF j SKIP LOCKED
-),
-queued AS (
-  SELECT j.id, j.status, j.attempts, j.max_attempts, j.run_at, j.lease_token, j.lease_expires_at, j.lease_pid
-  FROM jobs j, clock WHERE j.status = 'queued' AND j.run_at <= clock.now
-  ORDER BY j.run_at LIMIT greatest(0, $1 - (SELECT count(*) FROM expired)) FOR UPDATE OF j SKIP LOCKED
-),
-picked AS (
-  SELECT *, status = 'running' AND attempts >= max_attempts AS exhausted FROM (SELECT * FROM expired UNION ALL SELECT * FROM queued) x
-),
-updated AS (
-  UPDATE jobs j SET
-    status = CASE WHEN p.exhausted THEN 'failed' ELSE 'running' END,
-    attempts = CASE WHEN p.exhausted THEN p.attempts ELSE p.attempts + 1 END,
-    lease_token = CASE WHEN p.exhausted THEN NULL ELSE gen_random_uuid()::text END,
-    lease_expires_at = CASE WHEN p.exhausted THEN p.lease_expires_at ELSE clock.now + $2 END,
-    lease_pid = CASE WHEN p.exhausted THEN p.lease_pid ELSE $3 END,
-    last_error = CASE WHEN p.exhausted
-      THEN 'the worker (pid ' || coalesce(p.lease_pid::text, '?') || ') running the last attempt stopped before finishing (its lease expired)' ELSE j.last_error END,
-    public_error = CASE WHEN p.exhausted THEN 'The server processing this feedback stopped during the last attempt.' ELSE j.public_error END,
-    finished_at = CASE WHEN p.exhausted THEN clock.now ELSE j.finished_at END
-  FROM picked p, clock
-  WHERE j.id = p.id
-  RETURNING j.id, j.presentation_id, j.version, j.status, j.lease_token, clock.now AS claimed_at,
-    p.status AS old_status, p.attempts AS old_attempts, p.max_attempts, p.run_at AS old_run_at,
-    p.lease_token AS old_lease, p.lease_expires_at AS old_lease_expires_at, p.lease_pid AS old_pid
-)
-SELECT u.*, pr.title, pr.content, pr.language, pr.target_minutes
-FROM updated u JOIN presentations pr ON pr.id = u.presentation_id
-ORDER BY u.old_run_at`;
+// Claims are one call of presenter_claim (postgres-migrations.ts): SKIP LOCKED, leases on the
+// database's clock, a job exhausted by its expired lease failed at claim time.
+const CLAIM_SQL = 'SELECT * FROM presenter_claim($1, $2, $3)';
 
 // Completes a batch in one statement (one transaction): a job whose lease is no longer the
-// caller's is left out of `fin`, so nothing is written for it.
+// caller's is left out of `fin`, so nothing is written for it. `id = ANY($1)` lets the planner
+// find the few jobs by primary key instead of hashing every running job.
 const COMPLETE_SQL = `
 WITH input AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
@@ -146,7 +110,7 @@ WITH input AS (
 ),
 fin AS (
   UPDATE jobs j SET status = 'done', lease_token = NULL, public_error = NULL, finished_at = presenter_now_ms()
-  FROM input i WHERE j.id = i.job_id AND j.lease_token = i.lease AND j.status = 'running'
+  FROM input i WHERE j.id = ANY($1::text[]) AND j.id = i.job_id AND j.lease_token = i.lease AND j.status = 'running'
   RETURNING j.id, j.presentation_id, j.version
 ),
 ins AS (
