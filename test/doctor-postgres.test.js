@@ -1,15 +1,20 @@
 // doctor's PostgreSQL checks against the real server at 127.0.0.1:5432 (trust authentication):
 // each test makes its own database (and role) with a random name and drops it again.
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { execa } from 'execa';
 import pg from 'pg';
 import { CLOCK_FAIL_MS, CLOCK_WARN_MS } from '../dist/doctor/check-postgres-clock.js';
 import { probePostgres, POSTGRES_BUDGET_MS } from '../dist/doctor/probe-postgres.js';
 import { POSTGRES_CHECKS, runDoctor } from '../dist/doctor/runner.js';
 import { SCHEMA_VERSION } from '../dist/store/migrations.js';
-import { freePort, makeDataDir, runCli } from './helpers/cli.js';
+import { freePort, makeDataDir, runCli, sleep } from './helpers/cli.js';
 import { doctorEnv, settings } from './helpers/doctor.js';
 
 const ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -291,4 +296,101 @@ test('a percent-encoded password is printed in neither form', { skip }, async (t
   assert.equal(r.exitCode, 1);
   assert.match(JSON.parse(r.stdout).database, /^postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:5432\//);
   for (const form of [encoded, decodeURIComponent(encoded)]) assert.ok(!(r.stdout + r.stderr).includes(form), form);
+});
+
+// The shared server trusts everyone; password and pg_hba.conf refusals need a server of our own:
+// initdb'd in a temp dir and run as the postgres user (which needs root here).
+const PG_BIN = (() => {
+  const root = '/usr/lib/postgresql';
+  const version = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a))[0] : undefined;
+  return version && existsSync(join(root, version, 'bin', 'initdb')) ? join(root, version, 'bin') : undefined;
+})();
+const PG_USER = (() => {
+  try {
+    return { uid: Number(execFileSync('id', ['-u', 'postgres'])), gid: Number(execFileSync('id', ['-g', 'postgres'])) };
+  } catch {
+    return undefined;
+  }
+})();
+const noPrivateServer =
+  process.getuid?.() !== 0 ? 'a private PostgreSQL (password authentication, its own pg_hba.conf) is run as the postgres user, which needs root' : !PG_BIN ? 'initdb not found under /usr/lib/postgresql' : !PG_USER ? 'there is no postgres user to run a private PostgreSQL' : false;
+
+const ADMIN_PASSWORD = 'Private-Admin-Pw-91c2';
+
+/** A throwaway PostgreSQL: scram-sha-256 passwords, one pg_hba.conf line (postgres from 127.0.0.1), max_connections 10, no TLS. */
+async function privateServer(t) {
+  const { uid, gid } = PG_USER;
+  const dir = mkdtempSync(join(tmpdir(), 'doctor-pg-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  chownSync(dir, uid, gid);
+  const data = join(dir, 'data');
+  const pwfile = join(dir, 'pw');
+  writeFileSync(pwfile, `${ADMIN_PASSWORD}\n`);
+  chownSync(pwfile, uid, gid);
+  await execa(join(PG_BIN, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-sync'], { uid, gid, cwd: dir, stdin: 'ignore' });
+  writeFileSync(join(data, 'pg_hba.conf'), 'host all postgres 127.0.0.1/32 scram-sha-256\n');
+  const port = await freePort();
+  const args = ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=10', '-c', 'fsync=off', '-c', 'ssl=off'];
+  const server = spawn(join(PG_BIN, 'postgres'), args, { uid, gid, cwd: dir, stdio: 'ignore' });
+  const exited = new Promise((resolve) => server.once('exit', resolve));
+  t.after(async () => {
+    server.kill('SIGINT'); // fast shutdown
+    const timer = setTimeout(() => server.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  });
+  const admin = `postgres://postgres:${ADMIN_PASSWORD}@127.0.0.1:${port}/postgres`;
+  for (let i = 0; ; i++) {
+    const client = new pg.Client({ connectionString: admin, connectionTimeoutMillis: 1000 });
+    try {
+      await client.connect();
+      await client.end();
+      break;
+    } catch (error) {
+      if (i > 100 || server.exitCode !== null) throw new Error(`the private PostgreSQL did not start: ${error.message}`);
+      await sleep(100);
+    }
+  }
+  return { port, admin };
+}
+
+test('a private PostgreSQL with password authentication and a strict pg_hba.conf', { skip: skip || noPrivateServer }, async (t) => {
+  const { port } = await privateServer(t);
+  const at = (user, password, extra = '') => `postgres://${user}:${password}@127.0.0.1:${port}/postgres${extra}`;
+
+  await t.test('the right password logs in; the default profile does not fit max_connections 10', async () => {
+    const r = await runDoctor(doctorEnv({ settings: settings({ databaseUrl: at('postgres', ADMIN_PASSWORD) }) }), { checks: POSTGRES_CHECKS });
+    const byId = Object.fromEntries(r.checks.map((c) => [c.id, c]));
+    assert.equal(byId['postgres-login'].status, 'pass');
+    assert.equal(byId['postgres-connections'].status, 'fail');
+    assert.match(byId['postgres-connections'].detail, /= 8 connections, 15 during a rolling reload: more than the 7 allowed \(max_connections 10 − 3 reserved for superusers\)/);
+    assert.match(byId['postgres-connections'].fix, /^Raise max_connections to at least 22 /);
+    assert.ok(!JSON.stringify(r).includes(ADMIN_PASSWORD));
+  });
+
+  await t.test('a wrong password: 28P01, and where the password goes', async () => {
+    const wrong = 'Wrong-Password-Never-Printed-55';
+    const r = await runCli(['doctor', '--json', '--data-dir', makeDataDir(t), '--port', '0', '--database-url', at('postgres', wrong)]);
+    assert.equal(r.exitCode, 1);
+    const login = JSON.parse(r.stdout).checks.find((c) => c.id === 'postgres-login');
+    assert.equal(login.status, 'fail');
+    assert.equal(login.detail, `127.0.0.1:${port} refused the password of "postgres" (28P01: password authentication failed for user "postgres").`);
+    assert.match(login.fix, /^Put the right password in the database URL \(postgres:\/\/postgres:PASSWORD@…, percent-encoded\) or in PGPASSWORD, or set it on the server: `ALTER ROLE "postgres" PASSWORD '…';`/);
+    assert.ok(!(r.stdout + r.stderr).includes(wrong));
+    assert.ok(!(r.stdout + r.stderr).includes(ADMIN_PASSWORD));
+  });
+
+  await t.test('a user pg_hba.conf does not let in: 28000, and the line to add', async () => {
+    const r = await pgReport(at('reporting', PASSWORD));
+    assert.equal(r.login.status, 'fail');
+    assert.equal(r.login.detail, `127.0.0.1:${port} has no pg_hba.conf line that lets "reporting" in from 127.0.0.1 (28000: no pg_hba.conf entry for host "127.0.0.1", user "reporting", database "postgres", no encryption).`);
+    assert.match(r.login.fix, /^Add a line to pg_hba\.conf on the database server \(`SHOW hba_file` finds it\), e\.g\. `host {2}postgres {2}reporting {2}127\.0\.0\.1\/32 {2}scram-sha-256`.*`SELECT pg_reload_conf\(\);`/);
+  });
+
+  await t.test('TLS asked of a server without it: reachable fails with the sslmode fix', async () => {
+    const r = await pgReport(at('postgres', PASSWORD, '?sslmode=no-verify'));
+    assert.equal(r.reachable.status, 'fail');
+    assert.equal(r.reachable.detail, `TLS with 127.0.0.1:${port} failed: The server does not support SSL connections.`);
+    assert.match(r.reachable.fix, /sslmode/);
+  });
 });
