@@ -165,6 +165,8 @@ export async function checkPostgresVersion(env: PgEnv & Pick<DoctorEnv, 'now'>):
 export async function checkPostgresSchema(env: PgEnv): Promise<CheckResult> {
   const [id, title] = ['postgres-schema', 'PostgreSQL schema version'];
   const f = await pgFacts(env);
+  const g = gate(f, 'server', id, title);
+  if (g && !('own' in g)) return g; // the server's facts may come from the maintenance database; the schema never does
   if (!f.server) return serverGate(f, id, title, 'the schema version') ?? { id, title, status: 'fail', detail: 'No schema version was read.', fix: 'Run doctor again.' };
   if (f.schemaError) {
     return { id, title, status: 'warn', detail: `schema_migrations exists in "${f.database}" but cannot be read: ${f.schemaError}.`, fix: `Grant "${f.user}" access to the service's tables, or run doctor with the user the service connects as.` };
