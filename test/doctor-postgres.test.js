@@ -10,12 +10,16 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import pg from 'pg';
+import { checkDatabase } from '../dist/doctor/check-database.js';
+import { checkFsType } from '../dist/doctor/check-fs-type.js';
 import { CLOCK_FAIL_MS, CLOCK_WARN_MS } from '../dist/doctor/check-postgres-clock.js';
+import { checkSqliteFeatures } from '../dist/doctor/check-sqlite-features.js';
+import { realFs } from '../dist/doctor/env.js';
 import { probePostgres, POSTGRES_BUDGET_MS } from '../dist/doctor/probe-postgres.js';
 import { POSTGRES_CHECKS, runDoctor } from '../dist/doctor/runner.js';
 import { SCHEMA_VERSION } from '../dist/store/migrations.js';
 import { freePort, makeDataDir, runCli, sleep } from './helpers/cli.js';
-import { doctorEnv, settings } from './helpers/doctor.js';
+import { doctorEnv, outcome, settings } from './helpers/doctor.js';
 
 const ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
 // trust authentication lets any password in: the URLs carry one so that its absence can be checked
@@ -393,4 +397,30 @@ test('a private PostgreSQL with password authentication and a strict pg_hba.conf
     assert.equal(r.reachable.detail, `TLS with 127.0.0.1:${port} failed: The server does not support SSL connections.`);
     assert.match(r.reachable.fix, /sslmode/);
   });
+});
+
+// With a database URL the data dir holds only the lock (an SQLite file without WAL), the logs and the pid file.
+test('with a database URL the SQLite-file checks say what no longer applies, and keep what does', async (t) => {
+  const dir = makeDataDir(t);
+  const databaseUrl = `postgres://app:${PASSWORD}@db.example:5432/presenter`;
+  const pgSettings = settings({ dataDir: dir, databaseUrl });
+  let r = await checkDatabase({ settings: pgSettings });
+  assert.equal(r.detail, 'Not used: the store is PostgreSQL (postgres://app:***@db.example:5432/presenter).');
+  writeFileSync(join(dir, 'presenter.db'), 'old talks');
+  r = await checkDatabase({ settings: pgSettings });
+  assert.equal(r.status, 'pass');
+  assert.match(r.detail, /presenter\.db \(0\.0 MB\) is left from the SQLite store and not read: its talks are not in PostgreSQL\.$/);
+
+  const steps = (failAt, error) => ['open', 'wal', 'write'].map((name) => (name === failAt ? { name, ok: false, error } : { name, ok: true }));
+  const probe = (s) => async () => outcome([{ stage: 'loaded', version: '12.11.1', sqlite: '3.53.2' }, { stage: 'features', steps: s }]);
+  r = await checkSqliteFeatures(doctorEnv({ settings: pgSettings, probeSqlite: probe(steps('wal', 'journal_mode answered `delete`')) }));
+  assert.equal(r.status, 'pass');
+  assert.match(r.detail, /^Not needed: the store is PostgreSQL; switching to WAL failed in .* which only the SQLite store needs\.$/);
+  r = await checkSqliteFeatures(doctorEnv({ settings: pgSettings, probeSqlite: probe(steps('open', 'SQLITE_CANTOPEN')) }));
+  assert.equal(r.status, 'fail', 'the lock file is an SQLite database: the data dir must take one');
+
+  const nfs = '22 1 8:1 / / rw - ext4 /dev/sdb rw\n46 22 0:41 / /srv/share rw - nfs4 fileserver:/export rw';
+  r = await checkFsType(doctorEnv({ platform: 'linux', settings: settings({ dataDir: '/srv/share/data', databaseUrl }), readSystemFile: () => nfs, fs: { ...realFs, realpath: async (p) => p } }));
+  assert.equal(r.status, 'warn');
+  assert.match(r.detail, /NFS file system: the data dir's lock \(presenter\.lock\) needs byte-range locks/);
 });

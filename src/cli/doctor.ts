@@ -49,7 +49,7 @@ export function registerDoctor(program: Command, ctx: Context): void {
         out = formatReport(report, header, useColour(ctx.stdout, ctx.env));
       }
       // The checks never print a password; this makes sure of it, whatever a server's message held.
-      const secrets = [...secretsOf({ apiKey: settings.ai.apiKey, databaseUrl: settings.databaseUrl }), ...(ctx.env.PGPASSWORD ? [ctx.env.PGPASSWORD] : [])];
+      const secrets = [...secretsOf({ apiKey: settings.ai.apiKey, databaseUrl: settings.databaseUrl }), ...(ctx.env.PGPASSWORD && ctx.env.PGPASSWORD.length >= 4 ? [ctx.env.PGPASSWORD] : [])];
       for (const secret of secrets) out = out.split(secret).join('***');
       ctx.stdout.write(out);
       process.exitCode = exitCodeFor(report, opts.strict === true);
