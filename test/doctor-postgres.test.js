@@ -321,7 +321,7 @@ const noPrivateServer =
 
 const ADMIN_PASSWORD = 'Private-Admin-Pw-91c2';
 
-/** A throwaway PostgreSQL: scram-sha-256 passwords, one pg_hba.conf line (postgres from 127.0.0.1), max_connections 10, no TLS. */
+/** A throwaway PostgreSQL: scram-sha-256 passwords, pg_hba.conf lets only postgres in (from 127.0.0.1 and the socket), max_connections 10, no TLS. */
 async function privateServer(t) {
   const { uid, gid } = PG_USER;
   const dir = mkdtempSync(join(tmpdir(), 'doctor-pg-'));
@@ -332,7 +332,7 @@ async function privateServer(t) {
   writeFileSync(pwfile, `${ADMIN_PASSWORD}\n`);
   chownSync(pwfile, uid, gid);
   await execa(join(PG_BIN, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-sync'], { uid, gid, cwd: dir, stdin: 'ignore' });
-  writeFileSync(join(data, 'pg_hba.conf'), 'host all postgres 127.0.0.1/32 scram-sha-256\n');
+  writeFileSync(join(data, 'pg_hba.conf'), 'local all postgres scram-sha-256\nhost all postgres 127.0.0.1/32 scram-sha-256\n');
   const port = await freePort();
   const args = ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=10', '-c', 'fsync=off', '-c', 'ssl=off'];
   const server = spawn(join(PG_BIN, 'postgres'), args, { uid, gid, cwd: dir, stdio: 'ignore' });
@@ -355,11 +355,11 @@ async function privateServer(t) {
       await sleep(100);
     }
   }
-  return { port, admin };
+  return { port, admin, socketDir: dir };
 }
 
 test('a private PostgreSQL with password authentication and a strict pg_hba.conf', { skip: skip || noPrivateServer }, async (t) => {
-  const { port } = await privateServer(t);
+  const { port, socketDir } = await privateServer(t);
   const at = (user, password, extra = '') => `postgres://${user}:${password}@127.0.0.1:${port}/postgres${extra}`;
 
   await t.test('the right password logs in; the default profile does not fit max_connections 10', async () => {
@@ -389,6 +389,16 @@ test('a private PostgreSQL with password authentication and a strict pg_hba.conf
     assert.equal(r.login.status, 'fail');
     assert.equal(r.login.detail, `127.0.0.1:${port} has no pg_hba.conf line that lets "reporting" in from 127.0.0.1 (28000: no pg_hba.conf entry for host "127.0.0.1", user "reporting", database "postgres", no encryption).`);
     assert.match(r.login.fix, /^Add a line to pg_hba\.conf on the database server \(`SHOW hba_file` finds it\), e\.g\. `host {2}postgres {2}reporting {2}127\.0\.0\.1\/32 {2}scram-sha-256`.*`SELECT pg_reload_conf\(\);`/);
+  });
+
+  await t.test('a Unix socket directory as the host (%2F…): checked the same way; a missing one is ENOENT', async () => {
+    const viaSocket = `postgres://postgres:${ADMIN_PASSWORD}@${encodeURIComponent(socketDir)}:${port}/postgres`;
+    let r = await pgReport(viaSocket);
+    assert.equal(r.reachable.status, 'pass', r.reachable.detail);
+    assert.equal(r.login.status, 'pass', r.login.detail);
+    r = await pgReport(`postgres://postgres:${PASSWORD}@${encodeURIComponent(join(socketDir, 'nowhere'))}:${port}/postgres`);
+    assert.equal(r.reachable.status, 'fail');
+    assert.equal(r.reachable.detail, `Nothing accepts connections at ${join(socketDir, 'nowhere')}/.s.PGSQL.${port} (ENOENT).`);
   });
 
   await t.test('TLS asked of a server without it: reachable fails with the sslmode fix', async () => {

@@ -32,7 +32,7 @@ export function failedStep(failure: PgFailure): Step {
   return 'reachable';
 }
 
-export const where = (f: PgFacts): string => (f.host.startsWith('/') ? `the socket in ${f.host} (port ${f.port})` : `${f.host.includes(':') ? `[${f.host}]` : f.host}:${f.port}`);
+export const where = (f: PgFacts): string => (f.host.startsWith('/') ? `${f.host.replace(/\/$/, '')}/.s.PGSQL.${f.port}` : `${f.host.includes(':') ? `[${f.host}]` : f.host}:${f.port}`);
 
 /** For a check at `step`: its own failure, "not checked" after an earlier failure, or undefined when it may read its facts. */
 export function gate(f: PgFacts, step: Step, id: string, title: string): CheckResult | { own: PgFailure } | undefined {
