@@ -64,22 +64,26 @@ async function stopHosts(hosts) {
   for (const h of hosts) removeDir(h.dataDir);
 }
 
-/** Queue `total` jobs straight in the database (no HTTP), then start the hosts: jobs/s of the runners alone. */
+/**
+ * Start the hosts on an empty queue, then queue `total` jobs straight in the database in one
+ * transaction that NOTIFYs (no HTTP): jobs/s of the runners alone, with every host up when the
+ * first job lands.
+ */
 async function drain({ hosts: hostCount, jobs: total, workers, threads, timeoutSec }) {
   const db = await freshDatabase();
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   let hosts = [];
   try {
-    const { migratePostgresUrl } = await import('../../dist/store/postgres.js');
-    await migratePostgresUrl(db.url);
+    hosts = await startHosts(hostCount, db.url, { workers, threads });
     const content = JSON.parse(talkJson(1)).content;
+    await client.query('BEGIN');
     await client.query(`INSERT INTO presentations (id, title, content, language, created_at, current_version)
       SELECT gen_random_uuid()::text, 'Drain ' || i, $1, 'en', presenter_now_ms(), 1 FROM generate_series(1, $2) i`, [content, total]);
     await client.query(`INSERT INTO jobs (id, presentation_id, version, status, max_attempts, run_at, created_at)
       SELECT gen_random_uuid()::text, id, 1, 'queued', 5, created_at, created_at FROM presentations`);
-    await client.query('VACUUM ANALYZE');
-    hosts = await startHosts(hostCount, db.url, { workers, threads });
+    await client.query(`SELECT pg_notify('presenter_jobs', '')`);
+    await client.query('COMMIT');
     const deadline = Date.now() + timeoutSec * 1000;
     let done = 0;
     while (Date.now() < deadline) {

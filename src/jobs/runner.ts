@@ -37,6 +37,13 @@ interface Running {
 // while the provider works, and writes the result only while it still holds the lease.
 export class JobRunner {
   private readonly running = new Map<string, Running>();
+  /**
+   * Jobs whose provider is still working: what the slots bound. A job whose answer is being
+   * committed keeps its entry in `running` (stop waits for it) but frees its slot, so the next
+   * claim goes out while the commit is in flight: over a network store that halves the round
+   * trips a slot waits for.
+   */
+  private generating = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
   private filling = false;
@@ -105,7 +112,7 @@ export class JobRunner {
   }
 
   private async fill(): Promise<void> {
-    const free = this.options.slots - this.running.size;
+    const free = this.options.slots - this.generating;
     if (free <= 0) return;
     let claimed;
     try {
@@ -146,7 +153,7 @@ export class JobRunner {
     if (this.stopping) return;
     let wait = this.options.idlePollMs ?? 1000;
     if (this.claimFailures > 0) wait = Math.max(1, this.claimRetryAt - Date.now());
-    else if (this.running.size < this.options.slots) {
+    else if (this.generating < this.options.slots) {
       try {
         const next = await this.options.store.nextWakeInMs();
         if (next !== null) wait = Math.min(wait, next + 5);
@@ -195,8 +202,13 @@ export class JobRunner {
     }, Math.max(50, Math.floor(leaseMs / 3)));
     renew.unref();
 
+    this.generating += 1;
     entry.done = provider
       .generate({ presentationId: job.presentationId, title: job.title, content: job.content, language: job.language, targetMinutes: job.targetMinutes }, controller.signal)
+      .finally(() => {
+        this.generating -= 1;
+        this.scheduleWake();
+      })
       .then(
         async (result) => {
           if (controller.signal.aborted) throw controller.signal.reason;
@@ -219,8 +231,7 @@ export class JobRunner {
       .catch((error: unknown) => logger.error({ event: 'job.store_failed', ...base, err: error }, `Recording the outcome of job ${job.jobId} failed`))
       .finally(() => {
         clearInterval(renew);
-        this.running.delete(job.jobId);
-        this.scheduleWake();
+        this.running.delete(job.jobId); // its slot was freed when the provider answered
       });
   }
 
