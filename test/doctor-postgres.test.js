@@ -102,7 +102,7 @@ test('a fresh database: every PostgreSQL check passes, the schema is not migrate
   assert.match(r.version.detail, /^PostgreSQL 1\d\.\d+.* \(server_version_num 1\d{5}\), supported until 20\d\d-\d\d-\d\d\.$/);
   assert.equal(r.schema.detail, `Not migrated yet (no schema_migrations in "${db}"): \`presenter-serve serve\` migrates it at start, to version ${SCHEMA_VERSION}.`);
   assert.match(r.clock.detail, /^The database clock is \d+ ms (ahead of|behind) this host's \(± \d+ ms\)\.$/);
-  assert.match(r.connections.detail, /^presenter-serve needs 1 host × \(1 worker × 7 \(a pool of 6 for 4 job slots, 1 LISTEN\) \+ 1 supervisor\) = 8 connections, 15 during a rolling reload; \d+ allowed \(max_connections \d+ − \d+ reserved for superusers\); \d+ in use now\.$/);
+  assert.match(r.connections.detail, /^presenter-serve needs 1 host × \(1 worker × 8 \(a pool of 6 for 4 job slots, 1 for claims, 1 LISTEN\) \+ 1 supervisor\) = 9 connections, 17 during a rolling reload; \d+ allowed \(max_connections \d+ − \d+ reserved for superusers\); \d+ in use now\.$/);
   // one connection for all seven checks, and it is closed again
   let left;
   for (let i = 0; i < 20; i++) {
@@ -181,8 +181,8 @@ test('--hosts 1000 does not fit max_connections: fail with what to raise, and wh
   const db = await freshDatabase(t);
   const r = await pgReport(url(db), { hosts: 1000 });
   assert.equal(r.connections.status, 'fail');
-  assert.match(r.connections.detail, /^presenter-serve needs 1000 hosts × \(1 worker × 7 .*\) = 8000 connections, 15000 during a rolling reload: more than the \d+ allowed \(max_connections \d+ − \d+ reserved for superusers\)/);
-  assert.match(r.connections.fix, /^Raise max_connections to at least 18\d\d\d \(`ALTER SYSTEM SET max_connections = 18\d\d\d;`, then restart PostgreSQL\), or run fewer workers/);
+  assert.match(r.connections.detail, /^presenter-serve needs 1000 hosts × \(1 worker × 8 .*\) = 9000 connections, 17000 during a rolling reload: more than the \d+ allowed \(max_connections \d+ − \d+ reserved for superusers\)/);
+  assert.match(r.connections.fix, /^Raise max_connections to at least 21\d\d\d \(`ALTER SYSTEM SET max_connections = 21\d\d\d;`, then restart PostgreSQL\), or run fewer workers/);
   assert.match(r.connections.fix, /PgBouncer in transaction mode breaks LISTEN/);
   for (const c of r.report.checks.filter((c) => c.id !== 'postgres-connections')) assert.equal(c.status, 'pass', c.id);
 });
@@ -192,8 +192,8 @@ test('close to max_connections warns (above 80 %)', { skip }, async (t) => {
   const max = Number((await admin('SHOW max_connections')).rows[0].max_connections);
   const reserved = Number((await admin('SHOW superuser_reserved_connections')).rows[0].superuser_reserved_connections);
   const usable = max - reserved;
-  // 1 worker × (threads + 3) + 1 = threads + 4 per host, one host: just below the limit
-  const threads = usable - 4 - 1;
+  // 1 worker × (threads + 4) + 1 = threads + 5 per host, one host: just below the limit
+  const threads = usable - 5 - 1;
   const r = await pgReport(url(db), { settings: { threads } });
   assert.equal(r.connections.status, 'warn', r.connections.detail);
   assert.match(r.connections.detail, /close to the \d+ allowed/);
@@ -208,7 +208,7 @@ test("a role's connection limit is a limit too: named, with ALTER ROLE", { skip 
   assert.equal(r.login.detail, `Logged in as "${role}".`);
   assert.equal(r.connections.status, 'fail');
   assert.match(r.connections.detail, new RegExp(`more than the 5 allowed \\(the connection limit of role "${role}"\\)`));
-  assert.match(r.connections.fix, new RegExp(`^Raise the role's limit \\(\`ALTER ROLE "${role}" CONNECTION LIMIT 19;\`\\)`));
+  assert.match(r.connections.fix, new RegExp(`^Raise the role's limit \\(\`ALTER ROLE "${role}" CONNECTION LIMIT 22;\`\\)`));
 });
 
 test('schema versions: older passes (serve migrates), equal is current, newer fails (upgrade presenter-serve)', { skip }, async (t) => {
@@ -372,8 +372,8 @@ test('a private PostgreSQL with password authentication and a strict pg_hba.conf
     const byId = Object.fromEntries(r.checks.map((c) => [c.id, c]));
     assert.equal(byId['postgres-login'].status, 'pass');
     assert.equal(byId['postgres-connections'].status, 'fail');
-    assert.match(byId['postgres-connections'].detail, /= 8 connections, 15 during a rolling reload: more than the 7 allowed \(max_connections 10 − 3 reserved for superusers\)/);
-    assert.match(byId['postgres-connections'].fix, /^Raise max_connections to at least 22 /);
+    assert.match(byId['postgres-connections'].detail, /= 9 connections, 17 during a rolling reload: more than the 7 allowed \(max_connections 10 − 3 reserved for superusers\)/);
+    assert.match(byId['postgres-connections'].fix, /^Raise max_connections to at least 25 /);
     assert.ok(!JSON.stringify(r).includes(ADMIN_PASSWORD));
   });
 

@@ -10,7 +10,7 @@ export const CONNECTIONS_WARN_SHARE = 0.8;
 const NO_BOUNCER =
   'A pooler does not help here: PgBouncer in transaction mode breaks LISTEN (wake-ups) and session advisory locks (migrations), which presenter-serve relies on, and in session mode it saves no server connections.';
 
-/** Connections all hosts hold: per host, each worker's pool and LISTEN connection, and one for the supervisor. */
+/** Connections all hosts hold: per host, each worker's pools and LISTEN connection, and one for the supervisor. */
 export function connectionsNeeded(settings: { workers: number; threads: number; fork: boolean }, hosts: number): { perWorker: number; steady: number; reload: number; processes: number } {
   const processes = settings.fork ? settings.workers : 1;
   const perWorker = connectionsPerWorker(settings.threads);
@@ -35,9 +35,9 @@ export async function checkPostgresConnections(env: PgEnv & Pick<DoctorEnv, 'hos
   ];
   const limit = limits.reduce((a, b) => (b.n < a.n ? b : a));
   const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
-  const sum = `${plural(hosts, 'host')} × (${plural(need.processes, 'worker')} × ${need.perWorker} (a pool of ${poolSizeFor(threads)} for ${threads} job slots, 1 LISTEN) + 1 supervisor) = ${need.steady} connections, ${need.reload} during a rolling reload`;
+  const sum = `${plural(hosts, 'host')} × (${plural(need.processes, 'worker')} × ${need.perWorker} (a pool of ${poolSizeFor(threads)} for ${threads} job slots, 1 for claims, 1 LISTEN) + 1 supervisor) = ${need.steady} connections, ${need.reload} during a rolling reload`;
   const against = `${limit.n} allowed (${limit.why}); ${s.inUse} in use now`;
-  const fix = (raise: string): string => `${raise} or run fewer workers, threads or hosts (--workers, --threads: a worker holds threads + 3 connections). ${NO_BOUNCER}`;
+  const fix = (raise: string): string => `${raise} or run fewer workers, threads or hosts (--workers, --threads: a worker holds threads + ${need.perWorker - threads} connections). ${NO_BOUNCER}`;
   const enough = Math.ceil(need.reload / CONNECTIONS_WARN_SHARE);
   const raise =
     limit.n === server

@@ -66,13 +66,13 @@ export function parseDatabaseUrl(url: string): DatabaseTarget {
 
 /**
  * PostgreSQL connections one worker holds: a pool of `threads + 2` (each job slot may wait on
- * the database while HTTP requests go on) and one LISTEN connection for wake-ups. doctor
- * compares hosts × workers × this with the server's max_connections.
+ * the database while HTTP requests go on), one for the claim loop and one LISTEN connection for
+ * wake-ups. doctor compares hosts × workers × this with the server's max_connections.
  */
 export function poolSizeFor(threads: number): number {
   return threads + 2;
 }
 
 export function connectionsPerWorker(threads: number): number {
-  return poolSizeFor(threads) + 1;
+  return poolSizeFor(threads) + 2;
 }

@@ -168,6 +168,14 @@ export function translatePgError(error: unknown): StoreError | undefined {
 export class PostgresStore implements Store {
   readonly kind = 'postgres';
   private readonly pool: pg.Pool;
+  /**
+   * One connection for the claim loop (claims, renewals, the next wake-up) whose commits do not
+   * wait for the WAL flush (synchronous_commit = off: ~0.1 ms instead of ~1.5 ms per claim here).
+   * Safe: a claim lost in a database crash only puts the job back, and the completion, which does
+   * wait for the flush, flushes the claim before it (the WAL is written in order); a worker
+   * whose claim was lost is fenced out by its lease token.
+   */
+  private readonly claimPool: pg.Pool;
   private readonly display: string;
   private down: StoreError | undefined;
   private full = false;
@@ -186,6 +194,8 @@ export class PostgresStore implements Store {
     this.pool = new pg.Pool(poolConfig(url, Math.max(1, options.poolSize)));
     // An idle connection dropped by the server (a restart): the pool discards it; the next query reconnects.
     this.pool.on('error', () => {});
+    this.claimPool = new pg.Pool({ ...poolConfig(url, 1), options: '-c synchronous_commit=off', application_name: 'presenter-serve claim' });
+    this.claimPool.on('error', () => {});
   }
 
   /** Opens a pool and checks the schema version (the supervisor migrated it before forking). */
@@ -203,6 +213,7 @@ export class PostgresStore implements Store {
       }
     } catch (error) {
       await store.pool.end().catch(() => {});
+      await store.claimPool.end().catch(() => {});
       throw error;
     }
     return store;
@@ -300,7 +311,7 @@ export class PostgresStore implements Store {
 
   async claimJobs(n: number, pid: number, leaseMs: number): Promise<ClaimResult> {
     return this.run(async () => {
-      const r = await this.pool.query<ClaimRow>({ name: 'claim', text: CLAIM_SQL, values: [n, leaseMs, pid] });
+      const r = await this.claimPool.query<ClaimRow>({ name: 'claim', text: CLAIM_SQL, values: [n, leaseMs, pid] });
       const result: ClaimResult = { jobs: [], exhausted: [] };
       for (const row of r.rows) {
         const expired = row.old_status === 'running' && row.old_lease ? { previousLease: row.old_lease, previousPid: row.old_pid } : undefined;
@@ -331,7 +342,7 @@ export class PostgresStore implements Store {
 
   async renewLease(jobId: string, lease: string, leaseMs: number): Promise<boolean> {
     return this.run(async () => {
-      const r = await this.pool.query({
+      const r = await this.claimPool.query({
         name: 'renew',
         text: `UPDATE jobs SET lease_expires_at = presenter_now_ms() + $3 WHERE id = $1 AND lease_token = $2 AND status = 'running'`,
         values: [jobId, lease, leaseMs],
@@ -396,7 +407,7 @@ export class PostgresStore implements Store {
   async nextWakeInMs(): Promise<number | null> {
     return this.run(async () => {
       // measured by the database's clock, as leases are: a host whose clock is off still wakes on time
-      const r = await this.pool.query<{ wait: number | null }>({
+      const r = await this.claimPool.query<{ wait: number | null }>({
         name: 'next-wake',
         text: `SELECT (SELECT min(t) FROM (SELECT min(run_at) AS t FROM jobs WHERE status = 'queued'
             UNION ALL SELECT min(lease_expires_at) FROM jobs WHERE status = 'running') x) - presenter_now_ms() AS wait`,
@@ -441,6 +452,7 @@ export class PostgresStore implements Store {
     this.listener = undefined;
     await listener?.end().catch(() => {});
     await this.pool.end().catch(() => {});
+    await this.claimPool.end().catch(() => {});
   }
 
   private wakeAll(): void {
