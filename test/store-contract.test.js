@@ -18,32 +18,34 @@ const complete = async (store, job, id = `f-${job.jobId}-${job.attempt}`) => (aw
 const ERR = { detail: 'model said 500 at http://internal:8080/v1', public: 'The model failed.' };
 const PRESENTATION_STATUS = { queued: 'pending', running: 'processing', done: 'done', failed: 'failed' };
 
-/** Runs `instances` claim loops in worker threads (real concurrency for SQLite too) and collects their reports. */
-async function raceClaimLoops(spec, { instances, leaseMs, abandonRate, seed }) {
+/** Runs one worker thread per task (helpers/store-worker.js), all started at once, and collects their reports. */
+async function inWorkers(spec, tasks) {
   const workers = [];
   const ready = [];
   const reports = [];
-  for (let i = 0; i < instances; i++) {
-    const worker = new Worker(new URL('./helpers/claim-loop.js', import.meta.url), { workerData: { spec, pid: 1000 + i, seed: seed + i, leaseMs, abandonRate } });
+  for (const [i, task] of tasks.entries()) {
+    const worker = new Worker(new URL('./helpers/store-worker.js', import.meta.url), { workerData: { spec, ...task } });
     workers.push(worker);
     ready.push(new Promise((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
     }));
     reports.push(new Promise((resolve, reject) => {
-      worker.on('message', (m) => (m.type === 'done' ? resolve(m) : m.type === 'error' ? reject(new Error(`claim loop ${i}: ${m.message}`)) : undefined));
+      worker.on('message', (m) => (m.type === 'done' ? resolve(m) : m.type === 'error' ? reject(new Error(`store worker ${i}: ${m.message}`)) : undefined));
       worker.on('error', reject);
-      worker.on('exit', (code) => reject(new Error(`claim loop ${i} exited (${code}) without a report`)));
+      worker.on('exit', (code) => reject(new Error(`store worker ${i} exited (${code}) without a report`)));
     }));
   }
-  await Promise.all(ready);
-  for (const w of workers) w.postMessage('go'); // all claim loops start together
   try {
+    await Promise.all(ready);
+    for (const w of workers) w.postMessage('go');
     return await Promise.all(reports);
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
 }
+
+const claimLoops = (instances, options) => Array.from({ length: instances }, (_, i) => ({ task: 'claim-loop', pid: 1000 + i, seed: options.seed + i, ...options }));
 
 /** What a caller can see of a view: its keys in order and the type of each value. */
 const shape = (view) => Object.entries(view).map(([k, v]) => `${k}:${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}`);
@@ -59,7 +61,7 @@ for (const backend of BACKENDS) {
     test('one claimant per job: 200 jobs, 4 workers racing claim loops of 1..5: each job claimed once, completed once', { timeout: 60_000 }, async (t) => {
       const { spec, stores: [a], raw } = await backend.open(t, 1);
       for (let i = 0; i < 200; i++) await a.createPresentation(talk(`race ${i}`), 5);
-      const reports = await raceClaimLoops(spec, { instances: 4, leaseMs: LONG, abandonRate: 0, seed: 7 });
+      const reports = await inWorkers(spec, claimLoops(4, { leaseMs: LONG, abandonRate: 0, seed: 7 }));
       const claims = reports.flatMap((r) => r.claims);
       const ids = claims.map((c) => c.jobId);
       assert.equal(new Set(ids).size, ids.length, 'a job was claimed twice while its lease was live');
@@ -79,7 +81,7 @@ for (const backend of BACKENDS) {
     test('crashing workers: dropped leases are taken over after expiry, late writers are fenced, each job ends done or exhausted once', { timeout: 60_000 }, async (t) => {
       const { spec, stores: [a], raw } = await backend.open(t, 1);
       for (let i = 0; i < 120; i++) await a.createPresentation(talk(`crash ${i}`), 3);
-      const reports = await raceClaimLoops(spec, { instances: 3, leaseMs: 100, abandonRate: 0.2, seed: 1234 });
+      const reports = await inWorkers(spec, claimLoops(3, { leaseMs: 100, abandonRate: 0.2, seed: 1234 }));
       const claims = reports.flatMap((r) => r.claims);
       const completions = reports.flatMap((r) => r.completions);
       const exhausted = reports.flatMap((r) => r.exhausted);
@@ -258,9 +260,12 @@ for (const backend of BACKENDS) {
       assert.deepEqual([view.status, view.attempts, 'error' in view], ['done', 2, false], 'a done presentation shows no error');
     });
 
-    test('idempotency: 50 concurrent identical creates with one key store one presentation and one job; another body with the key conflicts', async (t) => {
-      const { stores, raw } = await backend.open(t, 3);
-      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => stores[i % 3].createPresentation(talk('Same', 'key-1'), 5)));
+    test('idempotency: 50 concurrent identical creates with one key store one presentation and one job; another body with the key conflicts', { timeout: 60_000 }, async (t) => {
+      const { spec, stores, raw } = await backend.open(t, 3);
+      // 5 workers × 10 calls at once, as 50 clients retrying one POST through several workers
+      const reports = await inWorkers(spec, Array.from({ length: 5 }, () => ({ task: 'create', input: talk('Same', 'key-1'), count: 10 })));
+      const results = reports.flatMap((r) => r.answers);
+      assert.deepEqual(results.filter((r) => r.error), [], 'no caller sees an error');
       const ids = new Set(results.map((r) => r.id));
       assert.equal(ids.size, 1, 'all answers name the same presentation');
       assert.equal(results.filter((r) => r.replayed).length, 49);

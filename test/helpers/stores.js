@@ -170,12 +170,12 @@ async function probePostgres() {
         await client.end();
         return { user, database };
       } catch (error) {
-        reasons.push(`${user}@${database}: ${error.message}`);
+        if (!reasons.includes(error.message)) reasons.push(error.message);
         await client.end().catch(() => {});
       }
     }
   }
-  return { reason: reasons.join('; ') };
+  return { reason: reasons.join('; ') };  // e.g. one ECONNREFUSED for all four tries
 }
 
 function postgresBackend(admin, skip) {
