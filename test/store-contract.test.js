@@ -80,7 +80,7 @@ for (const backend of BACKENDS) {
 
     test('crashing workers: dropped leases are taken over after expiry, late writers are fenced, each job ends done or exhausted once', { timeout: 60_000 }, async (t) => {
       const { spec, stores: [a], raw } = await backend.open(t, 1);
-      for (let i = 0; i < 120; i++) await a.createPresentation(talk(`crash ${i}`), 3);
+      for (let i = 0; i < 120; i++) await a.createPresentation(talk(`crash ${i}`), 1 + (i % 3)); // a third have one attempt only
       const reports = await inWorkers(spec, claimLoops(3, { leaseMs: 100, abandonRate: 0.2, seed: 1234 }));
       const claims = reports.flatMap((r) => r.claims);
       const completions = reports.flatMap((r) => r.completions);
@@ -89,6 +89,7 @@ for (const backend of BACKENDS) {
       const feedback = await raw.feedbackRows();
       assert.equal(jobs.size, 120);
       assert.ok(claims.some((c) => c.expired !== null), 'some dropped lease was taken over');
+      assert.ok(exhausted.length > 0, 'some job lost its last attempt');
       for (const [id, job] of jobs) {
         const mine = claims.filter((c) => c.jobId === id).sort((x, y) => x.attempt - y.attempt);
         assert.deepEqual(mine.map((c) => c.attempt), mine.map((_, i) => i + 1), `job ${id}: attempts 1..k, each claimed once`);
