@@ -3,7 +3,9 @@ import type { Settings } from '../config/defaults.js';
 import type { Context } from '../context.js';
 import { parseIntFlag, parseTrustProxy, resolveSettings, type SettingFlags } from '../config/resolve.js';
 import { join } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, PresenterError } from '../errors.js';
+import { makeRedactor, secretsOf } from '../jobs/redact.js';
+import { redactDatabaseUrl } from '../store/database-url.js';
 import { createProvider } from '../feedback/providers.js';
 import { CORRUPT_FIX, migrateDatabase } from '../store/sqlite.js';
 import { removePidFile } from '../supervisor/pidfile.js';
@@ -56,6 +58,7 @@ async function prepare(settings: Settings, env: NodeJS.ProcessEnv): Promise<numb
   // A bad model setting must stop here with exit 2, not crash every worker at start-up.
   const provider = createProvider(settings.ai, env) as { close?: () => Promise<void> | void };
   await provider.close?.();
+  if (settings.databaseUrl) return migrateShared(settings.databaseUrl);
   const file = join(settings.dataDir, DB_FILE);
   try {
     return migrateDatabase(file);
@@ -63,6 +66,24 @@ async function prepare(settings: Settings, env: NodeJS.ProcessEnv): Promise<numb
     const corrupt = (error as { code?: unknown }).code === 'STORE_CORRUPT';
     throw new ConfigError(corrupt ? 'DB_CORRUPT' : 'DB_UNUSABLE', `The database ${file} cannot be used: ${(error as Error).message}.`, {
       fix: corrupt ? CORRUPT_FIX(file) : 'Restore it from a backup, or move it away to start with an empty database (run `presenter-serve doctor` for the SQLite checks).',
+    });
+  }
+}
+
+// Every host's supervisor migrates before forking, under an advisory lock: hosts starting
+// together migrate once. A database that cannot be reached stops the start (exit 1: a runtime
+// failure, which systemd retries), naming it without its password and pointing at doctor.
+async function migrateShared(url: string): Promise<number[]> {
+  const { migratePostgresUrl, translatePgError } = await import('../store/postgres.js');
+  const shown = redactDatabaseUrl(url);
+  try {
+    return await migratePostgresUrl(url);
+  } catch (error) {
+    const unavailable = translatePgError(error)?.code === 'STORE_UNAVAILABLE';
+    const message = makeRedactor(secretsOf({ databaseUrl: url }))((error as Error).message);
+    throw new PresenterError(unavailable ? 'DB_UNREACHABLE' : 'DB_UNUSABLE', `The database ${shown} cannot be used: ${message}.`, {
+      exitCode: 1,
+      fix: `Run \`presenter-serve doctor --database-url '${shown}'\`: it checks that PostgreSQL is reachable, the login and the database exist, and says how to fix each.`,
     });
   }
 }

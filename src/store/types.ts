@@ -124,9 +124,10 @@ export type StoreHealth = { ok: true } | { ok: false; code: StoreErrorCode; reas
 
 /**
  * A change of the store's state, reported once per change (not per failed request) so that
- * the log says it once: `unusable` (sticky until restart), `full`, `recovered` (from full).
+ * the log says it once: `unusable` (sticky until restart), `full`, `unavailable` (the database
+ * server cannot be reached: it passes), `recovered` (from full or unavailable).
  */
-export type StoreEvent = { type: 'unusable' | 'full'; code: StoreErrorCode; reason: string } | { type: 'recovered'; code: StoreErrorCode };
+export type StoreEvent = { type: 'unusable' | 'full' | 'unavailable'; code: StoreErrorCode; reason: string } | { type: 'recovered'; code: StoreErrorCode };
 
 /**
  * The store, whatever the backend: SQLite in the data dir (one host) or PostgreSQL (any number

@@ -1,3 +1,4 @@
+import { redactDatabaseUrl } from '../store/database-url.js';
 import cluster from 'node:cluster';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,8 +91,8 @@ export class Supervisor {
   async run(): Promise<RunResult> {
     const s = this.settings;
     this.logger.info(
-      { event: 'supervisor.started', profile: s.profile, reason: s.profileReason, workers: s.fork ? s.workers : 0, threads: s.threads, host: s.host, port: s.port, dataDir: s.dataDir, node: process.version, nofile: openFileLimit(), rateLimit: s.rateLimit, maxQueue: s.maxQueue },
-      `presenter-serve ${s.profile} profile (${s.profileReason}): ${s.fork ? `${s.workers} worker(s)` : 'serving from the primary'} × ${s.threads} job slots on ${s.host}:${s.port}`,
+      { event: 'supervisor.started', profile: s.profile, reason: s.profileReason, workers: s.fork ? s.workers : 0, threads: s.threads, host: s.host, port: s.port, dataDir: s.dataDir, store: s.databaseUrl ? redactDatabaseUrl(s.databaseUrl) : 'sqlite', node: process.version, nofile: openFileLimit(), rateLimit: s.rateLimit, maxQueue: s.maxQueue },
+      `presenter-serve ${s.profile} profile (${s.profileReason}): ${s.fork ? `${s.workers} worker(s)` : 'serving from the primary'} × ${s.threads} job slots on ${s.host}:${s.port}, store ${s.databaseUrl ? `PostgreSQL ${redactDatabaseUrl(s.databaseUrl)}` : 'SQLite in the data dir'}`,
     );
     this.control = await listenControl(s.dataDir, (command) => this.onControl(command));
     installSignals({ stop: (signal) => this.onStopSignal(signal), reload: () => this.onHangup() });

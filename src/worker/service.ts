@@ -10,8 +10,9 @@ import { RateCounter } from '../http/rate-counter.js';
 import type { RateHit } from '../http/rate-limit.js';
 import { openFileLimit } from '../config/open-files.js';
 import { JobRunner } from '../jobs/runner.js';
+import { poolSizeFor } from '../store/database-url.js';
 import { SqliteStore } from '../store/sqlite.js';
-import { isStoreError, type StoreEvent } from '../store/types.js';
+import { isStoreError, type Store, type StoreEvent } from '../store/types.js';
 
 export const DB_FILE = 'presenter.db';
 
@@ -47,7 +48,7 @@ export interface ServiceOptions {
 // worker and, for the windows profile, in the primary itself.
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { settings, logger } = options;
-  const store = new SqliteStore(join(settings.dataDir, DB_FILE), { onEvent: (event) => logStoreEvent(logger, event) });
+  const store = await openStore(settings, logger);
   const redact = makeRedactor(secretsOf({ apiKey: settings.ai.apiKey, adminToken: settings.adminToken, databaseUrl: options.env.PRESENTER_DATABASE_URL }));
   const metrics = createMetrics(store);
   const provider = createProvider(settings.ai, options.env);
@@ -89,6 +90,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     throw error;
   }
   runner.start();
+  // PostgreSQL: jobs queued on other hosts announce themselves (LISTEN/NOTIFY); SQLite: a no-op.
+  const unsubscribe = store.onJobQueued(() => runner.wake());
 
   return {
     app,
@@ -103,14 +106,33 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       await drainAndClose(app, timeoutMs, logger);
       await runner.stop(Math.max(0, deadline - Date.now()));
       await (provider as { close?: () => Promise<void> }).close?.();
+      unsubscribe();
       await store.close();
     },
   };
 }
 
+/** SQLite in the data dir, or PostgreSQL when a database URL is set (the pg module is loaded only then). */
+async function openStore(settings: Settings, logger: Logger): Promise<Store> {
+  const onEvent = (event: StoreEvent): void => logStoreEvent(logger, event);
+  if (!settings.databaseUrl) return new SqliteStore(join(settings.dataDir, DB_FILE), { onEvent });
+  const { PostgresStore } = await import('../store/postgres.js');
+  return PostgresStore.open(settings.databaseUrl, {
+    poolSize: poolSizeFor(settings.threads),
+    onEvent,
+    onListener: (event) => {
+      if (event.type === 'lost') {
+        logger.warn({ event: 'store.listen_lost', error: event.error, retryInMs: event.retryInMs }, `Lost the LISTEN connection (${event.error}); polling every 250 ms, listening again in ${event.retryInMs} ms`);
+      } else logger.info({ event: 'store.listening', failures: event.after }, `Listening for new jobs again after ${event.after} failed attempts`);
+    },
+  });
+}
+
 // One line per change of the store's state; the requests it refuses meanwhile log nothing.
 function logStoreEvent(logger: Logger, event: StoreEvent): void {
-  if (event.type === 'recovered') logger.info({ event: 'store.recovered', code: event.code }, 'The disk has space again: writes work');
+  if (event.type === 'recovered' && event.code === 'STORE_UNAVAILABLE') logger.info({ event: 'store.recovered', code: event.code }, 'The database answers again: writes work');
+  else if (event.type === 'recovered') logger.info({ event: 'store.recovered', code: event.code }, 'The disk has space again: writes work');
+  else if (event.type === 'unavailable') logger.error({ event: 'store.unavailable', code: event.code, reason: event.reason }, `Writes refused (503 STORE_UNAVAILABLE) while the database cannot be reached: ${event.reason}`);
   else if (event.type === 'full') logger.error({ event: 'store.full', code: event.code, reason: event.reason }, `Writes refused (503 STORAGE_FULL): ${event.reason}`);
   else logger.error({ event: 'store.unusable', code: event.code, reason: event.reason }, `Writes refused (503 STORE_UNAVAILABLE) until restart: ${event.reason}`);
 }
