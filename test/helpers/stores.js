@@ -31,8 +31,8 @@ export async function migrateTarget(spec) {
     const { migrateDatabase } = await import('../../dist/store/sqlite.js');
     return migrateDatabase(spec.file);
   }
-  const { migratePostgres } = await import(pathToFileURL(POSTGRES_JS).href);
-  return migratePostgres(spec.url);
+  const { migratePostgresUrl } = await import(pathToFileURL(POSTGRES_JS).href);
+  return migratePostgresUrl(spec.url);
 }
 
 // `$1, $2 …` in the order given (the only way the suite writes them) become SQLite's `?`.
@@ -85,7 +85,7 @@ function pgRaw(url) {
       await ready();
       const { rows } = await client.query(
         `SELECT id::text, presentation_id::text, version, status, attempts, max_attempts, lease_token, lease_pid,
-           COALESCE(lease_expires_at > now(), false) AS live, last_error, public_error FROM jobs`,
+           COALESCE(lease_expires_at > presenter_now_ms(), false) AS live, last_error, public_error FROM jobs`,
       );
       return rows.map(normalizeJob);
     },
@@ -175,7 +175,7 @@ async function probePostgres() {
       }
     }
   }
-  return { reason: reasons.join('; ') };  // e.g. one ECONNREFUSED for all four tries
+  return { reason: reasons.join('; ') };
 }
 
 function postgresBackend(admin, skip) {
