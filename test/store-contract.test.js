@@ -117,6 +117,41 @@ for (const backend of BACKENDS) {
       assert.deepEqual(late.filter((c) => c.ok), [], 'a worker whose lease was taken over writes nothing');
     });
 
+    test('racing workers doing everything at random (claim, renew, complete, retry, fail, release, drop) leave every job in one consistent end state', { timeout: 60_000 }, async (t) => {
+      const { spec, stores: [a], raw } = await backend.open(t, 1);
+      for (let i = 0; i < 80; i++) await a.createPresentation(talk(`chaos ${i}`), 1 + (i % 4));
+      const reports = await inWorkers(spec, Array.from({ length: 3 }, (_, i) => ({ task: 'chaos', pid: 2000 + i, seed: 99 + i })));
+      const claims = reports.flatMap((r) => r.claims);
+      const writes = reports.flatMap((r) => r.writes);
+      const exhausted = reports.flatMap((r) => r.exhausted);
+      const jobs = await raw.jobs();
+      const feedback = await raw.feedbackRows();
+      const leases = claims.map((c) => c.lease);
+      assert.equal(new Set(leases).size, leases.length, 'every claim has its own lease');
+      const ended = new Map(); // lease -> its one successful terminal write
+      for (const w of writes.filter((x) => x.ok && x.op !== 'renew')) {
+        assert.ok(!ended.has(w.lease), `lease ${w.lease} wrote twice: ${ended.get(w.lease)} and ${w.op}`);
+        ended.set(w.lease, w.op);
+      }
+      for (const c of claims.filter((x) => x.expired)) {
+        assert.ok(!ended.has(c.expired.previousLease), `a lease that had ${ended.get(c.expired.previousLease)} its job was later "taken over"`);
+      }
+      for (const e of exhausted) assert.ok(!ended.has(e.previousLease), 'an exhausted lease had not ended its job');
+      assert.ok(writes.some((w) => !w.ok), 'some writes came too late (the race happened)');
+      for (const job of jobs) {
+        const wins = (op) => writes.filter((w) => w.jobId === job.id && w.ok && w.op === op).length;
+        const gone = exhausted.filter((e) => e.jobId === job.id).length;
+        assert.ok(job.attempts <= job.maxAttempts, `job ${job.id}: ${job.attempts} attempts of ${job.maxAttempts}`);
+        assert.equal(job.leaseToken, null, `job ${job.id} is ${job.status}: the workers stopped only when nothing was left`);
+        assert.equal(feedback.filter((f) => f.jobId === job.id).length, job.status === 'done' ? 1 : 0);
+        if (job.status === 'done') assert.deepEqual([wins('complete'), wins('fail'), gone], [1, 0, 0], `job ${job.id} done once`);
+        else {
+          assert.equal(job.status, 'failed', `job ${job.id} ended`);
+          assert.deepEqual([wins('complete'), wins('fail') + gone], [0, 1], `job ${job.id} failed once, by a final failure or by its last lease expiring`);
+        }
+      }
+    });
+
     for (const seed of [1, 2, 3]) {
       test(`a seeded random sequence of create/claim/complete/fail/release/renew/expire over 3 instances keeps every invariant (seed ${seed})`, { timeout: 60_000 }, async (t) => {
         await randomSequence(t, backend, seed, 160);
@@ -155,6 +190,16 @@ for (const backend of BACKENDS) {
       assert.deepEqual(answers, [true, false, true]);
       const rows = await raw.feedbackRows();
       assert.deepEqual(rows.map((r) => r.jobId).sort(), [jobs[0].jobId, jobs[2].jobId].sort());
+    });
+
+    test('the same job twice in one completeJobs batch: the first writes, the second is refused, the rest of the batch is written', async (t) => {
+      const { stores: [a], raw } = await backend.open(t, 1);
+      for (let i = 0; i < 2; i++) await a.createPresentation(talk(`twice ${i}`), 5);
+      const [j, k] = (await a.claimJobs(2, 1, LONG)).jobs;
+      const input = (job, id) => ({ jobId: job.jobId, lease: job.lease, feedbackId: id, feedback: FEEDBACK, responseHash: 'h' });
+      assert.deepEqual(await a.completeJobs([input(j, 'first'), input(k, 'other'), input(j, 'second')]), [true, true, false]);
+      assert.deepEqual((await raw.jobs()).map((x) => x.status), ['done', 'done']);
+      assert.equal((await raw.feedbackRows()).length, 2);
     });
 
     test('lease takeover after expiry: attempt + 1, expired names the previous lease and pid; the old holder is fenced', async (t) => {
@@ -438,6 +483,17 @@ for (const backend of BACKENDS) {
       assert.equal(all.items.length, 8);
       assert.equal(all.nextCursor, null, 'no cursor after the last page');
       assert.deepEqual((await a.listPresentations(100, undefined)).items.map((s) => s.id), all.items.map((s) => s.id));
+      // many created in the same millisecond: ties on createdAt are broken by id, none lost or repeated
+      const burst = await Promise.all(Array.from({ length: 30 }, (_, i) => [a, b][i % 2].createPresentation(talk(`burst ${i}`), 3)));
+      const paged = [];
+      cursor = undefined;
+      do {
+        const page = await b.listPresentations(4, cursor);
+        paged.push(...page.items.map((s) => s.id));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      assert.equal(new Set(paged).size, paged.length, 'no presentation on two pages');
+      assert.deepEqual([...paged].sort(), [...created, ...burst.map((r) => r.id), all.items[0].id].sort(), 'every presentation on some page');
       const forged = ['x', 'not a cursor', Buffer.from('hello').toString('base64url'), Buffer.from('1|2|3').toString('base64url'), `${(await a.listPresentations(1, undefined)).nextCursor}x`];
       for (const bad of forged) await assert.rejects(a.listPresentations(3, bad), InvalidCursorError, `cursor ${JSON.stringify(bad)}`);
     });
@@ -472,6 +528,18 @@ for (const backend of BACKENDS) {
       assert.equal(raw.createdAt, view.createdAt);
     });
 
+    test('a talk holding a NUL character or any other Unicode is stored and read back exactly as sent', async (t) => {
+      const { stores: [a] } = await backend.open(t, 1);
+      const texts = ['nul \u0000 inside', 'emoji 🎤 and ümlauts', 'rtl \u202e and zero-width \u200b', "quote ' and backslash \\"];
+      for (const text of texts) {
+        const { id } = await a.createPresentation({ title: text, content: `# ${text}\n\n${text}`, language: 'auto', targetMinutes: undefined, idempotencyKey: text }, 1);
+        assert.equal((await a.getPresentation(id)).title, text);
+        assert.equal((await a.createPresentation({ title: text, content: `# ${text}\n\n${text}`, language: 'auto', targetMinutes: undefined, idempotencyKey: text }, 1)).replayed, true);
+      }
+      const claimed = (await a.claimJobs(10, 1, LONG)).jobs;
+      assert.deepEqual(claimed.map((j) => j.content).sort(), texts.map((text) => `# ${text}\n\n${text}`).sort());
+    });
+
     test('health() is ok on an open store, and the store names its kind', async (t) => {
       const { stores: [a] } = await backend.open(t, 1);
       assert.equal(a.kind, backend.name);
@@ -479,6 +547,19 @@ for (const backend of BACKENDS) {
       const unsubscribe = a.onJobQueued(() => {});
       assert.equal(typeof unsubscribe, 'function');
       unsubscribe();
+    });
+
+    test('a closed store says so: health() not ok, operations refused, closing twice is harmless', async (t) => {
+      const { stores: [a, b] } = await backend.open(t, 2);
+      await a.createPresentation(talk(), 3);
+      await a.close();
+      const health = await a.health();
+      assert.equal(health.ok, false);
+      assert.equal(health.code, 'STORE_UNAVAILABLE');
+      await assert.rejects(a.claimJobs(1, 1, LONG));
+      await assert.rejects(a.createPresentation(talk(), 3));
+      await a.close();
+      assert.equal(await b.queueDepth(), 1, 'the other workers go on');
     });
   });
 }

@@ -3,7 +3,8 @@
 // for real (better-sqlite3 answers synchronously: in one thread nothing would interleave).
 // Tasks: `claim-loop` claims 1..5 jobs at a time and completes them — or, with `abandonRate`,
 // drops a claim as a crashed worker would and tries to complete it late, after the others took
-// it over; `create` sends `count` createPresentation calls at once. It reports every answer.
+// it over; `chaos` does everything a worker may do, at random; `create` sends `count`
+// createPresentation calls at once. It reports every answer.
 import { parentPort, workerData } from 'node:worker_threads';
 import { random } from './proc.js';
 import { openStore } from './stores.js';
@@ -44,6 +45,39 @@ async function claimLoop(store, { pid, seed, leaseMs, abandonRate }) {
   return { claims, exhausted, completions };
 }
 
+// Every operation a worker does, chosen at random per claimed job, with short leases so that
+// takeovers race with completions, failures, releases and renewals. Each write's answer is kept.
+async function chaos(store, { pid, seed }) {
+  const rand = random(seed);
+  const claims = [];
+  const exhausted = [];
+  const writes = [];
+  const ERR = { detail: 'chaos', public: 'Chaos.' };
+  for (;;) {
+    const n = 1 + Math.floor(rand() * 3);
+    const result = await store.claimJobs(n, pid, 30 + Math.floor(rand() * 60));
+    exhausted.push(...result.exhausted);
+    for (const job of result.jobs) claims.push({ jobId: job.jobId, lease: job.lease, attempt: job.attempt, maxAttempts: job.maxAttempts, expired: job.expired ?? null, pid });
+    for (const job of result.jobs) {
+      const write = async (op, call) => writes.push({ op, jobId: job.jobId, lease: job.lease, attempt: job.attempt, ok: await call() });
+      if (rand() < 0.3) await write('renew', () => store.renewLease(job.jobId, job.lease, 30 + Math.floor(rand() * 60)));
+      if (rand() < 0.2) await sleep(Math.floor(rand() * 150)); // a slow model call: the lease may run out
+      const r = rand();
+      if (r < 0.5) await write('complete', async () => (await store.completeJobs([{ jobId: job.jobId, lease: job.lease, feedbackId: `${pid}-${job.lease}`, feedback, responseHash: 'h' }]))[0]);
+      else if (r < 0.7 && job.attempt < job.maxAttempts) await write('retry', () => store.failJob(job.jobId, job.lease, ERR, Math.floor(rand() * 20)));
+      else if (r < 0.75) await write('fail', () => store.failJob(job.jobId, job.lease, ERR, null));
+      else if (r < 0.87) await write('release', () => store.releaseJob(job.jobId, job.lease));
+      // else: dropped, as by a crash; another worker takes it over once the lease expires
+    }
+    if (result.jobs.length === 0 && result.exhausted.length === 0) {
+      const wake = await store.nextWakeInMs();
+      if (wake === null) break;
+      await sleep(Math.min(Math.max(wake, 1), 25));
+    }
+  }
+  return { claims, exhausted, writes };
+}
+
 async function create(store, { input, count }) {
   const answers = await Promise.all(Array.from({ length: count }, () => store.createPresentation(input, 5).catch((error) => ({ error: `${error.name}: ${error.message}` }))));
   return { answers };
@@ -53,7 +87,8 @@ const store = await openStore(workerData.spec);
 parentPort.postMessage({ type: 'ready' });
 await new Promise((resolve) => parentPort.once('message', resolve));
 try {
-  const report = workerData.task === 'create' ? await create(store, workerData) : await claimLoop(store, workerData);
+  const tasks = { create, chaos, 'claim-loop': claimLoop };
+  const report = await tasks[workerData.task](store, workerData);
   parentPort.postMessage({ type: 'done', ...report });
 } catch (error) {
   parentPort.postMessage({ type: 'error', message: error.stack ?? String(error) });
