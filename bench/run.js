@@ -1,6 +1,6 @@
 // `npm run bench`: HTTP load against serve (safe, advanced) next to a plain node:http baseline,
 // job throughput, chaos (workers SIGKILLed), and logs --duplicates throughput.
-// Flags: --quick, --only http,reference,jobs,chaos,logs, --profiles safe,advanced, --connections 50,200,1000,
+// Flags: --quick, --only http,reference,jobs,postgres,chaos,logs, --profiles safe,advanced, --connections 50,200,1000,
 // --duration <s>, --jobs <n>, --job-rate <n/s>, --talks <n>, --log-size 1GB, --cpu-prof,
 // --load autocannon|wrk|auto (default autocannon; auto = wrk when installed), --out <file>.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,8 +15,9 @@ import { drainSection, jobsSection } from './sections/jobs.js';
 import { chaosSection } from './sections/chaos.js';
 import { logsSection } from './sections/logs.js';
 import { referenceSection } from './sections/reference.js';
+import { postgresSection } from './sections/postgres.js';
 
-const SECTIONS = ['http', 'reference', 'jobs', 'chaos', 'logs'];
+const SECTIONS = ['http', 'reference', 'jobs', 'postgres', 'chaos', 'logs'];
 const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -87,6 +88,7 @@ try {
         results.sections.jobs = await jobsSection({ jobs: Math.min(config.jobs, config.jobRate * (quick ? 2 : 10)), rate: config.jobRate, cpuProf: config.cpuProf, log, timeoutSec: quick ? 30 : 300 });
         results.sections.drain = await drainSection({ jobs: config.jobs, log, timeoutSec: quick ? 30 : 300 });
       }
+      if (section === 'postgres') results.sections.postgres = await postgresSection({ quick, jobs: config.jobs, connections: config.connections, durationSec: config.durationSec, log, timeoutSec: quick ? 60 : 300 });
       if (section === 'chaos') results.sections.chaos = await chaosSection({ talks: config.talks, chaosSec: config.chaosSec, log, timeoutSec: quick ? 30 : 300 });
       if (section === 'logs') results.sections.logs = await logsSection({ size: config.logSize, log });
       if (section === 'reference') results.sections.reference = await referenceSection({ quick, durationSec: config.durationSec, log });
@@ -126,6 +128,13 @@ const d = results.sections.drain;
 if (d && !d.error) {
   out.push(`\nJobs from a pre-filled queue (noop provider, ${d.workers} workers × ${d.slotsPerWorker} slots)`);
   out.push(table(['jobs', 'done', 'seconds', 'jobs/s', 'feedback rows', 'attempts'], [[d.jobs, d.done, d.seconds.toFixed(2), d.jobsPerSec, d.feedbackRows, d.attempts]]));
+}
+const pgr = results.sections.postgres;
+if (pgr && !pgr.error && !pgr.skipped) {
+  out.push('\nPostgreSQL store (noop provider; each host a whole serve, 2 workers × 4 slots, all on this machine)');
+  out.push(table(['hosts', 'jobs', 'done', 'seconds', 'jobs/s', 'feedback rows', 'duplicated', 'attempts'], pgr.drain.map((r) => [r.hosts, r.jobs, r.done, r.seconds.toFixed(2), r.jobsPerSec, r.feedbackRows, r.duplicateRows, r.attempts])));
+  out.push(table(['hosts', 'talks/s to host 1', 'enqueue→start p50', 'p99', 'same host p50', 'other host p50 (NOTIFY)'], pgr.enqueue.map((r) => [r.hosts, r.rate, `${r.all.p50Ms} ms`, `${r.all.p99Ms} ms`, `${r.sameHost.p50Ms} ms`, r.otherHost.samples ? `${r.otherHost.p50Ms} ms` : '-'])));
+  if (pgr.http) out.push(table(['HTTP 9:1 mix', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'non-2xx'], pgr.http.map((r) => [r.target, r.connections, r.rps, r.p50Ms, r.p99Ms, r.errors + r.timeouts, r.non2xx])));
 }
 const c = results.sections.chaos;
 if (c && !c.error) {

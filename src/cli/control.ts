@@ -63,7 +63,7 @@ export function registerControl(program: Command, ctx: Context): void {
         return;
       }
       ctx.stdout.write(`presenter-serve running: pid ${status.pid}, profile ${status.profile}, ${status.host}:${status.port}, up ${formatUptime(status.uptimeSec)}\n`);
-      ctx.stdout.write(`data dir ${status.dataDir}\n\n`);
+      ctx.stdout.write(`data dir ${status.dataDir}, store ${status.store === 'sqlite' ? 'SQLite in the data dir' : `PostgreSQL ${status.store}`}\n\n`);
       const rows = [['WORKER', 'PID', 'STATE', 'UPTIME', 'RESTARTS', 'RSS', 'JOBS'], ...status.workers.map((w) => [String(w.id), String(w.pid ?? '-'), w.state, formatUptime(w.uptimeSec), String(w.restarts), formatBytes(w.rssBytes), String(w.activeJobs ?? '-')])];
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
       for (const r of rows) ctx.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);

@@ -79,8 +79,9 @@ async function migrateShared(url: string): Promise<number[]> {
   try {
     return await migratePostgresUrl(url);
   } catch (error) {
-    const unavailable = translatePgError(error)?.code === 'STORE_UNAVAILABLE';
-    const message = makeRedactor(secretsOf({ databaseUrl: url }))((error as Error).message);
+    const translated = translatePgError(error);
+    const unavailable = translated?.code === 'STORE_UNAVAILABLE';
+    const message = makeRedactor(secretsOf({ databaseUrl: url }))((translated ?? (error as Error)).message);
     throw new PresenterError(unavailable ? 'DB_UNREACHABLE' : 'DB_UNUSABLE', `The database ${shown} cannot be used: ${message}.`, {
       exitCode: 1,
       fix: `Run \`presenter-serve doctor --database-url '${shown}'\`: it checks that PostgreSQL is reachable, the login and the database exist, and says how to fix each.`,

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { redactDatabaseUrl } from '../store/database-url.js';
 import type { CheckResult, DoctorEnv } from './types.js';
 
 const ID = 'database';
@@ -27,13 +28,19 @@ const restore = (file: string): string =>
 // Reads the existing database only (read-only, must exist): doctor never creates or changes it.
 export async function checkDatabase(env: Pick<DoctorEnv, 'settings'>, probe: (file: string) => Promise<IntegrityOutcome> = runIntegrityProbe): Promise<CheckResult> {
   const file = join(env.settings.dataDir, 'presenter.db');
-  let size: number;
+  let size: number | undefined;
   try {
     size = (await stat(file)).size;
   } catch {
-    return { id: ID, title: TITLE, status: 'pass', detail: `No database at ${file} yet: serve creates it.` };
+    size = undefined;
   }
-  const mb = `${(size / 1024 ** 2).toFixed(1)} MB`;
+  const mb = `${((size ?? 0) / 1024 ** 2).toFixed(1)} MB`;
+  if (env.settings.databaseUrl !== undefined) {
+    // The PostgreSQL checks below check the store; an old SQLite file is only worth a mention.
+    const old = size === undefined ? '' : ` ${file} (${mb}) is left from the SQLite store and not read: its talks are not in PostgreSQL.`;
+    return { id: ID, title: TITLE, status: 'pass', detail: `Not used: the store is PostgreSQL (${redactDatabaseUrl(env.settings.databaseUrl)}).${old}` };
+  }
+  if (size === undefined) return { id: ID, title: TITLE, status: 'pass', detail: `No database at ${file} yet: serve creates it.` };
   const outcome = await probe(file);
   if (outcome.timedOut) {
     return { id: ID, title: TITLE, status: 'warn', detail: `quick_check of ${file} (${mb}) did not finish within ${INTEGRITY_BUDGET_MS / 1000} s.`, fix: `Run \`sqlite3 ${file} "PRAGMA quick_check"\` yourself; it should print ok.` };

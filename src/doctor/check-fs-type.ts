@@ -93,7 +93,10 @@ export async function checkFsType(env: Pick<DoctorEnv, 'settings' | 'platform' |
       id: ID,
       title: TITLE,
       status: 'warn',
-      detail: `${dir} is on ${fsType}${where}, a ${risky} file system: SQLite WAL needs shared memory and byte-range locks on a local disk, so writes can fail or the database can be corrupted there.`,
+      detail:
+        env.settings.databaseUrl === undefined
+          ? `${dir} is on ${fsType}${where}, a ${risky} file system: SQLite WAL needs shared memory and byte-range locks on a local disk, so writes can fail or the database can be corrupted there.`
+          : `${dir} is on ${fsType}${where}, a ${risky} file system: the data dir's lock (presenter.lock) needs byte-range locks on a local disk, so two servers may both believe they own it there.`,
       fix: 'Put PRESENTER_DATA_DIR (or --data-dir) on a local disk, e.g. under /var/lib/presenter-serve or, in WSL, under your Linux home (~/presenter-data), not /mnt/c.',
     };
   }

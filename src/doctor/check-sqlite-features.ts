@@ -28,6 +28,11 @@ export async function checkSqliteFeatures(env: Pick<DoctorEnv, 'settings' | 'pro
     return fail('Not checked: better-sqlite3 did not load (see the better-sqlite3 check).', 'Fix the better-sqlite3 problem first, then run doctor again.');
   }
   const broken = report.steps.find((s) => !s.ok);
+  if (env.settings.databaseUrl !== undefined && broken?.name !== 'open') {
+    // With PostgreSQL the data dir holds only the lock (an SQLite file without WAL), logs and the pid file.
+    const seen = broken ? `${WHAT[broken.name] ?? broken.name} failed in ${dir} (${broken.error ?? 'unknown error'}), which only the SQLite store needs` : `they work in ${dir} (SQLite ${report.sqlite ?? '?'})`;
+    return { id: ID, title: TITLE, status: 'pass', detail: `Not needed: the store is PostgreSQL; ${seen}.` };
+  }
   if (!broken) {
     return { id: ID, title: TITLE, status: 'pass', detail: `Created a WAL database in ${dir}, wrote, upserted, read JSON and read from a second connection (SQLite ${report.sqlite ?? '?'}); removed it again.` };
   }

@@ -9,6 +9,7 @@ import { ensureDir } from '../fs/ensure-dir.js';
 import type { Context } from '../context.js';
 import { parseProcLimits } from './check-open-files.js';
 import { createProbeRunner } from './probe.js';
+import { probePostgres } from './probe-postgres.js';
 import type { DoctorEnv, FsHelpers, HttpProbe, ListenProbe } from './types.js';
 
 export const realFs: FsHelpers = {
@@ -47,9 +48,10 @@ export const httpGet: HttpProbe = async (url, headers, timeoutMs) => {
 };
 
 /** The machine doctor runs on; tests build their own DoctorEnv instead. */
-export function defaultDoctorEnv(ctx: Context, settings: Settings): DoctorEnv {
+export function defaultDoctorEnv(ctx: Context, settings: Settings, options: { hosts?: number } = {}): DoctorEnv {
   return {
     settings,
+    hosts: options.hosts ?? 1,
     nodeVersion: process.versions.node,
     platform: ctx.platform,
     arch: process.arch,
@@ -73,5 +75,6 @@ export function defaultDoctorEnv(ctx: Context, settings: Settings): DoctorEnv {
       return n === undefined || Number.isNaN(n) ? undefined : { soft: n, hard: num(hard) };
     },
     http: httpGet,
+    probePostgres: (url) => probePostgres(url, { now: ctx.now }),
   };
 }

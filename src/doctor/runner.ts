@@ -6,9 +6,13 @@ import { checkNode } from './check-node.js';
 import { checkOpenFiles } from './check-open-files.js';
 import { checkPlatform } from './check-platform.js';
 import { checkPort } from './check-port.js';
+import { checkPostgresDatabase, checkPostgresLogin, checkPostgresReachable, checkPostgresSchema, checkPostgresVersion } from './check-postgres.js';
+import { checkPostgresClock } from './check-postgres-clock.js';
+import { checkPostgresConnections } from './check-postgres-connections.js';
 import { checkProvider } from './check-provider.js';
 import { checkResources } from './check-resources.js';
 import { checkSqliteFeatures } from './check-sqlite-features.js';
+import type { Settings } from '../config/defaults.js';
 import type { Check, CheckResult, DoctorEnv, ProbeOutcome } from './types.js';
 
 /** In the order they are printed. */
@@ -25,6 +29,24 @@ export const CHECKS: readonly Check[] = [
   { id: 'platform', title: 'Platform and profile', run: checkPlatform },
   { id: 'provider', title: 'Feedback provider', run: checkProvider },
 ];
+
+/** Run, after the SQLite checks, when a database URL is set; they share one connection. */
+export const POSTGRES_CHECKS: readonly Check[] = [
+  { id: 'postgres-reachable', title: 'PostgreSQL reachable', run: checkPostgresReachable },
+  { id: 'postgres-login', title: 'PostgreSQL login', run: checkPostgresLogin },
+  { id: 'postgres-database', title: 'PostgreSQL database exists', run: checkPostgresDatabase },
+  { id: 'postgres-version', title: 'PostgreSQL version', run: checkPostgresVersion },
+  { id: 'postgres-schema', title: 'PostgreSQL schema version', run: checkPostgresSchema },
+  { id: 'postgres-clock', title: 'Clock skew to PostgreSQL', run: checkPostgresClock },
+  { id: 'postgres-connections', title: 'PostgreSQL max_connections', run: checkPostgresConnections },
+];
+
+/** The checks for these settings: the PostgreSQL ones follow the database check when a URL is set. */
+export function checksFor(settings: Pick<Settings, 'databaseUrl'>): readonly Check[] {
+  if (settings.databaseUrl === undefined) return CHECKS;
+  const at = CHECKS.findIndex((c) => c.id === 'database') + 1;
+  return [...CHECKS.slice(0, at), ...POSTGRES_CHECKS, ...CHECKS.slice(at)];
+}
 
 /**
  * Each check gets this long; the whole run stays under 3 s because they run at once. A check
@@ -56,14 +78,14 @@ function once<T>(fn: (key: string) => Promise<T>): (key: string) => Promise<T> {
   };
 }
 
-// One probe child and one mkdir however many checks ask; the probe needs the dir to exist.
+// One probe child, one mkdir and one PostgreSQL connection however many checks ask; the probe needs the dir to exist.
 function shared(env: DoctorEnv): DoctorEnv {
   const ensureDir = once((dir) => env.fs.ensureDir(dir));
   const probeSqlite = once(async (dir): Promise<ProbeOutcome> => {
     await ensureDir(dir).catch(() => false);
     return env.probeSqlite(dir);
   });
-  return { ...env, fs: { ...env.fs, ensureDir }, probeSqlite };
+  return { ...env, fs: { ...env.fs, ensureDir }, probeSqlite, probePostgres: once((url) => env.probePostgres(url)) };
 }
 
 async function runOne(check: Check, env: DoctorEnv, timeoutMs: number, now: () => number): Promise<TimedResult> {
@@ -89,7 +111,7 @@ export async function runDoctor(env: DoctorEnv, options: { checks?: readonly Che
   const now = () => performance.now();
   const start = now();
   const e = shared(env);
-  const checks = await Promise.all((options.checks ?? CHECKS).map((c) => runOne(c, e, options.timeoutMs ?? CHECK_TIMEOUT_MS, now)));
+  const checks = await Promise.all((options.checks ?? checksFor(env.settings)).map((c) => runOne(c, e, options.timeoutMs ?? CHECK_TIMEOUT_MS, now)));
   const count = (s: CheckResult['status']) => checks.filter((c) => c.status === s).length;
   return { checks, summary: { passed: count('pass'), warnings: count('warn'), failed: count('fail') }, durationMs: Math.round(now() - start) };
 }

@@ -1,4 +1,5 @@
 import type { Settings } from '../config/defaults.js';
+import type { PgFacts } from './probe-postgres.js';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 
@@ -59,6 +60,10 @@ export interface DoctorEnv {
   /** The soft open-file limit, or undefined where there is none to read. */
   openFileLimit: () => Promise<{ soft: number; hard: number | undefined } | undefined>;
   http: HttpProbe;
+  /** Connects to a PostgreSQL URL once and reads what the PostgreSQL checks need. */
+  probePostgres: (url: string) => Promise<PgFacts>;
+  /** Hosts that will share the PostgreSQL database (`doctor --hosts`). @default 1 */
+  hosts?: number;
 }
 
 export interface Check {

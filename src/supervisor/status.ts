@@ -1,3 +1,4 @@
+import { redactDatabaseUrl } from '../store/database-url.js';
 import type { Settings } from '../config/defaults.js';
 import type { ServiceStats } from '../worker/service.js';
 import type { SlotTable } from './slots.js';
@@ -21,6 +22,8 @@ export interface SupervisorStatus {
   host: string;
   port: number;
   dataDir: string;
+  /** `sqlite` (in the data dir) or the PostgreSQL URL without its password. */
+  store: string;
   startedAt: string;
   uptimeSec: number;
   mode: 'cluster' | 'single';
@@ -36,6 +39,7 @@ export function baseStatus(settings: Settings, startedAt: number, now: number): 
     host: settings.host,
     port: settings.port,
     dataDir: settings.dataDir,
+    store: settings.databaseUrl ? redactDatabaseUrl(settings.databaseUrl) : 'sqlite',
     startedAt: new Date(startedAt).toISOString(),
     uptimeSec: Math.round((now - startedAt) / 1000),
   };

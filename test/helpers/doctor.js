@@ -3,6 +3,7 @@ import { availableParallelism, freemem } from 'node:os';
 import { defaultSettings } from '../../dist/config/defaults.js';
 import { httpGet, listenOnce, realFs } from '../../dist/doctor/env.js';
 import { createProbeRunner } from '../../dist/doctor/probe.js';
+import { probePostgres } from '../../dist/doctor/probe-postgres.js';
 
 export function settings(overrides = {}) {
   const s = defaultSettings();
@@ -25,6 +26,7 @@ export function doctorEnv(overrides = {}) {
     listen: listenOnce,
     openFileLimit: async () => ({ soft: 65535, hard: 65535 }),
     http: httpGet,
+    probePostgres: (url) => probePostgres(url),
     ...overrides,
   };
 }
