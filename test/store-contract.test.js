@@ -442,11 +442,23 @@ for (const backend of BACKENDS) {
         const { stores: [a, b] } = await backend.open(t, 2);
         let woken = 0;
         const unsubscribe = b.onJobQueued(() => woken++);
-        await sleep(100); // the listener connects
-        await a.createPresentation(talk(), 5);
-        for (let i = 0; i < 40 && woken === 0; i++) await sleep(25);
-        assert.ok(woken >= 1, 'the other instance heard of the new job');
+        await sleep(200); // the listener connects (and wakes once, for what was queued meanwhile)
+        const heard = async (what, action) => {
+          woken = 0;
+          await action();
+          for (let i = 0; i < 80 && woken === 0; i++) await sleep(25);
+          assert.ok(woken >= 1, `the other instance heard of ${what}`);
+        };
+        let id;
+        await heard('a new talk', async () => ({ id } = await a.createPresentation(talk(), 5)));
+        await heard('a new feedback version', () => a.requestFeedback(id, 5));
+        const [job] = (await a.claimJobs(1, 1, LONG)).jobs;
+        await heard('a job given back', () => a.releaseJob(job.jobId, job.lease));
         unsubscribe();
+        woken = 0;
+        await a.createPresentation(talk(), 5);
+        await sleep(200);
+        assert.equal(woken, 0, 'an unsubscribed listener is not called');
       });
     }
 
