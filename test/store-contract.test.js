@@ -141,6 +141,12 @@ for (const backend of BACKENDS) {
       for (const job of jobs) {
         const wins = (op) => writes.filter((w) => w.jobId === job.id && w.ok && w.op === op).length;
         const gone = exhausted.filter((e) => e.jobId === job.id).length;
+        // an attempt number comes back only through a release: more claims of one attempt mean two claimants
+        const mine = claims.filter((c) => c.jobId === job.id);
+        for (const attempt of new Set(mine.map((c) => c.attempt))) {
+          const released = writes.filter((w) => w.jobId === job.id && w.ok && w.op === 'release' && w.attempt === attempt).length;
+          assert.ok(mine.filter((c) => c.attempt === attempt).length <= 1 + released, `job ${job.id}: attempt ${attempt} claimed twice without a release between`);
+        }
         assert.ok(job.attempts <= job.maxAttempts, `job ${job.id}: ${job.attempts} attempts of ${job.maxAttempts}`);
         assert.equal(job.leaseToken, null, `job ${job.id} is ${job.status}: the workers stopped only when nothing was left`);
         assert.equal(feedback.filter((f) => f.jobId === job.id).length, job.status === 'done' ? 1 : 0);
