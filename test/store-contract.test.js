@@ -2,7 +2,8 @@
 // against PostgreSQL, through the interface only, plus raw SQL where the database itself must
 // refuse something. The PostgreSQL half skips, saying why, when no server answers at
 // 127.0.0.1:5432 or dist/store/postgres.js is not built. Lease expiry is by the store's clock
-// (the database's for PostgreSQL): tests only sleep past short leases, never compare clocks.
+// (the database's for PostgreSQL): tests only sleep past short leases, never compare the host's
+// clock with the store's; a PostgreSQL-only test gives two instances clocks two hours apart.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
