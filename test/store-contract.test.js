@@ -583,9 +583,10 @@ for (const backend of BACKENDS) {
       assert.equal(raw.createdAt, view.createdAt);
     });
 
-    test('a talk holding a NUL character or any other Unicode is stored and read back exactly as sent', async (t) => {
+    // U+0000 is refused by the HTTP layer for both stores (PostgreSQL text cannot hold it): test/api.test.js
+    test('a talk holding any Unicode but U+0000 is stored and read back exactly as sent', async (t) => {
       const { stores: [a] } = await backend.open(t, 1);
-      const texts = ['nul \u0000 inside', 'emoji 🎤 and ümlauts', 'rtl \u202e and zero-width \u200b', "quote ' and backslash \\"];
+      const texts = ['control \u0001\u001f inside', 'emoji 🎤 and ümlauts', 'rtl \u202e and zero-width \u200b', "quote ' and backslash \\"];
       for (const text of texts) {
         const { id } = await a.createPresentation({ title: text, content: `# ${text}\n\n${text}`, language: 'auto', targetMinutes: undefined, idempotencyKey: text }, 1);
         assert.equal((await a.getPresentation(id)).title, text);

@@ -141,6 +141,10 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
       const title = input.title.trim();
       if (!title) throw new HttpError(400, 'VALIDATION', 'title: must not be empty');
       if (!input.content.trim()) throw new HttpError(400, 'VALIDATION', 'content: must not be empty');
+      // U+0000 is no text (PostgreSQL cannot store it): refused the same on both stores
+      for (const [field, value] of [['title', title], ['content', input.content]] as const) {
+        if (value.includes('\u0000')) throw new HttpError(400, 'VALIDATION', `${field}: must not contain the NUL character (U+0000)`);
+      }
       await queue.admit();
       let created;
       try {

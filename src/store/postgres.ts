@@ -102,24 +102,26 @@ const CLAIM_SQL = 'SELECT * FROM presenter_claim($1, $2, $3)';
 
 // Completes a batch in one statement (one transaction): a job whose lease is no longer the
 // caller's is left out of `fin`, so nothing is written for it. `id = ANY($1)` lets the planner
-// find the few jobs by primary key instead of hashing every running job.
+// find the few jobs by primary key instead of hashing every running job. A job given twice in
+// one batch counts once (its first entry), as in SQLite, where the second finds the job done.
 const COMPLETE_SQL = `
 WITH input AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-    AS i(job_id, lease, feedback_id, provider, body, response_hash)
+  SELECT DISTINCT ON (job_id) * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY
+    AS i(job_id, lease, feedback_id, provider, body, response_hash, ord)
+  ORDER BY job_id, ord
 ),
 fin AS (
   UPDATE jobs j SET status = 'done', lease_token = NULL, public_error = NULL, finished_at = presenter_now_ms()
   FROM input i WHERE j.id = ANY($1::text[]) AND j.id = i.job_id AND j.lease_token = i.lease AND j.status = 'running'
-  RETURNING j.id, j.presentation_id, j.version
+  RETURNING j.id, j.presentation_id, j.version, i.ord
 ),
 ins AS (
   INSERT INTO feedback (id, presentation_id, version, job_id, provider, body, response_hash, created_at)
   SELECT i.feedback_id, f.presentation_id, f.version, f.id, i.provider, i.body, i.response_hash, presenter_now_ms()
-  FROM fin f JOIN input i ON i.job_id = f.id
+  FROM fin f JOIN input i ON i.ord = f.ord
   RETURNING job_id
 )
-SELECT job_id FROM ins`;
+SELECT f.ord FROM fin f JOIN ins ON ins.job_id = f.id`;
 
 const CREATE_SQL = `
 WITH p AS (
@@ -354,7 +356,7 @@ export class PostgresStore implements Store {
   async completeJobs(inputs: readonly CompleteInput[]): Promise<boolean[]> {
     if (inputs.length === 0) return [];
     return this.run(async () => {
-      const r = await this.pool.query<{ job_id: string }>({
+      const r = await this.pool.query<{ ord: number }>({
         name: 'complete',
         text: COMPLETE_SQL,
         values: [
@@ -366,8 +368,8 @@ export class PostgresStore implements Store {
           inputs.map((i) => i.responseHash),
         ],
       });
-      const done = new Set(r.rows.map((row) => row.job_id));
-      return inputs.map((i) => done.has(i.jobId));
+      const done = new Set(r.rows.map((row) => row.ord));
+      return inputs.map((_, i) => done.has(i + 1));
     });
   }
 
