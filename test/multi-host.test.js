@@ -106,7 +106,9 @@ async function startHost(t, name, { databaseUrl, aiUrl }) {
     if (alive(host.pid)) {
       try {
         process.kill(-host.pid, 'SIGCONT');
-      } catch {}
+      } catch {
+        // the group is gone
+      }
       child.kill('SIGTERM');
       const timer = setTimeout(() => killGroup(host.pid), 20_000);
       await child;
@@ -155,7 +157,7 @@ function logLinesOf(host) {
  */
 async function submitAll(url, keys, deadline, progress) {
   const answers = new Map();
-  const retried = { network: 0, 502: 0, 503: 0, 504: 0, replayed: 0 };
+  const retried = { network: 0, 502: 0, 503: 0, 504: 0, replayed: 0, codes: {} };
   let next = 0;
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
@@ -187,6 +189,8 @@ async function submitAll(url, keys, deadline, progress) {
           }
           if (res.status === 502 || res.status === 503 || res.status === 504) {
             retried[res.status]++;
+            const code = /"code":"(\w+)"/.exec(text)?.[1] ?? 'none';
+            retried.codes[code] = (retried.codes[code] ?? 0) + 1;
             await sleep(res.status === 503 ? 500 : 100);
             continue;
           }
@@ -299,7 +303,7 @@ test('3 hosts behind nginx, 2,000 talks: one host SIGKILLed, one frozen past its
   const leaseLost = ev('job.lease_lost', lines.B);
 
   t.diagnostic(
-    `talks ${TALKS} accepted in ${submitSeconds.toFixed(1)} s, all done in ${totalSeconds.toFixed(1)} s; client retries ${JSON.stringify(retried)}, replayed answers ${retried.replayed}; ` +
+    `talks ${TALKS} accepted in ${submitSeconds.toFixed(1)} s, all done in ${totalSeconds.toFixed(1)} s; client retries ${JSON.stringify(retried)}; ` +
       `A killed at +${((killedAt - started) / 1000).toFixed(1)} s, B frozen ${FROZEN_MS / 1000} s with ${heldForB} model answers held, resumed at +${((resumedAt - started) / 1000).toFixed(1)} s`,
   );
   t.diagnostic(
