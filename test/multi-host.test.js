@@ -323,12 +323,19 @@ test('3 hosts behind nginx, 2,000 talks: one host SIGKILLed, one frozen past its
   assert.ok(leaseLost.length >= 1, `the resumed host logged job.lease_lost (B's log: ${ev('job.released', lines.B).length} job.released)`);
   const markedBy = new Map();
   for (const l of ev('feedback.marked')) markedBy.set(l.jobId, [...(markedBy.get(l.jobId) ?? []), l]);
+  // Refused by the fence (the batch completion wrote nothing for a lease no longer B's), not by
+  // the UNIQUE key after the fact: that would fail the statement and log job.commit_failed first.
+  const commitFailed = ev('job.commit_failed').map((l) => `pid ${l.pid} job ${l.jobId}: ${l.err?.message ?? l.msg}`);
+  assert.deepEqual(commitFailed, [], 'no completion failed (a UNIQUE violation would)');
+  const feedbackOf = new Map((await db.query('SELECT job_id, id FROM feedback')).rows.map((r) => [r.job_id, r.id]));
   for (const l of leaseLost) {
     assert.ok(frozenOnB.has(l.jobId), `job.lease_lost for ${l.jobId} is one of B's frozen attempts`);
     const marks = markedBy.get(l.jobId) ?? [];
     assert.equal(marks.length, 1, `job ${l.jobId} marked once`);
     assert.notEqual(marks[0].lease, l.lease);
   }
+  // the row in the database is the one the marked line names, for every job
+  for (const [jobId, [mark]] of markedBy) assert.equal(feedbackOf.get(jobId), mark.feedbackId, `job ${jobId}: the stored feedback is the marked one`);
   assert.equal(ev('feedback.marked').length, TALKS - markedLineLost.length, 'one feedback.marked line per talk over the three logs');
   assert.equal(markedBy.size, ev('feedback.marked').length, 'no job marked twice in the logs');
   // the survivors did not restart workers: nothing crashed on B's resume
