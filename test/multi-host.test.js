@@ -202,7 +202,7 @@ async function submitAll(url, keys, deadline, progress) {
   return { answers, retried };
 }
 
-test('3 hosts behind nginx, 2,000 talks: one host SIGKILLed, one frozen past its lease; nothing lost, nothing twice, the fence refuses and logs', { skip, timeout: 240_000 }, async (t) => {
+test('3 hosts behind nginx, 2,000 talks: one host SIGKILLed, one frozen past its lease; nothing lost, nothing twice, the fence refuses and logs', { skip, timeout: 180_000 }, async (t) => {
   const db = await createDatabase(t, { prefix: 'presenter_multihost_' });
   // The model: answers in 50-150 ms. Calls from a host that is being frozen are held until the
   // host is stopped, then answered: the answer waits in its socket while it is frozen.
