@@ -1,5 +1,5 @@
 // A fake OpenAI-compatible chat-completions server (a real HTTP server on loopback).
-// `behave(call)` decides each answer: call = { n, body, text } where text is the user message.
+// `behave(call)` decides each answer: call = { n, url, body, text } where text is the user message.
 import { createServer } from 'node:http';
 
 export function feedbackJson(overrides = {}) {
@@ -27,7 +27,7 @@ export async function startFakeOpenAI(t, behave) {
     req.on('end', async () => {
       const body = raw ? JSON.parse(raw) : {};
       const text = (body.messages ?? []).map((m) => m.content).join('\n');
-      const call = { n: calls.length + 1, body, text, auth: req.headers.authorization, at: Date.now() };
+      const call = { n: calls.length + 1, url: req.url, body, text, auth: req.headers.authorization, at: Date.now() };
       calls.push(call);
       const answer = await behave(call);
       if (answer === 'hang') return; // never answers
