@@ -359,7 +359,7 @@ test('3 hosts behind nginx, 2,000 talks: one host SIGKILLed, one frozen past its
 // The other way a frozen host learns it lost a job: it resumes while its model calls still run, so
 // the lease renewal (not the completion) finds the lease gone and aborts the call. The operator
 // should see that in the host's own log as well.
-test('a host resumed while its model calls still run logs that it lost their leases', { skip, timeout: 120_000, todo: 'src/jobs/runner.ts failed(): a lease lost at renewal aborts the call, releaseJob() returns false and nothing is logged (no job.lease_lost)' }, async (t) => {
+test('a host resumed while its model calls still run logs that it lost their leases', { skip, timeout: 120_000 }, async (t) => {
   const db = await createDatabase(t, { prefix: 'presenter_multihost_' });
   const pending = { B: 0, C: 0 };
   let holdB = true;

@@ -310,6 +310,9 @@ export class JobRunner {
       try {
         if (await store.releaseJob(job.jobId, job.lease)) {
           logger.info({ event: 'job.released', ...base }, `Job ${job.jobId} released for another worker`);
+        } else {
+          // the lease was gone before the release (taken over while this worker was frozen or cut off)
+          logger.warn({ event: 'job.lease_lost', ...base }, `Job ${job.jobId} lost its lease; its attempt was abandoned`);
         }
       } catch (storeError) {
         logger.warn({ event: 'job.release_failed', ...base, err: storeError }, `Releasing job ${job.jobId} failed; it runs again when its lease expires`);
