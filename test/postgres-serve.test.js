@@ -8,38 +8,16 @@ import { test } from 'node:test';
 import pg from 'pg';
 import { freePort, runCli, startServer } from './helpers/cli.js';
 import { api, logLines, waitForStatus, waitUntil } from './helpers/http.js';
+import { adminQuery, createDatabase, pgUnreachable } from './helpers/pg.js';
 
-const ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const PASSWORD = 'pa55-w0rd-never-shown';
+const pgMissing = await pgUnreachable();
+const admin = (sql) => adminQuery(sql);
 
-async function reachable() {
-  const c = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    await c.end();
-    return false;
-  } catch (error) {
-    return `PostgreSQL is not reachable at 127.0.0.1:5432 (${error.message}): start it with pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`;
-  }
-}
-const pgMissing = await reachable();
-
-async function admin(sql) {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    return await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
-/** A fresh database, dropped when the test ends; its URL carries a password (trust auth ignores it). */
+/** A fresh database whose URL carries a password (trust auth ignores it). */
 async function freshDatabase(t) {
-  const name = `presenter_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  await admin(`CREATE DATABASE ${name}`);
-  t.after(() => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  return { name, url: `postgres://postgres:${PASSWORD}@127.0.0.1:5432/${name}` };
+  const db = await createDatabase(t);
+  return { name: db.name, url: db.url.replace('postgres://postgres@', `postgres://postgres:${PASSWORD}@`) };
 }
 
 const talk = (title) => ({ title, content: `# ${title}\n\nA few words on the slide.` });
