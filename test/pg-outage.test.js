@@ -233,3 +233,35 @@ test('PostgreSQL restarted twice in a row under load (pg_ctl restart -m fast): n
   t.diagnostic(`ready again ${readyMs.join(' ms, ')} ms after each pg_ctl restart returned`);
   await verify(t, setup, s);
 });
+
+// A worker started while the database is down (a reload, a crash restart during an outage) must
+// come up and wait for it: failing its start would crash-loop and stop the whole service.
+test('workers replaced while PostgreSQL is down start unavailable (503, /readyz 503) and serve once it is back; no crash loop', { skip: noPrivateCluster, timeout: 120_000 }, async (t) => {
+  const cluster = await startPrivateCluster(t);
+  const host = await startServer(t, { args: ['--profile', 'advanced'], env: { PRESENTER_DATABASE_URL: cluster.url(), PRESENTER_AI_PROVIDER: 'noop' } });
+  const { runCli } = await import('./helpers/cli.js');
+  await cluster.stop('fast');
+  let restarted = false;
+  try {
+    const reload = await runCli(['reload', '--data-dir', host.dataDir], { timeout: 60_000 });
+    assert.equal(reload.exitCode, 0, `reload during the outage: ${reload.stderr}`);
+    const ready = await fetch(`${host.url}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.equal((await ready.json()).storeCode, 'STORE_UNAVAILABLE');
+    const refused = await post(host, `down-${randomBytes(4).toString('hex')}`, 0);
+    assert.equal(refused.status, 503);
+    assert.equal(refused.body.error.code, 'STORE_UNAVAILABLE');
+    assert.equal(refused.retryAfter, '5');
+    await cluster.start();
+    restarted = true;
+  } finally {
+    if (!restarted) await cluster.start();
+  }
+  await waitUntil('ready again', async () => (await fetch(`${host.url}/readyz`)).status === 200, 30_000, 100);
+  const created = await post(host, `up-${randomBytes(4).toString('hex')}`, 1);
+  assert.equal(created.status, 201);
+  await waitUntil('the talk done', async () => (await (await fetch(`${host.url}/api/presentations/${created.body.id}`)).json()).status === 'done', 30_000, 100);
+  const events = logLines(host).map((l) => l.event);
+  assert.equal(events.filter((e) => e === 'worker.crash_loop' || e === 'worker.restarting').length, 0, 'no worker failed to start');
+  assert.ok(alive(host.child.pid), 'the supervisor runs on');
+});

@@ -151,18 +151,28 @@ SELECT s.id, s.title, s.language, s.created_at, s.status, s.attempts, s.error,
   (SELECT f.body FROM feedback f WHERE f.presentation_id = s.id ORDER BY f.version DESC LIMIT 1) AS feedback
 FROM presentation_status s WHERE s.id = $1`;
 
-// SQLSTATE classes and codes that mean "the database is not there right now", not "the request is wrong".
-const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '55P03', '57014', '40001', '40P01']);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+// SQLSTATEs that say the database cannot serve right now (not that the request is wrong), and how to say it.
+const UNAVAILABLE_SQLSTATES: Record<string, string> = {
+  '57P01': 'the database server is shutting down',
+  '57P02': 'the database server is shutting down',
+  '57P03': 'the database server is starting up',
+  '53300': 'the database server has no connection slots left (max_connections)',
+  '57014': 'the database did not answer within the statement timeout (30 s)',
+  '55P03': 'a lock could not be had in time',
+};
 
 /** A pg or network error as a StoreError, or undefined for one that is a bug (bad SQL, a constraint). */
 export function translatePgError(error: unknown): StoreError | undefined {
   if (error instanceof StoreError) return error;
   const e = error as { code?: string; message?: string };
   const message = e.message ?? String(error);
+  const retry = { cause: error, retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_S };
   if (e.code === '53100') return new StoreError('STORAGE_FULL', `the database server's disk is full (${message})`, { cause: error });
-  if ((e.code && (UNAVAILABLE_SQLSTATES.has(e.code) || e.code.startsWith('08') || NETWORK_CODES.has(e.code))) || /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended/i.test(message)) {
-    return new StoreError('STORE_UNAVAILABLE', `the database cannot be reached (${message})`, { cause: error, retryAfterSeconds: UNAVAILABLE_RETRY_AFTER_S });
+  const why = e.code === undefined ? undefined : UNAVAILABLE_SQLSTATES[e.code];
+  if (why) return new StoreError('STORE_UNAVAILABLE', `${why} (${e.code}: ${message})`, retry);
+  if ((e.code && (e.code.startsWith('08') || NETWORK_CODES.has(e.code))) || /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended/i.test(message)) {
+    return new StoreError('STORE_UNAVAILABLE', `the database cannot be reached (${message})`, retry);
   }
   return undefined;
 }
@@ -200,20 +210,28 @@ export class PostgresStore implements Store {
     this.claimPool.on('error', () => {});
   }
 
-  /** Opens a pool and checks the schema version (the supervisor migrated it before forking). */
+  /**
+   * Opens a pool and checks the schema version (the supervisor migrated it before forking). A
+   * database that cannot be reached now does not fail the worker: a worker replaced during an
+   * outage (a crash, a reload) would otherwise crash-loop and take the service down; it starts
+   * unavailable (503, /readyz 503) and works once the database is back.
+   */
   static async open(url: string, options: PostgresStoreOptions): Promise<PostgresStore> {
     const store = new PostgresStore(url, options);
     try {
-      const client = await store.pool.connect();
-      try {
-        const version = await pgSchemaVersion(client);
-        if (version !== PG_SCHEMA_VERSION) {
-          throw new Error(`database ${store.display} has schema version ${version}, expected ${PG_SCHEMA_VERSION}: it is migrated by the supervisor at start-up`);
+      const version = await store.run(async () => {
+        const client = await store.pool.connect();
+        try {
+          return await pgSchemaVersion(client);
+        } finally {
+          client.release();
         }
-      } finally {
-        client.release();
+      });
+      if (version !== PG_SCHEMA_VERSION) {
+        throw new Error(`database ${store.display} has schema version ${version}, expected ${PG_SCHEMA_VERSION}: it is migrated by the supervisor at start-up`);
       }
     } catch (error) {
+      if (error instanceof StoreError && error.code === 'STORE_UNAVAILABLE') return store;
       await store.pool.end().catch(() => {});
       await store.claimPool.end().catch(() => {});
       throw error;
