@@ -49,7 +49,7 @@ export interface ServiceOptions {
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { settings, logger } = options;
   const store = await openStore(settings, logger);
-  const redact = makeRedactor(secretsOf({ apiKey: settings.ai.apiKey, adminToken: settings.adminToken, databaseUrl: options.env.PRESENTER_DATABASE_URL }));
+  const redact = makeRedactor(secretsOf({ apiKey: settings.ai.apiKey, adminToken: settings.adminToken, databaseUrl: settings.databaseUrl }));
   const metrics = createMetrics(store);
   const provider = createProvider(settings.ai, options.env);
   const runner = new JobRunner({
