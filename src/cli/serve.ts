@@ -24,6 +24,7 @@ export function registerServe(program: Command, ctx: Context): void {
     .addOption(new Option('--threads <n>', 'feedback jobs each worker runs at once').argParser(parseIntFlag('--threads', 1, 256)))
     .addOption(new Option('--data-dir <dir>', 'database, logs and pid file (PRESENTER_DATA_DIR, default ./data)'))
     .addOption(new Option('--graceful-timeout <seconds>', 'how long in-flight requests and jobs may take at stop (default 30)').argParser(parseIntFlag('--graceful-timeout', 0, 3600)))
+    .addOption(new Option('--timeout <seconds>', 'kill and replace a worker whose event loop has not answered for this long (default 30, 0 = off; PRESENTER_TIMEOUT)').argParser(parseIntFlag('--timeout', 0, 3600)))
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (PRESENTER_LOG_LEVEL)'))
     .addOption(new Option('--trust-proxy <addresses>', 'proxies (IPs, CIDR ranges) whose X-Forwarded-For names the client (PRESENTER_TRUST_PROXY)').argParser((value) => parseTrustProxy(value)))
     .option('--database-url <url>', 'PostgreSQL store shared by several hosts, postgres://user:password@host/db (PRESENTER_DATABASE_URL); default: SQLite in the data dir')

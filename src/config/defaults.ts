@@ -22,6 +22,11 @@ export interface Settings {
   dataDir: string;
   /** @default 30000 */
   gracefulTimeoutMs: number;
+  /**
+   * A ready worker whose event loop has not answered the supervisor's heartbeat for this long is
+   * killed and replaced (gunicorn's --timeout); 0 turns it off. @default 30000
+   */
+  heartbeatTimeoutMs: number;
   /** @default 'info' */
   logLevel: LogLevel;
   adminToken: string | undefined;
@@ -66,6 +71,7 @@ export function defaultSettings(): Settings {
     port: 5000,
     dataDir: './data',
     gracefulTimeoutMs: 30_000,
+    heartbeatTimeoutMs: 30_000,
     logLevel: 'info',
     adminToken: undefined,
     // a presenter submits a few talks an hour; a script flooding the service hits this at once

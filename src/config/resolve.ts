@@ -16,6 +16,7 @@ export interface SettingFlags {
   threads?: number;
   dataDir?: string;
   gracefulTimeout?: number;
+  timeout?: number;
   logLevel?: string;
   trustProxy?: string[];
   databaseUrl?: string;
@@ -105,6 +106,8 @@ export function resolveSettings(flags: SettingFlags, ctx: Pick<Context, 'platfor
   s.maxQueue = envInt(env, 'PRESENTER_MAX_QUEUE', 0, 1_000_000_000) ?? s.maxQueue;
   if (env.PRESENTER_TRUST_PROXY) s.trustProxy = parseTrustProxy(env.PRESENTER_TRUST_PROXY, 'PRESENTER_TRUST_PROXY');
   if (env.PRESENTER_DATABASE_URL) s.databaseUrl = env.PRESENTER_DATABASE_URL;
+  const timeout = envInt(env, 'PRESENTER_TIMEOUT', 0, 3600);
+  if (timeout !== undefined) s.heartbeatTimeoutMs = timeout * 1000;
   s.bodyLimit = envInt(env, 'PRESENTER_BODY_LIMIT', 1024, 1024 * 1024 * 1024) ?? s.bodyLimit;
   s.leaseMs = envInt(env, 'PRESENTER_LEASE_MS', 100, 3_600_000) ?? s.leaseMs;
   s.logMaxBytes = envInt(env, 'PRESENTER_LOG_MAX_BYTES', 4096, 1024 ** 4) ?? s.logMaxBytes;
@@ -129,6 +132,7 @@ export function resolveSettings(flags: SettingFlags, ctx: Pick<Context, 'platfor
   if (flags.threads !== undefined) s.threads = flags.threads;
   if (flags.dataDir !== undefined) s.dataDir = flags.dataDir;
   if (flags.gracefulTimeout !== undefined) s.gracefulTimeoutMs = flags.gracefulTimeout * 1000;
+  if (flags.timeout !== undefined) s.heartbeatTimeoutMs = flags.timeout * 1000;
   if (flags.logLevel !== undefined) s.logLevel = logLevel(flags.logLevel, '--log-level');
   if (flags.trustProxy !== undefined) s.trustProxy = flags.trustProxy;
   if (flags.databaseUrl !== undefined) s.databaseUrl = flags.databaseUrl;

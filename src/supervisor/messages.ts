@@ -5,6 +5,8 @@ export type ToWorker =
   | { type: 'stop'; timeoutMs: number }
   | { type: 'stats'; requestId: number }
   | { type: 'wake' }
+  /** The heartbeat: answered from the worker's event loop, so a blocked or stopped loop never answers. */
+  | { type: 'ping'; seq: number }
   | { type: 'metrics'; requestId: number; text?: string; error?: string }
   | { type: 'rate'; requestId: number; current: number; ttl: number };
 
@@ -13,6 +15,7 @@ export type FromWorker =
   | { type: 'fatal'; code: string; message: string }
   | { type: 'stats'; requestId: number; stats: ServiceStats }
   | { type: 'enqueued' }
+  | { type: 'pong'; seq: number; requests: number; activeJobs: number }
   | { type: 'metrics'; requestId: number }
   /** Count a client's request in the supervisor's one rate counter (http/rate-counter.ts). */
   | { type: 'rate'; requestId: number; key: string; windowMs: number };

@@ -8,8 +8,11 @@ export interface WorkerStatus {
   id: number;
   slot: number;
   pid: number | undefined;
-  /** ready, starting (a new or replacement worker), stopping (retiring), restarting (backoff, no process) */
-  state: 'ready' | 'starting' | 'stopping' | 'restarting';
+  /**
+   * ready, unresponsive (ready, but its event loop has missed heartbeats: killed at --timeout),
+   * starting (a new or replacement worker), stopping (retiring), restarting (backoff, no process)
+   */
+  state: 'ready' | 'unresponsive' | 'starting' | 'stopping' | 'restarting';
   uptimeSec: number;
   restarts: number;
   rssBytes: number | null;
@@ -47,14 +50,20 @@ export function baseStatus(settings: Settings, startedAt: number, now: number): 
 
 // One row per live worker process, whatever its role (so the rows are exactly the children that
 // are alive), plus a pid-less row for a slot waiting out a restart backoff.
-export async function workerRows(table: SlotTable<WorkerProcess>, restarts: readonly number[], now: number, statsOf: StatsOf): Promise<WorkerStatus[]> {
+export async function workerRows(
+  table: SlotTable<WorkerProcess>,
+  restarts: readonly number[],
+  now: number,
+  statsOf: StatsOf,
+  unresponsive: (proc: WorkerProcess) => boolean = () => false,
+): Promise<WorkerStatus[]> {
   const rows = table.workers().map(async ({ slot, worker: proc, role, ready }): Promise<WorkerStatus> => {
     const stats = role === 'retiring' ? undefined : await statsOf(proc);
     return {
       id: proc.id,
       slot,
       pid: proc.pid,
-      state: role === 'retiring' ? 'stopping' : ready ? 'ready' : 'starting',
+      state: role === 'retiring' ? 'stopping' : !ready ? 'starting' : unresponsive(proc) ? 'unresponsive' : 'ready',
       uptimeSec: Math.round((now - proc.startedAt) / 1000),
       restarts: restarts[slot] ?? 0,
       rssBytes: stats?.rssBytes ?? null,

@@ -13,6 +13,7 @@ import { RateCounter } from '../http/rate-counter.js';
 import { LogSink } from '../logging/sink.js';
 import { startService, type Service } from '../worker/service.js';
 import { RestartBackoff } from './backoff.js';
+import { Heartbeats } from './heartbeat.js';
 import { listenControl } from './control.js';
 import type { DataDirLock } from './lock.js';
 import { SETTINGS_ENV, type FromWorker } from './messages.js';
@@ -54,6 +55,9 @@ export class Supervisor {
   private readonly pendingStats = new Map<number, (stats: FromWorker & { type: 'stats' }) => void>();
   // one count per client for all workers: per-worker counts would multiply the limit by their number
   private readonly rates = new RateCounter();
+  private readonly heartbeats: Heartbeats<WorkerProcess>;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private pingSeq = 0;
 
   constructor(
     private readonly settings: Settings,
@@ -68,6 +72,7 @@ export class Supervisor {
       quiet: options.quiet,
     });
     this.logger = createLogger(settings.logLevel, 0, this.sink);
+    this.heartbeats = new Heartbeats<WorkerProcess>(settings.fork ? settings.heartbeatTimeoutMs : 0);
     const count = settings.fork ? settings.workers : 0;
     this.restarts = new Array<number>(count).fill(0);
     this.restartTimers = new Array<NodeJS.Timeout | undefined>(count).fill(undefined);
@@ -103,6 +108,10 @@ export class Supervisor {
       // round-robin, which spreads connections evenly. NODE_CLUSTER_SCHED_POLICY still wins.
       if (!this.ctx.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = s.workers === 1 ? cluster.SCHED_NONE : cluster.SCHED_RR;
       cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], silent: true });
+      if (this.heartbeats.enabled) {
+        this.heartbeatTimer = setInterval(() => this.checkHeartbeats(), this.heartbeats.intervalMs);
+        this.heartbeatTimer.unref();
+      }
       // `running` once every slot has a ready worker (see onReady); a crashing worker is restarted.
       this.table.start();
     } else {
@@ -135,6 +144,7 @@ export class Supervisor {
     const env = { ...this.ctx.env, [SETTINGS_ENV]: JSON.stringify(this.settings) };
     const proc = forkWorker(env, this.sink, this.ctx.stderr, {
       ready: (p) => {
+        this.heartbeats.watch(p, Date.now());
         this.table.ready(p);
         if (this.table.settled()) this.markRunning();
       },
@@ -169,12 +179,39 @@ export class Supervisor {
       case 'rate':
         sendTo(proc, { type: 'rate', requestId: message.requestId, ...this.rates.hit(message.key, message.windowMs) });
         break;
+      case 'pong':
+        this.heartbeats.answered(proc, Date.now(), message.requests, message.activeJobs);
+        break;
       case 'ready':
         break;
     }
   }
 
+  /**
+   * Pings every serving worker, and kills the ones silent for longer than --timeout: a blocked
+   * event loop or a stopped process. Its exit is then a crash like any other (restarted with
+   * backoff); its jobs are taken over when their leases expire.
+   */
+  private checkHeartbeats(): void {
+    const now = Date.now();
+    const serving = new Set(this.table.workers().filter((w) => w.role !== 'retiring').map((w) => w.worker));
+    // a worker asked to stop has a deadline of its own (stopWorker): not watched any more
+    for (const proc of this.heartbeats.watched()) if (!serving.has(proc) || proc.exit) this.heartbeats.forget(proc);
+    if (this.state === 'stopping') return;
+    for (const hung of this.heartbeats.takeHung(now)) {
+      const proc = hung.worker;
+      this.logger.error(
+        { event: 'worker.hung', workerId: proc.id, workerPid: proc.pid, silentMs: hung.silentMs, timeoutMs: this.heartbeats.timeoutMs, requests: hung.requests, activeJobs: hung.activeJobs },
+        `Worker ${proc.id} (pid ${proc.pid}) has not answered for ${Math.round(hung.silentMs / 1000)} s (--timeout ${this.heartbeats.timeoutMs / 1000} s) while serving ${hung.requests} request(s) and holding ${hung.activeJobs} job(s): killing it; its jobs are taken over when their leases expire`,
+      );
+      proc.worker.process.kill('SIGKILL');
+    }
+    const seq = ++this.pingSeq;
+    for (const proc of this.heartbeats.watched()) sendTo(proc, { type: 'ping', seq });
+  }
+
   private onExit(proc: WorkerProcess): void {
+    this.heartbeats.forget(proc);
     const role = this.table.workers().find((w) => w.worker === proc)?.role;
     const expected = role === 'retiring' || this.state === 'stopping';
     this.logger[expected ? 'info' : 'warn'](
@@ -222,7 +259,7 @@ export class Supervisor {
       const stats = this.service?.stats();
       return { ...base, mode: 'single', workers: [{ id: 0, slot: 0, pid: process.pid, state: this.service ? 'ready' : 'starting', uptimeSec: base.uptimeSec, restarts: 0, rssBytes: stats?.rssBytes ?? null, activeJobs: stats?.activeJobs ?? null }] };
     }
-    return { ...base, mode: 'cluster', workers: await workerRows(this.table, this.restarts, now, (proc) => this.workerStats(proc)) };
+    return { ...base, mode: 'cluster', workers: await workerRows(this.table, this.restarts, now, (proc) => this.workerStats(proc), (proc) => this.heartbeats.unresponsive(proc, Date.now())) };
   }
 
   private workerStats(proc: WorkerProcess): Promise<{ rssBytes: number; activeJobs: number } | undefined> {
@@ -306,6 +343,7 @@ export class Supervisor {
     if (this.state === 'stopping') return;
     const startError = this.state === 'starting' && exitCode !== 0;
     this.state = 'stopping';
+    clearInterval(this.heartbeatTimer);
     this.logger.info({ event: 'supervisor.stopping', reason, gracefulTimeoutMs: this.settings.gracefulTimeoutMs }, `Stopping: ${reason}`);
     if (startError && exitCode === 2) this.ctx.stderr.write(`error: ${reason}\n  fix: ${this.fixFor(reason)}\n`);
     this.table.stop();

@@ -83,6 +83,11 @@ process.on('message', (message: unknown) => {
     case 'wake':
       service?.wake();
       break;
+    case 'ping': {
+      const stats = service?.stats();
+      send({ type: 'pong', seq: message.seq, requests: stats?.requests ?? 0, activeJobs: stats?.activeJobs ?? 0 });
+      break;
+    }
     case 'metrics':
       pendingMetrics.get(message.requestId)?.(message.text ?? `# metrics unavailable: ${message.error ?? 'unknown'}\n`);
       pendingMetrics.delete(message.requestId);

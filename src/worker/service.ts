@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -20,6 +21,8 @@ export interface ServiceStats {
   rssBytes: number;
   heapUsedBytes: number;
   activeJobs: number;
+  /** HTTP requests being served now. */
+  requests: number;
 }
 
 export interface Service {
@@ -89,6 +92,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     await store.close();
     throw error;
   }
+  // Requests in flight, for the heartbeat's answer: what a hung worker was doing when it is killed.
+  let requests = 0;
+  app.server.on('request', (_request, response: ServerResponse) => {
+    requests++;
+    response.once('close', () => requests--);
+  });
   runner.start();
   // PostgreSQL: jobs queued on other hosts announce themselves (LISTEN/NOTIFY); SQLite: a no-op.
   const unsubscribe = store.onJobQueued(() => runner.wake());
@@ -99,7 +108,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     wake: () => runner.wake(),
     stats: () => {
       const mem = process.memoryUsage();
-      return { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, activeJobs: runner.active };
+      return { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, activeJobs: runner.active, requests };
     },
     async stop(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
