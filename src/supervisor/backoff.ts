@@ -1,19 +1,35 @@
-// PM2's restart policy: 100 ms doubling to a 15 s cap, back to 100 ms after 30 s of health;
-// 10 crashes within 60 s is a crash loop.
+// The restart policy. A worker that crashes after it was ready is restarted after a delay of
+// its slot's own: 100 ms doubling to a 15 s cap, back to 100 ms after 30 s of health (PM2's
+// numbers). Such crashes never stop the service: the other slots keep serving. Workers that die
+// before they are ready, again and again, mean the service cannot boot (a broken install, a bad
+// setting): 10 of those within 60 s stop it with exit 1 and the last worker's error.
 export const RESTART_POLICY = { initialMs: 100, capMs: 15_000, healthyResetMs: 30_000, loopCrashes: 10, loopWindowMs: 60_000 };
 
+/** One slot's restart delays. */
 export class RestartBackoff {
   private delay = RESTART_POLICY.initialMs;
-  private readonly crashes: number[] = [];
 
-  /** Records a crash at `now`; returns the delay before the restart, or 'loop'. */
-  crashed(now: number, healthySince: number | undefined): number | 'loop' {
-    if (healthySince !== undefined && now - healthySince >= RESTART_POLICY.healthyResetMs) this.delay = RESTART_POLICY.initialMs;
-    this.crashes.push(now);
-    while (this.crashes.length > 0 && now - this.crashes[0]! > RESTART_POLICY.loopWindowMs) this.crashes.shift();
-    if (this.crashes.length >= RESTART_POLICY.loopCrashes) return 'loop';
+  /** The delay before restarting a worker that crashed at `now`; `readySince` is when it became ready. */
+  next(now: number, readySince: number | undefined): number {
+    if (readySince !== undefined && now - readySince >= RESTART_POLICY.healthyResetMs) this.delay = RESTART_POLICY.initialMs;
     const delay = this.delay;
     this.delay = Math.min(RESTART_POLICY.capMs, this.delay * 2);
     return delay;
+  }
+}
+
+/** Workers that died before they were ready, over all slots: true once that is a boot loop. */
+export class BootFailures {
+  private readonly times: number[] = [];
+
+  failed(now: number): boolean {
+    this.times.push(now);
+    while (this.times.length > 0 && now - this.times[0]! > RESTART_POLICY.loopWindowMs) this.times.shift();
+    return this.times.length >= RESTART_POLICY.loopCrashes;
+  }
+
+  /** A worker became ready: the service boots, earlier failures were passing. */
+  booted(): void {
+    this.times.length = 0;
   }
 }

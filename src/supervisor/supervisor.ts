@@ -12,7 +12,7 @@ import { createLogger, flushLoggerSync } from '../logging/logger.js';
 import { RateCounter } from '../http/rate-counter.js';
 import { LogSink } from '../logging/sink.js';
 import { startService, type Service } from '../worker/service.js';
-import { RestartBackoff } from './backoff.js';
+import { BootFailures, RestartBackoff } from './backoff.js';
 import { Heartbeats } from './heartbeat.js';
 import { listenControl } from './control.js';
 import type { DataDirLock } from './lock.js';
@@ -41,7 +41,8 @@ export class Supervisor {
   private readonly restarts: number[];
   private readonly restartTimers: (NodeJS.Timeout | undefined)[];
   private readonly pendingReplace = new Map<number, (outcome: ReplaceOutcome<WorkerProcess>) => void>();
-  private readonly backoff = new RestartBackoff();
+  private readonly backoffs: RestartBackoff[];
+  private readonly bootFailures = new BootFailures();
   private readonly startedAt = Date.now();
   private control: Server | undefined;
   private service: Service | undefined;
@@ -75,6 +76,7 @@ export class Supervisor {
     this.heartbeats = new Heartbeats<WorkerProcess>(settings.fork ? settings.heartbeatTimeoutMs : 0);
     const count = settings.fork ? settings.workers : 0;
     this.restarts = new Array<number>(count).fill(0);
+    this.backoffs = Array.from({ length: count }, () => new RestartBackoff());
     this.restartTimers = new Array<NodeJS.Timeout | undefined>(count).fill(undefined);
     this.table = new SlotTable<WorkerProcess>(count, {
       fork: (slot) => this.forkWorker(slot),
@@ -144,6 +146,7 @@ export class Supervisor {
     const env = { ...this.ctx.env, [SETTINGS_ENV]: JSON.stringify(this.settings) };
     const proc = forkWorker(env, this.sink, this.ctx.stderr, {
       ready: (p) => {
+        this.bootFailures.booted();
         this.heartbeats.watch(p, Date.now());
         this.table.ready(p);
         if (this.table.settled()) this.markRunning();
@@ -222,18 +225,23 @@ export class Supervisor {
   }
 
   // The table asks for a restart: a serving worker crashed (or a replacement died with no
-  // worker left in its slot).
+  // worker left in its slot). backoff.ts has the policy: per-slot delays; only workers that keep
+  // dying before they are ready stop the service.
   private onCrash(slot: number, proc: WorkerProcess): void {
-    const delay = this.backoff.crashed(Date.now(), proc.readyAt);
-    if (delay === 'loop') {
+    const now = Date.now();
+    if (proc.readyAt === undefined && this.bootFailures.failed(now)) {
       const lastError = proc.stderrTail.slice(-12).join('\n') || `(the worker printed nothing; it exited with ${describeExit(proc)})`;
-      this.logger.error({ event: 'worker.crash_loop', workerId: proc.id, lastError }, 'Workers crashed 10 times within 60 s: stopping');
-      this.ctx.stderr.write(`error: crash loop: workers crashed 10 times within 60 s. The last worker's error:\n${lastError}\n`);
+      this.logger.error({ event: 'worker.crash_loop', workerId: proc.id, lastError }, 'Workers died before they were ready 10 times within 60 s: the service cannot start; stopping');
+      this.ctx.stderr.write(`error: crash loop: workers crashed 10 times within 60 s before they were ready. The last worker's error:\n${lastError}\n`);
       setImmediate(() => void this.shutdown(1, 'crash loop'));
       return;
     }
+    const delay = this.backoffs[slot]!.next(now, proc.readyAt);
     this.restarts[slot] = (this.restarts[slot] ?? 0) + 1;
-    this.logger.warn({ event: 'worker.restarting', slot, delayMs: delay, restarts: this.restarts[slot] }, `Restarting worker in ${delay} ms`);
+    this.logger.warn(
+      { event: 'worker.restarting', slot, delayMs: delay, restarts: this.restarts[slot], wasReady: proc.readyAt !== undefined },
+      `Restarting worker in ${delay} ms`,
+    );
     this.restartTimers[slot] = setTimeout(() => {
       this.restartTimers[slot] = undefined;
       this.table.restartDue(slot);
