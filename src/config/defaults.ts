@@ -27,6 +27,12 @@ export interface Settings {
    * killed and replaced (gunicorn's --timeout); 0 turns it off. @default 30000
    */
   heartbeatTimeoutMs: number;
+  /** A worker whose RSS passes this many bytes is replaced the reload way (PM2's max_memory_restart); 0 = off. @default 0 */
+  maxMemoryBytes: number;
+  /** A worker that has served this many requests (+ up to `maxRequestsJitter`) is replaced the reload way (gunicorn's); 0 = off. @default 0 */
+  maxRequests: number;
+  /** @default 0 */
+  maxRequestsJitter: number;
   /** @default 'info' */
   logLevel: LogLevel;
   adminToken: string | undefined;
@@ -72,6 +78,9 @@ export function defaultSettings(): Settings {
     dataDir: './data',
     gracefulTimeoutMs: 30_000,
     heartbeatTimeoutMs: 30_000,
+    maxMemoryBytes: 0,
+    maxRequests: 0,
+    maxRequestsJitter: 0,
     logLevel: 'info',
     adminToken: undefined,
     // a presenter submits a few talks an hour; a script flooding the service hits this at once

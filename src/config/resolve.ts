@@ -17,6 +17,9 @@ export interface SettingFlags {
   dataDir?: string;
   gracefulTimeout?: number;
   timeout?: number;
+  maxMemory?: number;
+  maxRequests?: number;
+  maxRequestsJitter?: number;
   logLevel?: string;
   trustProxy?: string[];
   databaseUrl?: string;
@@ -108,6 +111,10 @@ export function resolveSettings(flags: SettingFlags, ctx: Pick<Context, 'platfor
   if (env.PRESENTER_DATABASE_URL) s.databaseUrl = env.PRESENTER_DATABASE_URL;
   const timeout = envInt(env, 'PRESENTER_TIMEOUT', 0, 3600);
   if (timeout !== undefined) s.heartbeatTimeoutMs = timeout * 1000;
+  const maxMemory = envInt(env, 'PRESENTER_MAX_MEMORY', 0, 1024 * 1024);
+  if (maxMemory !== undefined) s.maxMemoryBytes = maxMemory * 1024 * 1024;
+  s.maxRequests = envInt(env, 'PRESENTER_MAX_REQUESTS', 0, 1_000_000_000) ?? s.maxRequests;
+  s.maxRequestsJitter = envInt(env, 'PRESENTER_MAX_REQUESTS_JITTER', 0, 1_000_000_000) ?? s.maxRequestsJitter;
   s.bodyLimit = envInt(env, 'PRESENTER_BODY_LIMIT', 1024, 1024 * 1024 * 1024) ?? s.bodyLimit;
   s.leaseMs = envInt(env, 'PRESENTER_LEASE_MS', 100, 3_600_000) ?? s.leaseMs;
   s.logMaxBytes = envInt(env, 'PRESENTER_LOG_MAX_BYTES', 4096, 1024 ** 4) ?? s.logMaxBytes;
@@ -133,6 +140,9 @@ export function resolveSettings(flags: SettingFlags, ctx: Pick<Context, 'platfor
   if (flags.dataDir !== undefined) s.dataDir = flags.dataDir;
   if (flags.gracefulTimeout !== undefined) s.gracefulTimeoutMs = flags.gracefulTimeout * 1000;
   if (flags.timeout !== undefined) s.heartbeatTimeoutMs = flags.timeout * 1000;
+  if (flags.maxMemory !== undefined) s.maxMemoryBytes = flags.maxMemory * 1024 * 1024;
+  if (flags.maxRequests !== undefined) s.maxRequests = flags.maxRequests;
+  if (flags.maxRequestsJitter !== undefined) s.maxRequestsJitter = flags.maxRequestsJitter;
   if (flags.logLevel !== undefined) s.logLevel = logLevel(flags.logLevel, '--log-level');
   if (flags.trustProxy !== undefined) s.trustProxy = flags.trustProxy;
   if (flags.databaseUrl !== undefined) s.databaseUrl = flags.databaseUrl;

@@ -25,6 +25,7 @@ export class Heartbeats<W> {
 
   /** How often to ping: often enough to notice silence well within the timeout, at most every second. */
   get intervalMs(): number {
+    if (!this.enabled) return 1000; // the pings still carry what recycling reads
     return Math.max(100, Math.min(1000, Math.floor(this.timeoutMs / 5)));
   }
 

@@ -15,7 +15,8 @@ export type FromWorker =
   | { type: 'fatal'; code: string; message: string }
   | { type: 'stats'; requestId: number; stats: ServiceStats }
   | { type: 'enqueued' }
-  | { type: 'pong'; seq: number; requests: number; activeJobs: number }
+  /** `requests` in flight now, `served` since the worker started, its RSS: the heartbeat's answer. */
+  | { type: 'pong'; seq: number; requests: number; activeJobs: number; served: number; rssBytes: number }
   | { type: 'metrics'; requestId: number }
   /** Count a client's request in the supervisor's one rate counter (http/rate-counter.ts). */
   | { type: 'rate'; requestId: number; key: string; windowMs: number };

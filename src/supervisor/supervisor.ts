@@ -1,5 +1,6 @@
 import { redactDatabaseUrl } from '../store/database-url.js';
 import cluster from 'node:cluster';
+import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Server } from 'node:net';
@@ -24,6 +25,9 @@ import { baseStatus, workerRows, type SupervisorStatus } from './status.js';
 import { describeExit, forkWorker, sendTo, stopWorker, type WorkerProcess } from './worker-process.js';
 
 export type { SupervisorStatus } from './status.js';
+
+/** A worker is replaced for its memory only after this long in service (see maybeRecycle). */
+const RECYCLE_MIN_AGE_MS = 5000;
 
 const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.js', import.meta.url));
 
@@ -59,6 +63,10 @@ export class Supervisor {
   private readonly heartbeats: Heartbeats<WorkerProcess>;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private pingSeq = 0;
+  /** Slots whose worker is being replaced for --max-memory / --max-requests, and when that is done. */
+  private readonly recycling = new Map<number, Promise<void>>();
+  /** Each worker's --max-requests plus its own jitter, drawn when it became ready. */
+  private readonly requestLimits = new WeakMap<WorkerProcess, number>();
 
   constructor(
     private readonly settings: Settings,
@@ -110,10 +118,9 @@ export class Supervisor {
       // round-robin, which spreads connections evenly. NODE_CLUSTER_SCHED_POLICY still wins.
       if (!this.ctx.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = s.workers === 1 ? cluster.SCHED_NONE : cluster.SCHED_RR;
       cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], silent: true });
-      if (this.heartbeats.enabled) {
-        this.heartbeatTimer = setInterval(() => this.checkHeartbeats(), this.heartbeats.intervalMs);
-        this.heartbeatTimer.unref();
-      }
+      // the pings are the heartbeat and carry what recycling reads (RSS, requests served)
+      this.heartbeatTimer = setInterval(() => this.checkHeartbeats(), this.heartbeats.intervalMs);
+      this.heartbeatTimer.unref();
       // `running` once every slot has a ready worker (see onReady); a crashing worker is restarted.
       this.table.start();
     } else {
@@ -148,6 +155,8 @@ export class Supervisor {
       ready: (p) => {
         this.bootFailures.booted();
         this.heartbeats.watch(p, Date.now());
+        const { maxRequests, maxRequestsJitter } = this.settings;
+        if (maxRequests > 0) this.requestLimits.set(p, maxRequests + (maxRequestsJitter > 0 ? randomInt(0, maxRequestsJitter + 1) : 0));
         this.table.ready(p);
         if (this.table.settled()) this.markRunning();
       },
@@ -184,6 +193,7 @@ export class Supervisor {
         break;
       case 'pong':
         this.heartbeats.answered(proc, Date.now(), message.requests, message.activeJobs);
+        this.maybeRecycle(proc, message);
         break;
       case 'ready':
         break;
@@ -294,6 +304,47 @@ export class Supervisor {
     return undefined;
   }
 
+  /**
+   * --max-memory / --max-requests: the worker is replaced the reload way (the new one ready first,
+   * the old one drains), so no request fails. A worker is judged on memory only after 5 s of
+   * service: a limit below a fresh worker's size must not replace workers in a loop.
+   */
+  private maybeRecycle(proc: WorkerProcess, beat: { served: number; rssBytes: number }): void {
+    const s = this.settings;
+    if (this.state !== 'running' || (s.maxMemoryBytes === 0 && s.maxRequests === 0)) return;
+    const tracked = this.table.workers().find((w) => w.worker === proc);
+    if (!tracked || tracked.role !== 'current' || !tracked.ready || this.recycling.has(tracked.slot)) return;
+    const limit = this.requestLimits.get(proc);
+    let reason: Record<string, unknown> | undefined;
+    if (s.maxMemoryBytes > 0 && beat.rssBytes > s.maxMemoryBytes && Date.now() - (proc.readyAt ?? Date.now()) >= RECYCLE_MIN_AGE_MS) {
+      reason = { reason: 'max-memory', rssBytes: beat.rssBytes, limitBytes: s.maxMemoryBytes };
+    } else if (limit !== undefined && beat.served >= limit) {
+      reason = { reason: 'max-requests', served: beat.served, limit };
+    }
+    if (!reason) return;
+    const slot = tracked.slot;
+    this.logger.info(
+      { event: 'worker.recycled', workerId: proc.id, workerPid: proc.pid, slot, ...reason },
+      reason.reason === 'max-memory'
+        ? `Replacing worker ${proc.id} (pid ${proc.pid}): ${Math.round(beat.rssBytes / 1048576)} MB is above --max-memory ${Math.round(s.maxMemoryBytes / 1048576)} MB`
+        : `Replacing worker ${proc.id} (pid ${proc.pid}): ${beat.served} requests served (--max-requests, its limit ${limit})`,
+    );
+    const done = this.replaceSlot(slot).then(
+      async (outcome) => {
+        if (outcome.ok) await proc.exited;
+        else if (outcome.reason !== 'stopping') this.logger.warn({ event: 'worker.recycle_failed', workerId: proc.id, slot, reason: outcome.reason }, `Replacing worker ${proc.id} failed (${outcome.reason}); it keeps serving`);
+      },
+    ).finally(() => this.recycling.delete(slot));
+    this.recycling.set(slot, done);
+  }
+
+  private replaceSlot(slot: number): Promise<ReplaceOutcome<WorkerProcess>> {
+    return new Promise<ReplaceOutcome<WorkerProcess>>((resolve) => {
+      this.pendingReplace.set(slot, resolve);
+      this.table.replace(slot);
+    });
+  }
+
   /** Rolling reload: per slot, a new worker must be ready before the old one is asked to stop. */
   async reload(): Promise<{ reloaded: number; pids: (number | undefined)[] }> {
     const refusal = this.reloadRefusal();
@@ -302,12 +353,10 @@ export class Supervisor {
     this.logger.info({ event: 'supervisor.reloading', workers: this.table.size }, 'Reloading workers one at a time');
     let reloaded = 0;
     try {
+      await Promise.all(this.recycling.values()); // a worker being recycled is replaced first
       for (let slot = 0; slot < this.table.size; slot++) {
         const old = this.table.current(slot);
-        const outcome = await new Promise<ReplaceOutcome<WorkerProcess>>((resolve) => {
-          this.pendingReplace.set(slot, resolve);
-          this.table.replace(slot);
-        });
+        const outcome = await this.replaceSlot(slot);
         if (!outcome.ok) {
           if (outcome.reason === 'stopping') throw new Error('the server is stopping');
           const proc = outcome.worker;

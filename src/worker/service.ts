@@ -23,6 +23,8 @@ export interface ServiceStats {
   activeJobs: number;
   /** HTTP requests being served now. */
   requests: number;
+  /** HTTP requests since the worker started (for --max-requests). */
+  served: number;
 }
 
 export interface Service {
@@ -94,8 +96,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   }
   // Requests in flight, for the heartbeat's answer: what a hung worker was doing when it is killed.
   let requests = 0;
+  let served = 0;
   app.server.on('request', (_request, response: ServerResponse) => {
     requests++;
+    served++;
     response.once('close', () => requests--);
   });
   runner.start();
@@ -108,7 +112,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     wake: () => runner.wake(),
     stats: () => {
       const mem = process.memoryUsage();
-      return { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, activeJobs: runner.active, requests };
+      return { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, activeJobs: runner.active, requests, served };
     },
     async stop(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
