@@ -1,0 +1,171 @@
+import type { Upstream } from './options.js';
+
+export interface NginxOptions {
+  upstreams: Upstream[];
+  /** nginx's listen argument: `80`, `127.0.0.1:8080`. @default '80' */
+  listen: string;
+  /** @default '_' */
+  serverName: string;
+  /** The hosts' body limit (Settings.bodyLimit). */
+  bodyLimit: number;
+  /** The larger limit of the one route that takes PowerPoint uploads (PPTX_LIMITS.fileBytes). */
+  uploadLimit: number;
+  /** A whole nginx.conf instead of a conf.d snippet. */
+  full: boolean;
+  /** With `full`: pid, logs and temp files under this dir (nginx run by a user, or a test). */
+  prefix: string | undefined;
+  /** The command line that made it, for the header. */
+  command: string;
+}
+
+// Fastify closes an idle keep-alive connection after 72 s; nginx must drop its end first, or a
+// request can go out on a connection the host is closing at that instant (a 502 for a POST).
+const UPSTREAM_KEEPALIVE_S = 60;
+// Room for the multipart framing around an uploaded file.
+const MULTIPART_OVERHEAD = 64 * 1024;
+
+const mib = (n: number): string => (n % (1024 * 1024) === 0 ? `${n / 1024 / 1024} MiB` : n % 1024 === 0 ? `${n / 1024} KiB` : `${n} bytes`);
+const nginxSize = (n: number): string => (n % (1024 * 1024) === 0 ? `${n / 1024 / 1024}m` : n % 1024 === 0 ? `${n / 1024}k` : String(n));
+const indent = (text: string, by: string): string => text.split('\n').map((l) => (l === '' ? l : by + l)).join('\n');
+
+export function renderServer(o: NginxOptions): string {
+  const servers = o.upstreams.map((u) => `    server ${u.address} max_fails=3 fail_timeout=10s;`).join('\n');
+  const tries = Math.min(o.upstreams.length, 3);
+  const upload = Math.max(o.bodyLimit, o.uploadLimit + MULTIPART_OVERHEAD);
+  return `# Every host must believe this proxy's X-Forwarded-For, and no one else's. Start each one with
+#   presenter-serve serve --trust-proxy <this nginx's address, as that host sees it>
+# (or PRESENTER_TRUST_PROXY). Without it the hosts see nginx as the only client (one rate limit
+# for everybody, nginx's address in every log line); trusting more than nginx would let any
+# client choose its own address. The hosts share one database (PRESENTER_DATABASE_URL): any
+# host can answer any request, so no sticky sessions are needed.
+
+upstream presenter_serve {
+    # Passive health checks: 3 failed attempts within 10 s take a host out for 10 s, then nginx
+    # tries it again. (With a single host nginx never takes it out.)
+${servers}
+
+    # Idle connections to the hosts kept open by each nginx worker: no TCP handshake per request.
+    keepalive 32;
+    # Shorter than the hosts' own idle timeout (Fastify's 72 s), so nginx closes first and never
+    # sends a request on a connection the host is closing.
+    keepalive_timeout ${UPSTREAM_KEEPALIVE_S}s;
+    keepalive_requests 1000;
+}
+
+server {
+    listen ${o.listen};
+    server_name ${o.serverName};
+
+    # The hosts' own body limit (PRESENTER_BODY_LIMIT, ${mib(o.bodyLimit)}): a larger body gets 413 here,
+    # before it costs a host anything. nginx reads the whole body before it picks a host
+    # (proxy_request_buffering, on by default), so a slow client ties up no host, and a request
+    # that must go to a second host can be sent again.
+    client_max_body_size ${nginxSize(o.bodyLimit)};
+
+    # Keep-alive to the hosts needs HTTP/1.1 and no "Connection: close" passed on from clients.
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header Host $host;
+    # The client's address, appended to what it sent: the hosts take the last address that
+    # is not a trusted proxy (--trust-proxy), so a forged header names nobody.
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_set_header X-Forwarded-Proto $scheme;
+
+    # A host that does not accept a connection in 3 s is down (on a LAN it takes milliseconds):
+    # fail fast and let the next one answer. The API answers at once (feedback is generated in
+    # background jobs), and a .pptx is read within seconds, so 30 s of silence is a hung host.
+    proxy_connect_timeout 3s;
+    proxy_send_timeout 30s;
+    proxy_read_timeout 30s;
+
+    # When a host fails, try the next one: for GET, HEAD, PUT, DELETE and OPTIONS only. Without
+    # \`non_idempotent\` nginx never sends a POST or PATCH again once it went out to a host (it
+    # may have been done there): the POST answers 502, and the client decides. A POST is passed
+    # on only when no host took it (connection refused or timed out), which is safe.
+    #
+    # Not retried on another host, on purpose:
+    # - 503: the hosts' 503s (QUEUE_FULL, STORE_UNAVAILABLE, STORAGE_FULL) are about the shared
+    #   queue or database, so another host would say the same; they reach the client with their
+    #   Retry-After. Listed here, they would also count as failures and take healthy hosts out.
+    # - POST with an Idempotency-Key: it would be safe to send again (the shared store returns
+    #   the same presentation for the same key), but proxy_next_upstream takes no variables, so
+    #   nginx cannot decide per header without rewriting URIs into a second location. Clients
+    #   that send a key retry a 502/504 themselves, with the same key.
+    # At most 3 hosts per request, within 35 s: a request never walks a long list of dead hosts.
+    proxy_next_upstream error timeout http_502 http_504;
+    proxy_next_upstream_tries ${tries};
+    proxy_next_upstream_timeout 35s;
+
+    # Errors nginx gives itself, in the API's error shape ({"error": {"code", "message"}}).
+    # The hosts' own error answers pass through untouched (proxy_intercept_errors is off).
+    error_page 413 = @body_too_large;
+    error_page 502 = @unavailable;
+    error_page 504 = @timed_out;
+
+    location / {
+        proxy_pass http://presenter_serve;
+    }
+
+    # The one route that takes a PowerPoint file (a .pptx body or the page's upload) accepts up
+    # to ${mib(o.uploadLimit)} plus the multipart framing; the host still holds every other body
+    # on it (JSON, Markdown, text) to ${mib(o.bodyLimit)}.
+    location = /api/presentations {
+        client_max_body_size ${nginxSize(upload)};
+        proxy_pass http://presenter_serve;
+    }
+
+    location @body_too_large {
+        default_type application/json;
+        return 413 '{"error":{"code":"BODY_TOO_LARGE","message":"the request body is larger than this proxy accepts: ${o.bodyLimit} bytes, ${upload} for a PowerPoint upload"}}\\n';
+    }
+
+    location @unavailable {
+        default_type application/json;
+        add_header Retry-After 5 always;
+        return 502 '{"error":{"code":"UPSTREAM_UNAVAILABLE","message":"no host of the service answered; try again in a few seconds"}}\\n';
+    }
+
+    location @timed_out {
+        default_type application/json;
+        add_header Retry-After 5 always;
+        return 504 '{"error":{"code":"UPSTREAM_TIMEOUT","message":"no host of the service answered in time; try again in a few seconds"}}\\n';
+    }
+}
+`;
+}
+
+export function renderConfig(o: NginxOptions): string {
+  const header = `# presenter-serve behind nginx. Made by: ${o.command}\n`;
+  if (!o.full) {
+    return `${header}# Put it in /etc/nginx/conf.d/presenter-serve.conf (it goes inside nginx's http {}), check it
+# with \`nginx -t\`, then load it with \`nginx -s reload\`.
+#
+${renderServer(o)}`;
+  }
+  const p = o.prefix;
+  const paths = p === undefined
+    ? { pid: '/run/nginx.pid', error: '/var/log/nginx/error.log', access: '/var/log/nginx/access.log' }
+    : { pid: `${p}/nginx.pid`, error: `${p}/error.log`, access: `${p}/access.log` };
+  const temps = p === undefined
+    ? ''
+    : `    # Temp files under the prefix too: nginx's built-in ones are root's.
+${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${p}/${t}_temp;`).join('\n')}
+`;
+  return `${header}# A complete nginx.conf: check it with \`nginx -t -c FILE\`, run it with \`nginx -c FILE\`.
+#
+worker_processes auto;
+pid ${paths.pid};
+error_log ${paths.error} warn;
+
+events {
+    worker_connections 1024;
+}
+
+http {
+    access_log ${paths.access};
+${temps}    # No nginx version in error pages and headers.
+    server_tokens off;
+
+${indent(renderServer(o), '    ')}}
+`;
+}
