@@ -19,6 +19,8 @@ export interface FeedbackEvent {
   event: FeedbackEventName;
   time: number;
   pid: number;
+  /** pino's hostname; undefined in the old stack's text (the reader names its file instead). */
+  host: string | undefined;
   presentationId: string | undefined;
   jobId: string | undefined;
   version: string | undefined;
@@ -75,6 +77,7 @@ function eventFromObject(o: Record<string, unknown>): FeedbackEvent | undefined 
     event,
     time: timeOf(o.time) ?? 0,
     pid: num(o.pid) ?? 0,
+    host: str(o.hostname),
     presentationId: str(o.presentationId),
     jobId: str(o.jobId),
     version: str(o.version),
@@ -108,7 +111,7 @@ function int(line: string, from: number, to: number): number | undefined {
 // (a nested object, an escape inside a wanted string, a broken structure) throws NEEDS_PARSE.
 function scan(line: string): FeedbackEvent | undefined {
   const e: FeedbackEvent = {
-    event: 'feedback.marked', time: 0, pid: 0, presentationId: undefined, jobId: undefined, version: undefined, attempt: undefined,
+    event: 'feedback.marked', time: 0, pid: 0, host: undefined, presentationId: undefined, jobId: undefined, version: undefined, attempt: undefined,
     lease: undefined, responseHash: undefined, final: false, error: undefined, previousLease: undefined, previousPid: undefined,
   };
   let event: string | undefined;
@@ -163,6 +166,9 @@ function scan(line: string): FeedbackEvent | undefined {
         else if (line.startsWith('lease', key)) e.lease = want(text, c);
         else if (line.startsWith('final', key)) e.final = line.startsWith('true', v);
         else if (line.startsWith('error', key)) e.error = c === 34 ? (text ?? 'error') : undefined;
+        break;
+      case 8:
+        if (line.startsWith('hostname', key)) e.host = want(text, c);
         break;
       case 7:
         if (line.startsWith('attempt', key)) e.attempt = int(line, v, end);
@@ -244,6 +250,7 @@ export function feedbackEventFromLine(line: string): FeedbackEvent | typeof GARB
     event: t.event,
     time: t.time,
     pid: t.pid,
+    host: undefined,
     presentationId: t.presentationId,
     jobId: undefined,
     version: undefined,
