@@ -2,13 +2,15 @@
 // two hosts whose workers have the same pid. Real files written here, the real built CLI.
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { analyseGroups } from '../dist/logs/analyse.js';
 import { checkInput, groupInputs } from '../dist/logs/files.js';
 import { lineTime, mergeGroups } from '../dist/logs/merge.js';
-import { makeDataDir, runCli } from './helpers/cli.js';
+import { makeDataDir, runCli, startServer } from './helpers/cli.js';
+import { api, waitForStatus } from './helpers/http.js';
 
 const T0 = Date.parse('2026-11-28T17:00:00Z');
 const PID = 4242; // the same pid on web1 and web2: each host's first worker after boot
@@ -192,4 +194,30 @@ test('analyseGroups reads one group per host, and reports each file once', async
   const r = await analyseGroups(groups, { windowMs: 60_000 });
   assert.deepEqual(r.files.map((f) => f.lines), [5, 4, 10]);
   assert.deepEqual(r.hosts, ['web1', 'web2']);
+});
+
+test('real `serve` logs of two hosts (two supervisors, two data dirs): merged in order, clean, every talk marked once', async (t) => {
+  const servers = [await startServer(t, { args: ['--profile', 'safe'] }), await startServer(t, { args: ['--profile', 'safe'] })];
+  const ids = [];
+  for (let i = 0; i < 8; i++) {
+    const server = servers[i % 2];
+    const r = await api(server, '/api/presentations', { method: 'POST', json: { title: `talk ${i}`, content: `# Talk ${i}\n\nSlide text for talk ${i}.\n\n# Second slide\n\nMore.` } });
+    assert.equal(r.status, 201, JSON.stringify(r.data));
+    ids.push([server, r.data.id]);
+  }
+  for (const [server, id] of ids) assert.equal((await waitForStatus(server, id)).status, 'done');
+  const dirs = servers.map((s) => s.dataDir);
+  const r = await runCli(['logs', '--duplicates', '--json', ...dirs]);
+  assert.equal(r.exitCode, 0, r.stdout + r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.marked, 8);
+  assert.deepEqual(report.duplicates, []);
+  assert.deepEqual(report.hosts, [hostname()], 'pino names the host');
+  assert.deepEqual(report.files.map((f) => f.path), dirs.map((d) => join(d, 'logs/presenter.log')));
+
+  const view = await runCli(['logs', '--json', '--event', 'feedback.marked', ...dirs]);
+  const marks = lines(view.stdout).map((l) => JSON.parse(l));
+  assert.equal(marks.length, 8);
+  assert.deepEqual(marks.map((m) => m.time), marks.map((m) => m.time).sort((a, b) => a - b));
+  assert.equal(new Set(marks.map((m) => m.pid)).size >= 2, true, 'both hosts marked talks');
 });
