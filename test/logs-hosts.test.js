@@ -9,7 +9,8 @@ import { gzipSync } from 'node:zlib';
 import { analyseGroups } from '../dist/logs/analyse.js';
 import { checkInput, groupInputs } from '../dist/logs/files.js';
 import { lineTime, mergeGroups } from '../dist/logs/merge.js';
-import { makeDataDir, runCli, startServer } from './helpers/cli.js';
+import { execa } from 'execa';
+import { cleanEnv, makeDataDir, ROOT, runCli, startServer } from './helpers/cli.js';
 import { api, waitForStatus } from './helpers/http.js';
 
 const T0 = Date.parse('2026-11-28T17:00:00Z');
@@ -220,4 +221,36 @@ test('real `serve` logs of two hosts (two supervisors, two data dirs): merged in
   assert.equal(marks.length, 8);
   assert.deepEqual(marks.map((m) => m.time), marks.map((m) => m.time).sort((a, b) => a - b));
   assert.equal(new Set(marks.map((m) => m.pid)).size >= 2, true, 'both hosts marked talks');
+});
+
+test('memory stays flat over large logs of three hosts: one chunk per host, never the whole input', async (t) => {
+  const dir = makeDataDir(t);
+  // three hosts' request lines, times interleaved; `size` MB each
+  const write = (name, size) => {
+    const paths = [];
+    for (let host = 0; host < 3; host++) {
+      const line = (n) => JSON.stringify({ level: 30, time: T0 + host + 3 * n, pid: 100 + host, hostname: `h${host}`, worker: 1, event: 'http.request', msg: `request ${n}`, url: '/api/presentations/abcdefghijklmnop', statusCode: 200 });
+      const count = Math.floor((size * 1024 * 1024) / line(0).length);
+      const path = join(dir, `${name}-h${host}.log`);
+      writeFileSync(path, `${Array.from({ length: count }, (_, n) => line(n)).join('\n')}\n`);
+      paths.push(path);
+    }
+    return paths;
+  };
+  const peak = async (files, mode) => {
+    const args = ['logs', ...(mode === 'duplicates' ? ['--duplicates'] : ['--json', '--event', 'feedback']), ...files];
+    const script = `process.on('exit', () => process.stderr.write('maxRSS=' + process.resourceUsage().maxRSS + '\\n')); const { main } = await import(${JSON.stringify(join(ROOT, 'dist/cli/main.js'))}); await main(['node', 'presenter-serve', ...${JSON.stringify(args)}]);`;
+    const r = await execa(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env: cleanEnv(), extendEnv: false, reject: false });
+    assert.equal(r.exitCode, 0, r.stderr);
+    return Number(/maxRSS=(\d+)/.exec(r.stderr)[1]);
+  };
+  const small = write('small', 1);
+  const large = write('large', 40);
+  for (const mode of ['duplicates', 'view']) {
+    const base = await peak(small, mode);
+    const big = await peak(large, mode);
+    // 120 MB of input: loading it would cost far more than 120 MB; a chunk per host and the
+    // garbage the GC has not collected yet stay well under it
+    assert.ok(big - base < 64 * 1024, `${mode}: peak RSS ${Math.round(base / 1024)} MB on 3 MB, ${Math.round(big / 1024)} MB on 120 MB`);
+  }
 });

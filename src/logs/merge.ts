@@ -10,9 +10,12 @@ export interface MergeOptions extends Omit<ReadOptions, 'chunkBytes'> {
 }
 
 // All open files together hold at most this much undecoded input (and one chunk's lines each).
+// Smaller chunks than a single read's 1 MiB: a chunk's lines wait across async turns for their
+// turn in the merge, so the young GC promotes them; 1 MiB per host measured +80 MB of peak RSS
+// over 3 × 40 MB, 256 KiB the same peak as one file, at the same speed.
 const MERGE_BUDGET = 16 * 1024 * 1024;
 const MIN_CHUNK = 64 * 1024;
-const MAX_CHUNK = 1024 * 1024;
+const MAX_CHUNK = 256 * 1024;
 // How often the merge yields to the output (a slow pager) when no file needs reading.
 const LINES_PER_YIELD = 4096;
 
