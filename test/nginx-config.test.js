@@ -20,7 +20,7 @@ async function upstream(t, name, mode = () => 'ok') {
       bytes += c.length;
     });
     req.on('end', () => {
-      arrivals.push({ method: req.method, url: req.url, id: req.headers['x-test-id'], xff: req.headers['x-forwarded-for'], proto: req.headers['x-forwarded-proto'], host: req.headers.host, bytes });
+      arrivals.push({ method: req.method, url: req.url, id: req.headers['x-test-id'], key: req.headers['idempotency-key'], xff: req.headers['x-forwarded-for'], proto: req.headers['x-forwarded-proto'], host: req.headers.host, bytes });
       if (mode(req) === 'die') {
         req.socket.destroy();
         return;
@@ -119,7 +119,9 @@ test('the config says what a careful admin writes', async () => {
     'listen 80;',
     '--trust-proxy',
   ]) assert.ok(c.includes(line), `missing: ${line}`);
-  assert.ok(!/^\s*proxy_next_upstream [^\n]*non_idempotent/m.test(c), 'POSTs are never sent twice');
+  // POSTs are never sent twice, but for the one location that resends keyed creates
+  assert.deepEqual(c.match(/^\s*proxy_next_upstream .*$/gm).map((l) => l.trim()), ['proxy_next_upstream error timeout http_502 http_504;', 'proxy_next_upstream error timeout http_502 http_504 non_idempotent;']);
+  assert.match(c, /location @resend \{\n {8}proxy_pass http:\/\/presenter_serve;\n {8}proxy_next_upstream error timeout http_502 http_504 non_idempotent;/);
   assert.match(await runCli(['nginx-config', '--upstream', 'a:1', '--body-limit', '3MiB']).then((x) => x.stdout), /client_max_body_size 3m;/);
 });
 
@@ -200,6 +202,41 @@ test('a GET whose host dies mid-request goes on to the next host; a POST that re
         assert.equal(r.onGood, 1, r.id);
       }
     }
+  }
+});
+
+test('a POST /api/presentations with an Idempotency-Key that reached a dying host is sent to another, body and key intact; without a key it is not', { skip: noNginx }, async (t) => {
+  const dying = await upstream(t, 'dying', (req) => (req.url === '/__ready' ? 'ok' : 'die'));
+  const good = await upstream(t, 'good');
+  const n = await config(t, [dying.address, good.address]);
+  await startNginx(t, n);
+  const body = JSON.stringify({ title: 'T', content: 'x'.repeat(3000) });
+  const results = [];
+  for (let i = 0; i < 8; i++) {
+    const id = `create-${i}`;
+    // every other one with a key; odd ones to the regeneration route, which takes no key
+    const keyed = i % 4 < 2;
+    const path = i % 2 === 0 ? '/api/presentations' : '/api/presentations/p1/feedback';
+    const headers = { 'x-test-id': id, 'content-type': 'application/json', ...(keyed ? { 'idempotency-key': `key-${i}` } : {}) };
+    const r = await send(n.port, { method: 'POST', path, headers, body });
+    const at = (list) => list.arrivals.filter((x) => x.id === id);
+    results.push({ id, keyed, path, status: r.status, body: r.body, dying: at(dying), good: at(good) });
+  }
+  const resent = results.filter((r) => r.keyed && r.path === '/api/presentations' && r.dying.length === 1);
+  const refused = results.filter((r) => !(r.keyed && r.path === '/api/presentations') && r.dying.length === 1);
+  assert.ok(resent.length > 0 && refused.length > 0, `both kinds reached the dying host: ${JSON.stringify(results.map((r) => [r.id, r.path, r.keyed, r.dying.length, r.good.length]))}`);
+  for (const r of resent) {
+    assert.equal(r.status, 200, `${r.id}: sent again to the host that works`);
+    assert.equal(r.good.length, 1, r.id);
+    assert.equal(r.good[0].bytes, Buffer.byteLength(body), 'the whole body, again');
+    assert.equal(r.good[0].method, 'POST');
+    assert.equal(r.good[0].key, r.dying[0].key, 'with the same key');
+    assert.ok(r.good[0].key.startsWith('key-'));
+  }
+  for (const r of refused) {
+    assert.equal(r.good.length, 0, `${r.id} (${r.path}, key: ${r.keyed}) must not be sent again`);
+    assert.equal(r.status, 502, r.id);
+    assert.equal(JSON.parse(r.body).error.code, 'UPSTREAM_UNAVAILABLE');
   }
 });
 

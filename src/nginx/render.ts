@@ -52,6 +52,16 @@ ${servers}
     keepalive_requests 1000;
 }
 
+# Which POSTs nginx may send again: those to /api/presentations with an Idempotency-Key.
+map "$request_method:$http_idempotency_key" $presenter_serve_after_502 {
+    default @unavailable;
+    "~^POST:." @resend;
+}
+map "$request_method:$http_idempotency_key" $presenter_serve_after_504 {
+    default @timed_out;
+    "~^POST:." @resend;
+}
+
 server {
     listen ${o.listen};
     server_name ${o.serverName};
@@ -87,10 +97,8 @@ server {
     # - 503: the hosts' 503s (QUEUE_FULL, STORE_UNAVAILABLE, STORAGE_FULL) are about the shared
     #   queue or database, so another host would say the same; they reach the client with their
     #   Retry-After. Listed here, they would also count as failures and take healthy hosts out.
-    # - POST with an Idempotency-Key: it would be safe to send again (the shared store returns
-    #   the same presentation for the same key), but proxy_next_upstream takes no variables, so
-    #   nginx cannot decide per header without rewriting URIs into a second location. Clients
-    #   that send a key retry a 502/504 themselves, with the same key.
+    # A POST /api/presentations with an Idempotency-Key is the exception: sent again, it returns
+    # the same talk (the hosts share the store), so @resend below sends it to another host.
     # At most 3 hosts per request, within 35 s: a request never walks a long list of dead hosts.
     proxy_next_upstream error timeout http_502 http_504;
     proxy_next_upstream_tries ${tries};
@@ -112,6 +120,24 @@ server {
     location = /api/presentations {
         client_max_body_size ${nginxSize(upload)};
         proxy_pass http://presenter_serve;
+        # (error_page here replaces the server's: all three are repeated)
+        error_page 413 = @body_too_large;
+        error_page 502 = $presenter_serve_after_502;
+        error_page 504 = $presenter_serve_after_504;
+    }
+
+    # A POST /api/presentations with an Idempotency-Key that failed after it went out to a host
+    # (the connection broke, or no answer in time): the host may have stored the talk, or not.
+    # Sent again with the same key, the shared store answers with the same talk either way, so
+    # it is safe to send it to another host (non_idempotent: nginx's rule for POST does not
+    # know the key). proxy_next_upstream takes no variables, hence this second location; a named
+    # location keeps the method, the URI and the body nginx has buffered.
+    location @resend {
+        proxy_pass http://presenter_serve;
+        proxy_next_upstream error timeout http_502 http_504 non_idempotent;
+        recursive_error_pages on;
+        error_page 502 = @unavailable;
+        error_page 504 = @timed_out;
     }
 
     location @body_too_large {
