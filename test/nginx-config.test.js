@@ -1,12 +1,12 @@
 // `nginx-config` against a real nginx: the printed config passes `nginx -t`, and nginx run with it
 // proxies real HTTP to two upstream HTTP servers on loopback (counted arrivals, not assumptions).
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
-import { freePort, makeDataDir, runCli, sleep } from './helpers/cli.js';
+import { freePort, makeDataDir, runCli, sleep, startServer } from './helpers/cli.js';
 
 const NGINX = '/usr/sbin/nginx';
 const noNginx = existsSync(NGINX) ? false : 'nginx not installed: apt-get install nginx';
@@ -40,6 +40,8 @@ async function upstream(t, name, mode = () => 'ok') {
 
 async function config(t, upstreams, extra = []) {
   const prefix = makeDataDir(t, 'presenter-nginx-');
+  // started as root, nginx's workers run as nobody: they write large bodies to temp files in here
+  chmodSync(prefix, 0o755);
   const port = await freePort();
   const r = await runCli(['nginx-config', ...upstreams.flatMap((u) => ['--upstream', u]), '--listen', `127.0.0.1:${port}`, '--full', '--prefix', prefix, ...extra]);
   assert.equal(r.exitCode, 0, r.stderr);
@@ -166,7 +168,16 @@ test('a body over the limit gets 413 from nginx and reaches no host; the upload 
   assert.equal(r.status, 200, 'a body within the limit passes');
   r = await send(n.port, { method: 'POST', path: '/api/presentations', headers: { 'content-type': 'application/vnd.openxmlformats-officedocument.presentationml.presentation' }, body: big });
   assert.equal(r.status, 200, 'the upload route takes a .pptx over the JSON limit (the host checks its own limits)');
-  assert.deepEqual([...a.arrivals, ...b.arrivals].map((x) => x.bytes).sort((x, y) => x - y), [4000, 8192]);
+  r = await send(n.port, { method: 'POST', path: '/api/presentations?title=x', headers: { 'content-type': 'application/json' }, body: big });
+  assert.equal(r.status, 413, 'but not JSON over the limit');
+  assert.equal(JSON.parse(r.body).error.code, 'BODY_TOO_LARGE');
+  assert.deepEqual([...a.arrivals, ...b.arrivals].map((x) => [x.url, x.bytes]).sort((x, y) => x[1] - y[1]), [['/api/presentations/p1/feedback', 4000], ['/api/presentations', 8192]], 'the upload reaches the host as /api/presentations');
+  r = await send(n.port, { method: 'POST', path: '/api/presentations?title=Deck', headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: big });
+  assert.equal(r.status, 200);
+  assert.equal([...a.arrivals, ...b.arrivals].at(-1).url, '/api/presentations?title=Deck', 'the query string too');
+  r = await send(n.port, { method: 'GET', path: '/api/presentations?limit=5&cursor=abc' });
+  assert.equal(r.status, 200);
+  assert.equal([...a.arrivals, ...b.arrivals].at(-1).url, '/api/presentations?limit=5&cursor=abc', 'behind the rewrite, the URI and query are the client\'s');
 });
 
 // nginx's round robin starts each worker at the first server, so the first requests of a
@@ -290,4 +301,32 @@ test('bad --upstream values exit 2 naming the value and the fix, without a stack
     assert.equal(r.stderr, stderr);
     assert.ok(!r.stderr.includes('    at '), 'no stack trace');
   }
+});
+
+test('a real `serve` behind nginx: create, read, the same talk for the same key, 413 for a body over the limit, a .pptx to the host', { skip: noNginx }, async (t) => {
+  const server = await startServer(t, { args: ['--trust-proxy', '127.0.0.1'] });
+  const n = await config(t, [`127.0.0.1:${server.port}`]);
+  await startNginx(t, n);
+  const json = (r) => JSON.parse(r.body);
+  const talk = JSON.stringify({ title: 'Through nginx', content: '# One\n\nSome text.\n\n# Two\n\nMore text.' });
+  const created = await send(n.port, { method: 'POST', path: '/api/presentations', headers: { 'content-type': 'application/json', 'idempotency-key': 'nginx-1' }, body: talk });
+  assert.equal(created.status, 201, created.body);
+  const again = await send(n.port, { method: 'POST', path: '/api/presentations', headers: { 'content-type': 'application/json', 'idempotency-key': 'nginx-1' }, body: talk });
+  assert.equal(json(again).id, json(created).id, 'the same key, the same talk');
+  const read = await send(n.port, { method: 'GET', path: `/api/presentations/${json(created).id}` });
+  assert.equal(read.status, 200);
+  assert.equal(json(read).title, 'Through nginx');
+
+  // 2 MiB of JSON: over the host's limit, so nginx answers, in the API's shape
+  const big = JSON.stringify({ title: 'Big', content: 'x'.repeat(2 * 1024 * 1024) });
+  const tooBig = await send(n.port, { method: 'POST', path: '/api/presentations', headers: { 'content-type': 'application/json' }, body: big });
+  assert.equal(tooBig.status, 413, tooBig.body);
+  assert.match(json(tooBig).error.message, /this proxy accepts/);
+  // 2 MiB that claims to be a .pptx: within the upload limit, so the host reads it and answers itself
+  const deck = await send(n.port, { method: 'POST', path: '/api/presentations', headers: { 'content-type': 'application/vnd.openxmlformats-officedocument.presentationml.presentation' }, body: Buffer.alloc(2 * 1024 * 1024, 1) });
+  assert.ok(deck.status >= 400 && deck.status < 500 && deck.status !== 413, `${deck.status} ${deck.body}`);
+  assert.ok(json(deck).error.code, 'the host\'s own error');
+  const elsewhere = await send(n.port, { method: 'POST', path: `/api/presentations/${json(created).id}/feedback`, headers: { 'content-type': 'application/json' }, body: big });
+  assert.equal(elsewhere.status, 413);
+  assert.match(json(elsewhere).error.message, /this proxy accepts/, 'nginx\'s own answer, in the API\'s shape');
 });

@@ -52,6 +52,13 @@ ${servers}
     keepalive_requests 1000;
 }
 
+# Which bodies may be as large as a PowerPoint file: a .pptx body, or the page's upload.
+map $content_type $presenter_serve_upload {
+    default 0;
+    "~*^application/vnd\\.openxmlformats-officedocument\\.presentationml\\.presentation" 1;
+    "~*^multipart/form-data" 1;
+}
+
 # Which POSTs nginx may send again: those to /api/presentations with an Idempotency-Key.
 map "$request_method:$http_idempotency_key" $presenter_serve_after_502 {
     default @unavailable;
@@ -114,13 +121,29 @@ server {
         proxy_pass http://presenter_serve;
     }
 
-    # The one route that takes a PowerPoint file (a .pptx body or the page's upload) accepts up
-    # to ${mib(o.uploadLimit)} plus the multipart framing; the host still holds every other body
-    # on it (JSON, Markdown, text) to ${mib(o.bodyLimit)}.
+    # The one route that takes a PowerPoint file accepts up to ${mib(o.uploadLimit)} plus the multipart
+    # framing, but only for a .pptx body or the page's upload: any other body goes on to the
+    # location below, with the hosts' limit, so a large JSON or Markdown body gets its 413 from
+    # nginx too. (Left to the host, it would answer 413 at once and close the connection while
+    # nginx still sends the body: the client would get a 502, and the host a failure mark.)
+    # nginx checks Content-Length against the location it first finds: hence the larger limit
+    # here and the smaller one behind the rewrite.
     location = /api/presentations {
         client_max_body_size ${nginxSize(upload)};
+        if ($presenter_serve_upload = 0) {
+            rewrite ^ /__presenter_serve_create last;
+        }
         proxy_pass http://presenter_serve;
-        # (error_page here replaces the server's: all three are repeated)
+        # (an error_page here replaces all of the server's: the three are repeated)
+        error_page 413 = @body_too_large;
+        error_page 502 = $presenter_serve_after_502;
+        error_page 504 = $presenter_serve_after_504;
+    }
+
+    location = /__presenter_serve_create {
+        internal;
+        rewrite ^ /api/presentations break;
+        proxy_pass http://presenter_serve;
         error_page 413 = @body_too_large;
         error_page 502 = $presenter_serve_after_502;
         error_page 504 = $presenter_serve_after_504;
@@ -174,7 +197,8 @@ ${renderServer(o)}`;
     : { pid: `${p}/nginx.pid`, error: `${p}/error.log`, access: `${p}/access.log` };
   const temps = p === undefined
     ? ''
-    : `    # Temp files under the prefix too: nginx's built-in ones are root's.
+    : `    # Temp files under the prefix too: nginx's built-in ones are root's. (Started as root, nginx
+    # runs its workers as nobody: they must be able to enter ${p}.)
 ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `    ${t}_temp_path ${p}/${t}_temp;`).join('\n')}
 `;
   return `${header}# A complete nginx.conf: check it with \`nginx -t -c FILE\`, run it with \`nginx -c FILE\`.
