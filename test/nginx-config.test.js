@@ -174,10 +174,10 @@ test('a body over the limit gets 413 from nginx and reaches no host; the upload 
   assert.deepEqual([...a.arrivals, ...b.arrivals].map((x) => [x.url, x.bytes]).sort((x, y) => x[1] - y[1]), [['/api/presentations/p1/feedback', 4000], ['/api/presentations', 8192]], 'the upload reaches the host as /api/presentations');
   r = await send(n.port, { method: 'POST', path: '/api/presentations?title=Deck', headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: big });
   assert.equal(r.status, 200);
-  assert.equal([...a.arrivals, ...b.arrivals].at(-1).url, '/api/presentations?title=Deck', 'the query string too');
+  assert.ok([...a.arrivals, ...b.arrivals].some((x) => x.url === '/api/presentations?title=Deck' && x.bytes === big.length), 'the query string too');
   r = await send(n.port, { method: 'GET', path: '/api/presentations?limit=5&cursor=abc' });
   assert.equal(r.status, 200);
-  assert.equal([...a.arrivals, ...b.arrivals].at(-1).url, '/api/presentations?limit=5&cursor=abc', 'behind the rewrite, the URI and query are the client\'s');
+  assert.ok([...a.arrivals, ...b.arrivals].some((x) => x.url === '/api/presentations?limit=5&cursor=abc' && x.method === 'GET'), 'behind the rewrite, the URI and query are the client\'s');
 });
 
 // nginx's round robin starts each worker at the first server, so the first requests of a
