@@ -254,3 +254,19 @@ test('memory stays flat over large logs of three hosts: one chunk per host, neve
     assert.ok(big - base < 64 * 1024, `${mode}: peak RSS ${Math.round(base / 1024)} MB on 3 MB, ${Math.round(big / 1024)} MB on 120 MB`);
   }
 });
+
+test('a closed stdout (`logs A B | head -1`) ends a merge quietly with exit 0', async (t) => {
+  const dir = makeDataDir(t);
+  const files = [0, 1].map((host) => {
+    const path = join(dir, `h${host}.log`);
+    writeFileSync(path, `${Array.from({ length: 50_000 }, (_, n) => JSON.stringify({ level: 30, time: T0 + host + 2 * n, pid: 100, hostname: `h${host}`, msg: `line ${n}` })).join('\n')}\n`);
+    return path;
+  });
+  for (const json of [[], ['--json']]) {
+    const r = await execa('bash', ['-c', `"$0" "$1" logs "\${@:2}" | head -1; exit "\${PIPESTATUS[0]}"`, process.execPath, join(ROOT, 'bin/presenter-serve.js'), ...json, ...files], { env: cleanEnv(), extendEnv: false, reject: false, timeout: 20_000 });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.equal(lines(r.stdout).length, 1);
+    assert.match(r.stdout, /line 0/);
+  }
+});
