@@ -43,13 +43,17 @@ function writeHosts(dir) {
   // wakes and finishes too: one feedback, two processes with the same pid on two hosts.
   // j6 has no lease in its lines (older logs): both hosts run it at once, again pid 4242 each.
   // j4 and j5 are two jobs for one unversioned talk giving the same answer from both hosts.
-  const web1Old = [other('web1', 0, 1), started('web1', 1_000, 'j1', 'p1', 1, 'l1'), started('web1', 5_000, 'j6', 'p6', undefined, undefined), other('web1', 12_000, 2), pino('web1', 20_000, 'worker.hung')];
-  const web1Live = [marked('web1', 31_000, 'j6', 'p6', undefined, undefined), marked('web1', 45_000, 'j1', 'p1', 1, 'l1'), marked('web1', 50_000, 'j4', 'p4', undefined, undefined, 'same-answer'), other('web1', 60_000, 3)];
+  // j7: web1 freezes with it, web2 takes it over and marks it, web1 resumes and logs that it lost the lease
+  const web1Old = [other('web1', 0, 1), started('web1', 1_000, 'j1', 'p1', 1, 'l1'), started('web1', 2_000, 'j7', 'p7', 1, 'l7'), started('web1', 5_000, 'j6', 'p6', undefined, undefined), other('web1', 12_000, 2), pino('web1', 20_000, 'worker.hung')];
+  const web1Live = [marked('web1', 31_000, 'j6', 'p6', undefined, undefined), marked('web1', 45_000, 'j1', 'p1', 1, 'l1'), pino('web1', 46_000, 'job.lease_lost', { jobId: 'j7', presentationId: 'p7', version: 1, lease: 'l7', attempt: 1 }), marked('web1', 50_000, 'j4', 'p4', undefined, undefined, 'same-answer'), other('web1', 60_000, 3)];
   const web2Lines = [
     other('web2', 500, 1),
     started('web2', 6_000, 'j6', 'p6', undefined, undefined),
     started('web2', 7_000, 'j3', 'p3', 1, 'l3'),
     marked('web2', 8_000, 'j3', 'p3', 1, 'l3'),
+    pino('web2', 35_000, 'job.lease_expired', { jobId: 'j7', presentationId: 'p7', version: 1, previousLease: 'l7', previousPid: PID, lease: 'l8', attempt: 2 }),
+    pino('web2', 35_000, 'feedback.started', { jobId: 'j7', presentationId: 'p7', version: 1, attempt: 2, lease: 'l8' }),
+    marked('web2', 36_000, 'j7', 'p7', 1, 'l8'),
     pino('web2', 40_000, 'job.lease_expired', { jobId: 'j1', presentationId: 'p1', version: 1, previousLease: 'l1', previousPid: PID, lease: 'l2', attempt: 2 }),
     pino('web2', 40_000, 'feedback.started', { jobId: 'j1', presentationId: 'p1', version: 1, attempt: 2, lease: 'l2' }),
     marked('web2', 41_000, 'j1', 'p1', 1, 'l2'),
@@ -96,7 +100,11 @@ test('--duplicates over three hosts: keyed across hosts, each process named by h
   assert.deepEqual(byPresentation['77'].processes, [{ host: 'old/app.log', pid: PID }, { host: 'old/app.log', pid: 4243 }]);
   assert.equal(report.garbled, 1);
   assert.equal(report.lines, h.total);
-  assert.deepEqual(report.retries.listed.map((x) => [x.jobId, x.reasons]), [['j1', ['lease expired (pid 4242)']]]);
+  // the lost attempts, named by their own started lines: web1's pid 4242, not web2's
+  assert.deepEqual(report.retries.listed.map((x) => [x.jobId, x.outcome, x.reasons, x.lost]), [
+    ['j7', 'marked', ['lease expired (pid 4242)'], [{ host: 'web1', pid: PID }]],
+    ['j1', 'marked', ['lease expired (pid 4242)'], [{ host: 'web1', pid: PID }]],
+  ]);
 
   const text = await runCli(args, { env: { TZ: 'UTC' } });
   assert.equal(text.exitCode, 1);
@@ -105,7 +113,8 @@ test('--duplicates over three hosts: keyed across hosts, each process named by h
   const p1 = out.find((l) => l.startsWith('p1 '));
   assert.match(p1, /^p1 +j1 +2 +4242@web1, 4242@web2 +2026-11-28 17:00:41Z +2026-11-28 17:00:45Z +marked-twice$/);
   assert.match(out.find((l) => l.startsWith('77 ')), / 4242@old\/app\.log, 4243@old\/app\.log /);
-  assert.match(out.at(-1), /^4 duplicates \(4 extra feedbacks\) among \d+ marked jobs · 1 retry \(not duplicates\) · 1 unreadable line skipped · 22 lines in 4 files from 3 hosts \(0\.0 MB\)$/);
+  assert.match(out.find((l) => l.startsWith('p7 ')), /^p7 +j7 +2 +marked +lease expired \(pid 4242\) +4242@web1$/);
+  assert.match(out.at(-1), /^4 duplicates \(4 extra feedbacks\) among \d+ marked jobs · 2 retries \(not duplicates\) · 1 unreadable line skipped · 27 lines in 4 files from 3 hosts \(0\.0 MB\)$/);
 });
 
 test('data dirs and files in any order give the same report; one host alone is unchanged (PIDS, no host)', async (t) => {
@@ -123,7 +132,7 @@ test('data dirs and files in any order give the same report; one host alone is u
 
   const one = await runCli(['logs', '--duplicates', h.web1], { env: { TZ: 'UTC' } });
   assert.equal(one.exitCode, 0, 'web1 alone marked each talk once');
-  assert.match(one.stdout, /· 9 lines in 2 files \(0\.0 MB\)$/);
+  assert.match(one.stdout, /· 11 lines in 2 files \(0\.0 MB\)$/);
 });
 
 test('the view merges hosts by time and names the host of every line', async (t) => {
@@ -133,7 +142,7 @@ test('the view merges hosts by time and names the host of every line', async (t)
   assert.equal(r.exitCode, 0, r.stderr);
   const records = lines(r.stdout).map((l) => JSON.parse(l));
   // a data dir in the view is its live file, as with --data-dir: web1's rotated .gz is not read
-  assert.equal(records.length, 4 + 9 + 3);
+  assert.equal(records.length, 5 + 12 + 3, 'all lines but the cut-off one, which --json leaves out');
   const times = records.map((o) => o.time);
   assert.deepEqual(times, [...times].sort((x, y) => x - y), 'in time order across hosts');
   assert.deepEqual([...new Set(records.map((o) => o.hostname))].sort(), ['old/app.log', 'web1', 'web2']);
@@ -193,7 +202,7 @@ test('analyseGroups reads one group per host, and reports each file once', async
   const groups = groupInputs([join(h.web1, 'presenter.log.1.gz'), join(h.web1, 'presenter.log'), join(h.web2, 'logs/presenter.log')].map(checkInput));
   assert.deepEqual(groups.map((g) => [g.label, g.files.length]), [['web1/presenter.log', 2], ['web2/logs/presenter.log', 1]]);
   const r = await analyseGroups(groups, { windowMs: 60_000 });
-  assert.deepEqual(r.files.map((f) => f.lines), [5, 4, 10]);
+  assert.deepEqual(r.files.map((f) => f.lines), [6, 5, 13]);
   assert.deepEqual(r.hosts, ['web1', 'web2']);
 });
 

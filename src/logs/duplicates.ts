@@ -33,6 +33,12 @@ export interface Retry {
   attempts: number;
   reasons: string[];
   outcome: 'marked' | 'failed' | 'unfinished';
+  /**
+   * The processes whose attempt was lost (its lease expired: the worker was killed or frozen),
+   * as the attempt's own feedback.started line names them; host undefined when that line is not
+   * in these logs (only the pid the lease_expired line gives is known then).
+   */
+  lost: Process[];
 }
 
 export interface AnalyserOptions {
@@ -69,6 +75,7 @@ interface LiveJob {
   spans: Span[];
   attempts: number;
   reasons: string[] | undefined;
+  lost: Process[] | undefined;
   retried: boolean;
   seen: number;
 }
@@ -157,13 +164,20 @@ export class DuplicateAnalyser {
       case 'job.lease_expired':
         this.leaseExpired(key, e);
         break;
+      case 'job.lease_lost': {
+        // the host of an attempt whose lease another took: the attempt ends here (the taker's
+        // job.lease_expired already said why); a job already finished is not brought back
+        const job = this.live.get(key);
+        if (job) this.closeSpan(job, e);
+        break;
+      }
     }
   }
 
   private job(key: string, e: FeedbackEvent): LiveJob {
     let job = this.live.get(key);
     if (!job) {
-      job = { presentationId: e.presentationId === undefined ? undefined : own(e.presentationId), unit: undefined, spans: [], attempts: 0, reasons: undefined, retried: false, seen: e.time };
+      job = { presentationId: e.presentationId === undefined ? undefined : own(e.presentationId), unit: undefined, spans: [], attempts: 0, reasons: undefined, lost: undefined, retried: false, seen: e.time };
       this.live.set(own(key), job);
     }
     job.seen = e.time;
@@ -279,7 +293,9 @@ export class DuplicateAnalyser {
     const job = this.job(key, e);
     // the lease names the attempt; a bare pid (older lines) may match a process on any host
     const i = job.spans.findIndex((s) => (e.previousLease !== undefined ? s.lease === e.previousLease : this.procs[s.proc]!.pid === e.previousPid));
+    const lost = i !== -1 ? this.procs[job.spans[i]!.proc]! : e.previousPid !== undefined ? { host: undefined, pid: e.previousPid } : undefined;
     if (i !== -1) job.spans.splice(i, 1);
+    if (lost) (job.lost ??= []).push(lost);
     (job.reasons ??= []).push(`lease expired${e.previousPid !== undefined ? ` (pid ${e.previousPid})` : ''}`);
   }
 
@@ -300,7 +316,7 @@ export class DuplicateAnalyser {
     this.live.delete(key);
     if (!job.retried) return;
     if (this.retryList.length < this.maxRetries) {
-      this.retryList.push({ presentationId: job.presentationId, jobId: key.startsWith('p:') ? undefined : key, attempts: Math.max(job.attempts, 2), reasons: job.reasons ?? [], outcome });
+      this.retryList.push({ presentationId: job.presentationId, jobId: key.startsWith('p:') ? undefined : key, attempts: Math.max(job.attempts, 2), reasons: job.reasons ?? [], outcome, lost: job.lost ?? [] });
     }
   }
 

@@ -1,6 +1,6 @@
 import { parseTextLine } from './text.js';
 
-export type FeedbackEventName = 'feedback.started' | 'feedback.marked' | 'feedback.failed' | 'job.lease_expired';
+export type FeedbackEventName = 'feedback.started' | 'feedback.marked' | 'feedback.failed' | 'job.lease_expired' | 'job.lease_lost';
 
 /** One line, whatever wrote it, reduced to the fields the filters and the analysis use. */
 export interface LogRecord {
@@ -72,7 +72,7 @@ export function parseLine(line: string): LogRecord | typeof GARBLED | undefined 
 
 function eventFromObject(o: Record<string, unknown>): FeedbackEvent | undefined {
   const event = o.event;
-  if (event !== 'feedback.started' && event !== 'feedback.marked' && event !== 'feedback.failed' && event !== 'job.lease_expired') return undefined;
+  if (event !== 'feedback.started' && event !== 'feedback.marked' && event !== 'feedback.failed' && event !== 'job.lease_expired' && event !== 'job.lease_lost') return undefined;
   return {
     event,
     time: timeOf(o.time) ?? 0,
@@ -195,7 +195,7 @@ function scan(line: string): FeedbackEvent | undefined {
     if (sep !== 44 /* , */) throw NEEDS_PARSE;
     i = end + 1;
   }
-  if (event !== 'feedback.started' && event !== 'feedback.marked' && event !== 'feedback.failed' && event !== 'job.lease_expired') return undefined;
+  if (event !== 'feedback.started' && event !== 'feedback.marked' && event !== 'feedback.failed' && event !== 'job.lease_expired' && event !== 'job.lease_lost') return undefined;
   e.event = event;
   if (timeText !== undefined) e.time = Date.parse(timeText) || 0;
   return e;

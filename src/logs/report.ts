@@ -59,8 +59,12 @@ export function formatReport(r: DuplicateReport, c: ChalkInstance): string {
   }
   if (r.retries.count > 0) {
     out += `${c.bold('Retries')} (a failed attempt or an expired lease, then a new attempt: expected, not duplicates)\n`;
-    const rows = [['PRESENTATION', 'JOB', 'ATTEMPTS', 'OUTCOME', 'WHY']];
-    for (const x of r.retries.listed.slice(0, RETRIES_SHOWN)) rows.push([x.presentationId ?? '-', x.jobId ?? '-', String(x.attempts), x.outcome, x.reasons.join('; ')].map(visibleLine));
+    const manyHosts = r.hosts.length > 1;
+    const rows = [['PRESENTATION', 'JOB', 'ATTEMPTS', 'OUTCOME', 'WHY', ...(manyHosts ? ['LOST ON'] : [])]];
+    for (const x of r.retries.listed.slice(0, RETRIES_SHOWN)) {
+      const lost = x.lost.map((p) => (p.host === undefined ? String(p.pid) : `${p.pid}@${p.host}`)).join(', ');
+      rows.push([x.presentationId ?? '-', x.jobId ?? '-', String(x.attempts), x.outcome, x.reasons.join('; '), ...(manyHosts ? [lost || '-'] : [])].map(visibleLine));
+    }
     out += table(rows, c);
     if (r.retries.count > RETRIES_SHOWN) out += `… and ${plural(r.retries.count - RETRIES_SHOWN, 'more retry', 'more retries')} (--json lists up to ${r.retries.listed.length.toLocaleString('en-US')}).\n`;
     out += '\n';
