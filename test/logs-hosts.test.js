@@ -279,3 +279,20 @@ test('a closed stdout (`logs A B | head -1`) ends a merge quietly with exit 0', 
     assert.match(r.stdout, /line 0/);
   }
 });
+
+test('hosts whose clocks are apart: a start that sorts after the expiry of its own lease is no concurrency', async (t) => {
+  const dir = makeDataDir(t);
+  // web2's clock is 40 s behind web1's: it takes j9 over 35 s after web1 started it, stamped 5 s
+  // *before* that start, and marks it 25 s later
+  const web1 = [started('web1', 200_000, 'j9', 'p9', 1, 'l9'), pino('web1', 290_000, 'job.lease_lost', { jobId: 'j9', presentationId: 'p9', version: 1, lease: 'l9' })];
+  const web2 = [
+    pino('web2', 195_000, 'job.lease_expired', { jobId: 'j9', presentationId: 'p9', version: 1, previousLease: 'l9', previousPid: PID, lease: 'l10', attempt: 2 }),
+    pino('web2', 195_000, 'feedback.started', { jobId: 'j9', presentationId: 'p9', version: 1, attempt: 2, lease: 'l10' }),
+    marked('web2', 220_000, 'j9', 'p9', 1, 'l10'),
+  ];
+  writeFileSync(join(dir, 'web1.log'), `${web1.join('\n')}\n`);
+  writeFileSync(join(dir, 'web2.log'), `${web2.join('\n')}\n`);
+  const r = await analyseGroups(groupInputs([join(dir, 'web1.log'), join(dir, 'web2.log')].map(checkInput)), { windowMs: 60_000 });
+  assert.deepEqual(r.duplicates, []);
+  assert.deepEqual(r.retries.listed.map((x) => [x.jobId, x.outcome, x.lost]), [['j9', 'marked', [{ host: 'web1', pid: PID }]]]);
+});

@@ -76,6 +76,8 @@ interface LiveJob {
   attempts: number;
   reasons: string[] | undefined;
   lost: Process[] | undefined;
+  /** Leases another host declared expired before this job's line of them came (host clocks apart). */
+  expired: string[] | undefined;
   retried: boolean;
   seen: number;
 }
@@ -177,7 +179,7 @@ export class DuplicateAnalyser {
   private job(key: string, e: FeedbackEvent): LiveJob {
     let job = this.live.get(key);
     if (!job) {
-      job = { presentationId: e.presentationId === undefined ? undefined : own(e.presentationId), unit: undefined, spans: [], attempts: 0, reasons: undefined, lost: undefined, retried: false, seen: e.time };
+      job = { presentationId: e.presentationId === undefined ? undefined : own(e.presentationId), unit: undefined, spans: [], attempts: 0, reasons: undefined, lost: undefined, expired: undefined, retried: false, seen: e.time };
       this.live.set(own(key), job);
     }
     job.seen = e.time;
@@ -200,6 +202,13 @@ export class DuplicateAnalyser {
   private started(key: string, e: FeedbackEvent): void {
     const job = this.job(key, e);
     const proc = this.procOf(e);
+    // Merged by time across hosts, a start can sort after the expiry of its own lease (and after
+    // the next claim) when the hosts' clocks are apart: that attempt is over already.
+    if (e.lease !== undefined && job.expired?.includes(e.lease)) {
+      const lost = job.lost?.find((p) => p.host === undefined && p.pid === e.pid);
+      if (lost) lost.host = this.procs[proc]!.host;
+      return;
+    }
     const others = job.spans.filter((s) => s.proc !== proc || s.lease !== e.lease);
     // a second claim while the first still holds its lease is concurrency, not a retry
     if (others.length === 0) this.attempt(job, e);
@@ -293,8 +302,9 @@ export class DuplicateAnalyser {
     const job = this.job(key, e);
     // the lease names the attempt; a bare pid (older lines) may match a process on any host
     const i = job.spans.findIndex((s) => (e.previousLease !== undefined ? s.lease === e.previousLease : this.procs[s.proc]!.pid === e.previousPid));
-    const lost = i !== -1 ? this.procs[job.spans[i]!.proc]! : e.previousPid !== undefined ? { host: undefined, pid: e.previousPid } : undefined;
+    const lost = i !== -1 ? { ...this.procs[job.spans[i]!.proc]! } : e.previousPid !== undefined ? { host: undefined, pid: e.previousPid } : undefined;
     if (i !== -1) job.spans.splice(i, 1);
+    else if (e.previousLease !== undefined) (job.expired ??= []).push(own(e.previousLease));
     if (lost) (job.lost ??= []).push(lost);
     (job.reasons ??= []).push(`lease expired${e.previousPid !== undefined ? ` (pid ${e.previousPid})` : ''}`);
   }
