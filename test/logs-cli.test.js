@@ -32,7 +32,7 @@ test('--duplicates --json is one JSON document for machines', async () => {
   assert.equal(report.clean, false);
   assert.ok(report.duplicates.length > 0);
   assert.equal(report.extraFeedbacks, report.duplicates.reduce((s, d) => s + d.count - 1, 0));
-  assert.deepEqual(Object.keys(report.duplicates[0]), ['presentationId', 'jobIds', 'kinds', 'count', 'pids', 'first', 'last']);
+  assert.deepEqual(Object.keys(report.duplicates[0]), ['presentationId', 'jobIds', 'kinds', 'count', 'pids', 'hosts', 'processes', 'first', 'last']);
 });
 
 test('--duplicates with --data-dir reads presenter.log.N … .1, then presenter.log', async (t) => {
@@ -60,11 +60,15 @@ test('exit 2 naming the file and the fix: missing file, a directory, no data dir
     `error: Cannot read the log file ${missing}: it does not exist.\n  fix: Check the path, or pass --data-dir DIR (the service writes DIR/logs/presenter.log; the default DIR is ./data or PRESENTER_DATA_DIR).`,
   );
 
+  r = await runCli(['logs', '--duplicates', dir]);
+  assert.equal(r.exitCode, 2, 'a dir without presenter.log');
+  assert.equal(r.stderr, `error: Cannot read the logs in ${dir}: it holds no presenter.log, nor does ${dir}/logs.\n  fix: Pass a data dir, its logs dir, or the log files themselves (any name, e.g. host1/app.log).`);
+
   mkdirSync(join(dir, 'logs'));
   writeFileSync(join(dir, 'logs/presenter.log'), '');
   r = await runCli(['logs', '--duplicates', dir]);
-  assert.equal(r.exitCode, 2);
-  assert.equal(r.stderr, `error: Cannot read the log file ${dir}: it is a directory.\n  fix: Use --data-dir ${dir} (it reads ${dir}/logs/presenter.log and its rotated files).`);
+  assert.equal(r.exitCode, 0, 'a data dir is read as --data-dir reads it');
+  assert.equal(r.stderr, '');
 
   r = await runCli(['logs'], { cwd: dir });
   assert.equal(r.exitCode, 2);

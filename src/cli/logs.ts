@@ -2,15 +2,15 @@ import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Context } from '../context.js';
 import { ConfigError, isPresenterError, PresenterError } from '../errors.js';
-import { analyseFiles } from '../logs/analyse.js';
+import { analyseGroups } from '../logs/analyse.js';
 import { safeJson } from '../logs/escape.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../logs/lines.js';
 import { chalkFor, useColour } from './colour.js';
-import { checkInput, orderFiles, rotatedSet, type LogInput } from '../logs/files.js';
+import { checkInput, expandArgument, groupInputs, orderFiles, rotatedSet, type LogGroup } from '../logs/files.js';
 import { parseDuration, parseEvents, parseLevel, parseSince, type Filter } from '../logs/filters.js';
 import { follow } from '../logs/follow.js';
 import { createProgress } from '../logs/progress.js';
-import { readLines } from '../logs/read.js';
+import { mergeGroups } from '../logs/merge.js';
 import { formatReport, oversizedNote, reportJson } from '../logs/report.js';
 import { abortOnInterrupt } from '../logs/signals.js';
 import { createPrinter } from '../logs/view.js';
@@ -34,7 +34,7 @@ export function registerLogs(program: Command, ctx: Context): void {
   program
     .command('logs')
     .description('Show the service log, follow it, or find feedback produced more than once (--duplicates)')
-    .argument('[file...]', 'log files (default: DATA_DIR/logs/presenter.log; with --duplicates also its rotated files)')
+    .argument('[file...]', "log files or data dirs, of one host or several (merged by time); default: DATA_DIR/logs/presenter.log; with --duplicates a dir's rotated files too")
     .option('--data-dir <dir>', 'the data dir the service runs with (default: ./data or PRESENTER_DATA_DIR)')
     .option('-f, --follow', 'keep printing new lines, across rotation and truncation, until Ctrl+C')
     .addOption(new Option('--level <level>', 'only this level and above (trace, debug, info, warn, error, fatal)').argParser(parseLevel))
@@ -47,12 +47,12 @@ export function registerLogs(program: Command, ctx: Context): void {
     .addOption(new Option('--max-line-bytes <size>', 'skip and count longer lines instead of holding them in memory (default 1MiB; e.g. 4MiB, 65536)').argParser(parseSize))
     .action(async (files: string[], opts: LogsFlags) => {
       checkFlags(files, opts);
-      const inputs = resolveInputs(files, opts, ctx);
+      const groups = resolveInputs(files, opts, ctx);
       if (opts.duplicates) {
-        await duplicates(inputs, opts, ctx);
+        await duplicates(groups, opts, ctx);
         return;
       }
-      await view(inputs, opts, ctx);
+      await view(groups, opts, ctx);
     });
 }
 
@@ -87,12 +87,16 @@ function checkFlags(files: string[], opts: LogsFlags): void {
   if (opts.follow && files.length > 1) throw conflict(`--follow follows one file, got ${files.length}.`, 'Give one FILE (or none, for DATA_DIR/logs/presenter.log).');
 }
 
-function resolveInputs(files: string[], opts: LogsFlags, ctx: Context): LogInput[] {
-  if (files.length > 0) return orderFiles(files.map((f) => resolve(ctx.cwd, f))).map(checkInput);
+// One group per host: a file and its rotated files, read oldest first; several groups are merged by time.
+function resolveInputs(files: string[], opts: LogsFlags, ctx: Context): LogGroup[] {
+  if (files.length > 0) {
+    const paths = [...new Set(files.flatMap((f) => expandArgument(resolve(ctx.cwd, f), Boolean(opts.duplicates))))];
+    return groupInputs(orderFiles(paths).map(checkInput));
+  }
   const fromEnv = opts.dataDir === undefined && Boolean(ctx.env.PRESENTER_DATA_DIR);
   const dataDir = resolve(ctx.cwd, opts.dataDir ?? (ctx.env.PRESENTER_DATA_DIR || './data'));
   try {
-    return rotatedSet(join(dataDir, 'logs'), Boolean(opts.duplicates)).map(checkInput);
+    return groupInputs(rotatedSet(join(dataDir, 'logs'), Boolean(opts.duplicates)).map(checkInput));
   } catch (error) {
     if (!isPresenterError(error) || opts.dataDir !== undefined) throw error;
     const source = fromEnv ? 'PRESENTER_DATA_DIR' : 'the default ./data';
@@ -103,9 +107,9 @@ function resolveInputs(files: string[], opts: LogsFlags, ctx: Context): LogInput
   }
 }
 
-async function duplicates(inputs: LogInput[], opts: LogsFlags, ctx: Context): Promise<void> {
-  const total = inputs.reduce((sum, f) => sum + f.size, 0);
-  const report = await analyseFiles(inputs, {
+async function duplicates(groups: LogGroup[], opts: LogsFlags, ctx: Context): Promise<void> {
+  const total = groups.reduce((sum, g) => sum + g.files.reduce((n, f) => n + f.size, 0), 0);
+  const report = await analyseGroups(groups, {
     windowMs: opts.window ?? DEFAULT_WINDOW_MS,
     since: opts.since,
     presentation: opts.presentation,
@@ -123,9 +127,9 @@ async function duplicates(inputs: LogInput[], opts: LogsFlags, ctx: Context): Pr
   if (report.duplicates.length > 0) process.exitCode = 1;
 }
 
-async function view(inputs: LogInput[], opts: LogsFlags, ctx: Context): Promise<void> {
+async function view(groups: LogGroup[], opts: LogsFlags, ctx: Context): Promise<void> {
   const filter: Filter = { level: opts.level, since: opts.since, presentation: opts.presentation, events: opts.event };
-  const printer = createPrinter(ctx.stdout, { json: Boolean(opts.json), colour: useColour(ctx.stdout, ctx.env), filter });
+  const printer = createPrinter(ctx.stdout, { json: Boolean(opts.json), colour: useColour(ctx.stdout, ctx.env), filter, hosts: groups.length > 1 });
   const interrupt = abortOnInterrupt();
   // `logs | head` closes stdout early: stop reading (the printer keeps the error and writes no more)
   const onError = (): void => interrupt.abort();
@@ -138,14 +142,14 @@ async function view(inputs: LogInput[], opts: LogsFlags, ctx: Context): Promise<
   };
   try {
     if (opts.follow) {
-      const input = inputs[0]!;
+      if (groups.length > 1 || groups[0]!.files.length > 1) {
+        throw new ConfigError('CONFLICT', `--follow follows one file, got ${groups.reduce((n, g) => n + g.files.length, 0)}.`, { fix: 'Give one FILE (or none, for DATA_DIR/logs/presenter.log).' });
+      }
+      const input = groups[0]!.files[0]!;
       if (input.gzip) throw new ConfigError('CONFLICT', `Cannot follow ${input.path}: it is gzip'd, so nothing is appended to it.`, { fix: 'Follow the live file (DATA_DIR/logs/presenter.log), or drop --follow.' });
       await follow({ path: input.path, onLine: (l) => printer.line(l), signal: interrupt.signal, afterChunk, maxLineBytes, onOversized });
     } else {
-      for (const input of inputs) {
-        if (interrupt.signal.aborted) break;
-        await readLines(input, (l) => printer.line(l), { afterChunk, signal: interrupt.signal, maxLineBytes, onOversized });
-      }
+      await mergeGroups(groups, (l, g) => printer.line(l, g.label), { afterChunk, signal: interrupt.signal, maxLineBytes, onOversized });
     }
   } finally {
     interrupt.dispose();

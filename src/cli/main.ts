@@ -5,6 +5,7 @@ import { isPresenterError } from '../errors.js';
 import { registerControl } from './control.js';
 import { registerDoctor } from './doctor.js';
 import { registerLogs } from './logs.js';
+import { registerNginxConfig } from './nginx-config.js';
 import { registerProfiles } from './profiles.js';
 import { registerServe } from './serve.js';
 
@@ -23,6 +24,7 @@ export function buildProgram(ctx: Context): Command {
   registerDoctor(program, ctx);
   registerLogs(program, ctx);
   registerProfiles(program, ctx);
+  registerNginxConfig(program, ctx);
   return program;
 }
 

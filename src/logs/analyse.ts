@@ -1,9 +1,10 @@
 import { DuplicateAnalyser, type Duplicate, type Retry } from './duplicates.js';
-import type { LogInput } from './files.js';
+import { groupInputs, type LogGroup, type LogInput } from './files.js';
+import { mergeGroups } from './merge.js';
+import type { ReadResult } from './read.js';
 import { feedbackEventFromLine, GARBLED } from './parse.js';
 import type { Progress } from './progress.js';
 import { DEFAULT_MAX_LINE_BYTES } from './lines.js';
-import { readLines } from './read.js';
 
 export interface AnalyseOptions {
   windowMs: number;
@@ -16,6 +17,8 @@ export interface AnalyseOptions {
 
 export interface DuplicateReport {
   files: { path: string; bytes: number; lines: number; truncated: boolean }[];
+  /** Hosts seen in feedback events (pino's hostname; the file for the old stack's text). */
+  hosts: string[];
   lines: number;
   bytes: number;
   /** Lines that are neither pino JSON nor a known text format (cut off, garbled, a traceback): skipped. */
@@ -36,13 +39,19 @@ export interface DuplicateReport {
 
 /** Streams the files in order through the analyser; memory stays flat whatever their size. */
 export async function analyseFiles(inputs: LogInput[], options: AnalyseOptions): Promise<DuplicateReport> {
+  return analyseGroups(groupInputs(inputs), options);
+}
+
+/** Several hosts' logs (one group each), merged by time through one analyser. */
+export async function analyseGroups(groups: LogGroup[], options: AnalyseOptions): Promise<DuplicateReport> {
+  const inputs = groups.flatMap((g) => g.files);
   const analyser = new DuplicateAnalyser({ windowMs: options.windowMs });
   const { since, presentation } = options;
   let garbled = 0;
   let lines = 0;
   let oversized = 0;
-  const files: DuplicateReport['files'] = [];
-  const onLine = (line: string): void => {
+  const results = new Map<LogInput, ReadResult>();
+  const onLine = (line: string, group: LogGroup): void => {
     const e = feedbackEventFromLine(line);
     if (e === undefined) return;
     if (e === GARBLED) {
@@ -51,11 +60,15 @@ export async function analyseFiles(inputs: LogInput[], options: AnalyseOptions):
     }
     if (since !== undefined && e.time < since) return;
     if (presentation !== undefined && e.presentationId !== presentation) return;
+    // the old stack's text names no host: its file does
+    e.host ??= group.label;
     analyser.add(e);
   };
+  const onBytes = options.progress ? (n: number) => options.progress!.add(n) : undefined;
+  await mergeGroups(groups, onLine, { onBytes, maxLineBytes: options.maxLineBytes, onFile: (input, r) => results.set(input, r) });
+  const files: DuplicateReport['files'] = [];
   for (const input of inputs) {
-    const onBytes = options.progress ? (n: number) => options.progress!.add(n) : undefined;
-    const r = await readLines(input, onLine, { onBytes, maxLineBytes: options.maxLineBytes });
+    const r = results.get(input) ?? { lines: 0, truncated: false, oversized: 0 };
     lines += r.lines;
     oversized += r.oversized;
     files.push({ path: input.path, bytes: input.size, lines: r.lines, truncated: r.truncated });
@@ -64,6 +77,7 @@ export async function analyseFiles(inputs: LogInput[], options: AnalyseOptions):
   const result = analyser.result();
   return {
     files,
+    hosts: analyser.hosts,
     lines,
     bytes: inputs.reduce((sum, f) => sum + f.size, 0),
     garbled,

@@ -11,9 +11,19 @@ export interface Duplicate {
   kinds: DuplicateKind[];
   /** Times processed: feedback.marked lines, or workers running it at once when higher. */
   count: number;
+  /** The pids involved (two hosts may share one: see processes). */
   pids: number[];
+  /** The hosts involved: pino's hostname, or the file for the old stack's text. */
+  hosts: string[];
+  /** Each process involved, host and pid, sorted by host then pid. */
+  processes: Process[];
   first: number;
   last: number;
+}
+
+export interface Process {
+  host: string | undefined;
+  pid: number;
 }
 
 /** A job that needed more than one attempt: expected behaviour, listed but never counted as a duplicate. */
@@ -23,6 +33,12 @@ export interface Retry {
   attempts: number;
   reasons: string[];
   outcome: 'marked' | 'failed' | 'unfinished';
+  /**
+   * The processes whose attempt was lost (its lease expired: the worker was killed or frozen),
+   * as the attempt's own feedback.started line names them; host undefined when that line is not
+   * in these logs (only the pid the lease_expired line gives is known then).
+   */
+  lost: Process[];
 }
 
 export interface AnalyserOptions {
@@ -38,13 +54,15 @@ interface Finding {
   kinds: Set<DuplicateKind>;
   marks: number;
   concurrent: number;
-  pids: Set<number>;
+  /** Process numbers (see procOf). */
+  procs: Set<number>;
   first: number;
   last: number;
 }
 
+// An attempt is (host, pid, job, lease): two hosts may run a worker with the same pid.
 interface Span {
-  pid: number;
+  proc: number;
   lease: string | undefined;
   start: number;
 }
@@ -57,17 +75,22 @@ interface LiveJob {
   spans: Span[];
   attempts: number;
   reasons: string[] | undefined;
+  lost: Process[] | undefined;
+  /** Leases another host declared expired before this job's line of them came (host clocks apart). */
+  expired: string[] | undefined;
   retried: boolean;
   seen: number;
 }
 
-// A finished job costs one Map entry: key → first mark packed as (seconds since 2000) * 2^22 + pid
-// (pids are < 2^22 on Linux), which stays an exact double until 2068.
-const PID_SPACE = 4_194_304;
+// A finished job costs one Map entry: key → first mark packed as (seconds since 2000) * 2^22 + the
+// process number (one per distinct host and pid: far fewer than 2^22), an exact double until 2068.
+const PROC_SPACE = 4_194_304;
 const EPOCH_S = 946_684_800;
-const pack = (time: number, pid: number): number => Math.max(0, Math.floor(time / 1000) - EPOCH_S) * PID_SPACE + (pid % PID_SPACE);
-const unpackTime = (p: number): number => (Math.floor(p / PID_SPACE) + EPOCH_S) * 1000;
-const unpackPid = (p: number): number => p % PID_SPACE;
+const pack = (time: number, proc: number): number => Math.max(0, Math.floor(time / 1000) - EPOCH_S) * PROC_SPACE + (proc % PROC_SPACE);
+const unpackTime = (p: number): number => (Math.floor(p / PROC_SPACE) + EPOCH_S) * 1000;
+const unpackProc = (p: number): number => p % PROC_SPACE;
+
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 const SWEEP_EVERY = 50_000;
 const STALE_MS = 3_600_000;
@@ -82,10 +105,13 @@ export class DuplicateAnalyser {
   readonly windowMs: number;
   private readonly maxRetries: number;
   private readonly marks = new Map<string, number>();
-  private readonly hashes = new Map<string, { presentationId: string; pid: number; time: number; key: string; jobId: string | undefined; versioned: boolean }>();
+  private readonly hashes = new Map<string, { presentationId: string; proc: number; time: number; key: string; jobId: string | undefined; versioned: boolean }>();
   private readonly live = new Map<string, LiveJob>();
   private readonly findings = new Map<string, Finding>();
   private readonly retryList: Retry[] = [];
+  // (host, pid) → process number, and back
+  private readonly procIds = new Map<string, number>();
+  private readonly procs: Process[] = [];
   private events = 0;
   private clock = 0;
   retries = 0;
@@ -99,6 +125,22 @@ export class DuplicateAnalyser {
 
   get eventCount(): number {
     return this.events;
+  }
+
+  /** The hosts seen in feedback events, sorted. */
+  get hosts(): string[] {
+    return [...new Set(this.procs.map((p) => p.host).filter((h): h is string => h !== undefined))].sort();
+  }
+
+  private procOf(e: FeedbackEvent): number {
+    const key = e.host === undefined ? `${e.pid}` : `${e.pid}@${e.host}`;
+    let n = this.procIds.get(key);
+    if (n === undefined) {
+      n = this.procs.length;
+      this.procs.push({ host: e.host === undefined ? undefined : own(e.host), pid: e.pid });
+      this.procIds.set(own(key), n);
+    }
+    return n;
   }
 
   add(e: FeedbackEvent): void {
@@ -124,13 +166,20 @@ export class DuplicateAnalyser {
       case 'job.lease_expired':
         this.leaseExpired(key, e);
         break;
+      case 'job.lease_lost': {
+        // the host of an attempt whose lease another took: the attempt ends here (the taker's
+        // job.lease_expired already said why); a job already finished is not brought back
+        const job = this.live.get(key);
+        if (job) this.closeSpan(job, e);
+        break;
+      }
     }
   }
 
   private job(key: string, e: FeedbackEvent): LiveJob {
     let job = this.live.get(key);
     if (!job) {
-      job = { presentationId: e.presentationId === undefined ? undefined : own(e.presentationId), unit: undefined, spans: [], attempts: 0, reasons: undefined, retried: false, seen: e.time };
+      job = { presentationId: e.presentationId === undefined ? undefined : own(e.presentationId), unit: undefined, spans: [], attempts: 0, reasons: undefined, lost: undefined, expired: undefined, retried: false, seen: e.time };
       this.live.set(own(key), job);
     }
     job.seen = e.time;
@@ -152,22 +201,31 @@ export class DuplicateAnalyser {
 
   private started(key: string, e: FeedbackEvent): void {
     const job = this.job(key, e);
-    const others = job.spans.filter((s) => s.pid !== e.pid || s.lease !== e.lease);
+    const proc = this.procOf(e);
+    // Merged by time across hosts, a start can sort after the expiry of its own lease (and after
+    // the next claim) when the hosts' clocks are apart: that attempt is over already.
+    if (e.lease !== undefined && job.expired?.includes(e.lease)) {
+      const lost = job.lost?.find((p) => p.host === undefined && p.pid === e.pid);
+      if (lost) lost.host = this.procs[proc]!.host;
+      return;
+    }
+    const others = job.spans.filter((s) => s.proc !== proc || s.lease !== e.lease);
     // a second claim while the first still holds its lease is concurrency, not a retry
     if (others.length === 0) this.attempt(job, e);
     else job.attempts = Math.max(job.attempts, e.attempt ?? job.attempts + 1);
     if (others.length > 0) {
       const f = this.finding(job.unit ?? key, e, Math.min(...others.map((s) => s.start)));
       f.kinds.add('concurrent');
-      for (const s of others) f.pids.add(s.pid);
+      for (const s of others) f.procs.add(s.proc);
       f.concurrent = Math.max(f.concurrent, others.length + 1);
     }
-    job.spans = job.spans.filter((s) => s.pid !== e.pid || s.lease !== e.lease);
-    job.spans.push({ pid: e.pid, lease: e.lease === undefined ? undefined : own(e.lease), start: e.time });
+    job.spans = job.spans.filter((s) => s.proc !== proc || s.lease !== e.lease);
+    job.spans.push({ proc, lease: e.lease === undefined ? undefined : own(e.lease), start: e.time });
   }
 
   private closeSpan(job: LiveJob, e: FeedbackEvent): void {
-    const i = job.spans.findIndex((s) => (e.lease !== undefined ? s.lease === e.lease : s.pid === e.pid));
+    const proc = this.procOf(e);
+    const i = job.spans.findIndex((s) => (e.lease !== undefined ? s.lease === e.lease : s.proc === proc));
     if (i !== -1) job.spans.splice(i, 1);
   }
 
@@ -189,20 +247,20 @@ export class DuplicateAnalyser {
     if (f?.marks) {
       f.kinds.add('marked-twice');
       f.marks++;
-      f.pids.add(e.pid);
+      f.procs.add(this.procOf(e));
       f.last = Math.max(f.last, e.time);
       return;
     }
     const packed = this.marks.get(key);
     if (packed === undefined) {
-      this.marks.set(own(key), pack(e.time, e.pid));
+      this.marks.set(own(key), pack(e.time, this.procOf(e)));
       return;
     }
     const firstTime = unpackTime(packed);
     const g = this.finding(key, e, firstTime);
     g.kinds.add('marked-twice');
     g.marks = 2;
-    g.pids.add(unpackPid(packed));
+    g.procs.add(unpackProc(packed));
   }
 
   private sameResponse(key: string, e: FeedbackEvent): void {
@@ -213,8 +271,9 @@ export class DuplicateAnalyser {
     const ownKey = own(key);
     // an unversioned line's key is its job id: one copy serves both
     const jobId = e.jobId === undefined ? undefined : e.jobId === key ? ownKey : own(e.jobId);
-    this.hashes.set(own(hash), { presentationId: own(presentationId), pid: e.pid, time: e.time, key: ownKey, jobId, versioned });
-    if (!prev || prev.presentationId !== presentationId || prev.pid === e.pid || Math.abs(e.time - prev.time) > this.windowMs) return;
+    const proc = this.procOf(e);
+    this.hashes.set(own(hash), { presentationId: own(presentationId), proc, time: e.time, key: ownKey, jobId, versioned });
+    if (!prev || prev.presentationId !== presentationId || prev.proc === proc || Math.abs(e.time - prev.time) > this.windowMs) return;
     // the deterministic local analyser gives every version of a talk the same answer: not a duplicate
     if (versioned && prev.versioned && prev.key !== key) return;
     if (prev.key === key) {
@@ -223,8 +282,8 @@ export class DuplicateAnalyser {
     }
     const f = this.findings.get(prev.key) ?? this.finding(`h:${hash}`, e, prev.time);
     f.kinds.add('same-response');
-    f.pids.add(prev.pid);
-    f.pids.add(e.pid);
+    f.procs.add(prev.proc);
+    f.procs.add(proc);
     if (prev.jobId !== undefined) f.jobIds.add(prev.jobId);
     if (e.jobId !== undefined) f.jobIds.add(own(e.jobId));
     f.marks = Math.max(f.marks, 2);
@@ -241,19 +300,23 @@ export class DuplicateAnalyser {
 
   private leaseExpired(key: string, e: FeedbackEvent): void {
     const job = this.job(key, e);
-    const i = job.spans.findIndex((s) => (e.previousLease !== undefined ? s.lease === e.previousLease : s.pid === e.previousPid));
+    // the lease names the attempt; a bare pid (older lines) may match a process on any host
+    const i = job.spans.findIndex((s) => (e.previousLease !== undefined ? s.lease === e.previousLease : this.procs[s.proc]!.pid === e.previousPid));
+    const lost = i !== -1 ? { ...this.procs[job.spans[i]!.proc]! } : e.previousPid !== undefined ? { host: undefined, pid: e.previousPid } : undefined;
     if (i !== -1) job.spans.splice(i, 1);
+    else if (e.previousLease !== undefined) (job.expired ??= []).push(own(e.previousLease));
+    if (lost) (job.lost ??= []).push(lost);
     (job.reasons ??= []).push(`lease expired${e.previousPid !== undefined ? ` (pid ${e.previousPid})` : ''}`);
   }
 
   private finding(key: string, e: FeedbackEvent, first: number): Finding {
     let f = this.findings.get(key);
     if (!f) {
-      f = { presentationId: e.presentationId === undefined ? undefined : own(e.presentationId), jobIds: new Set(), kinds: new Set(), marks: 0, concurrent: 0, pids: new Set(), first, last: e.time };
+      f = { presentationId: e.presentationId === undefined ? undefined : own(e.presentationId), jobIds: new Set(), kinds: new Set(), marks: 0, concurrent: 0, procs: new Set(), first, last: e.time };
       if (e.jobId !== undefined) f.jobIds.add(own(e.jobId));
       this.findings.set(own(key), f);
     }
-    f.pids.add(e.pid);
+    f.procs.add(this.procOf(e));
     f.first = Math.min(f.first, first);
     f.last = Math.max(f.last, e.time);
     return f;
@@ -263,7 +326,7 @@ export class DuplicateAnalyser {
     this.live.delete(key);
     if (!job.retried) return;
     if (this.retryList.length < this.maxRetries) {
-      this.retryList.push({ presentationId: job.presentationId, jobId: key.startsWith('p:') ? undefined : key, attempts: Math.max(job.attempts, 2), reasons: job.reasons ?? [], outcome });
+      this.retryList.push({ presentationId: job.presentationId, jobId: key.startsWith('p:') ? undefined : key, attempts: Math.max(job.attempts, 2), reasons: job.reasons ?? [], outcome, lost: job.lost ?? [] });
     }
   }
 
@@ -275,6 +338,15 @@ export class DuplicateAnalyser {
     for (const [k, job] of this.live) if (job.seen < stale) this.finish(k, job, 'unfinished');
   }
 
+  private describe(procs: Set<number>): Pick<Duplicate, 'pids' | 'hosts' | 'processes'> {
+    const processes = [...procs].map((n) => this.procs[n]!).sort((a, b) => byText(a.host ?? '', b.host ?? '') || a.pid - b.pid);
+    return {
+      pids: [...new Set(processes.map((p) => p.pid))].sort((a, b) => a - b),
+      hosts: [...new Set(processes.map((p) => p.host).filter((h): h is string => h !== undefined))].sort(),
+      processes,
+    };
+  }
+
   /** Ends the analysis: jobs still open are reported as they stand. */
   result(): { duplicates: Duplicate[]; retries: Retry[]; retryCount: number; jobs: number } {
     for (const [k, job] of this.live) this.finish(k, job, 'unfinished');
@@ -284,7 +356,7 @@ export class DuplicateAnalyser {
         jobIds: [...f.jobIds].sort(),
         kinds: [...f.kinds].sort(),
         count: Math.max(f.marks, f.concurrent),
-        pids: [...f.pids].sort((a, b) => a - b),
+        ...this.describe(f.procs),
         first: f.first,
         last: f.last,
       }))

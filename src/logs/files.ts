@@ -1,5 +1,5 @@
 import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { LOG_FILE } from '../logging/sink.js';
 
@@ -43,6 +43,66 @@ export function orderFiles(paths: string[]): string[] {
     groups.set(base, group);
   }
   return [...groups.values()].flatMap((g) => g.sort((a, b) => b.n - a.n).map((x) => x.path));
+}
+
+/**
+ * One host's log: its files oldest first (presenter.log.N … presenter.log), read one after the
+ * other. Several groups (several hosts) are merged by time.
+ */
+export interface LogGroup {
+  /** Names the host of lines that do not (the old stack's text): its path, short. */
+  label: string;
+  files: LogInput[];
+}
+
+function groupKey(path: string): string {
+  const m = ROTATED.exec(path);
+  return m ? m[1]! : path;
+}
+
+/** Files (in orderFiles' order) into one group per rotation set, each labelled by its shortest distinct path. */
+export function groupInputs(inputs: LogInput[]): LogGroup[] {
+  const groups = new Map<string, LogInput[]>();
+  for (const input of inputs) {
+    const key = groupKey(input.path);
+    const list = groups.get(key) ?? [];
+    list.push(input);
+    groups.set(key, list);
+  }
+  const keys = [...groups.keys()];
+  const labels = shortLabels(keys);
+  return keys.map((key, i) => ({ label: labels[i]!, files: groups.get(key)! }));
+}
+
+// /srv/logs/web1/presenter.log and /srv/logs/web2/presenter.log → web1/presenter.log, web2/presenter.log.
+function shortLabels(paths: string[]): string[] {
+  if (paths.length === 1) return [basename(paths[0]!)];
+  const parts = paths.map((p) => p.split(sep));
+  let common = 0;
+  while (parts.every((p) => p.length - 1 > common && p[common] === parts[0]![common])) common++;
+  return parts.map((p) => p.slice(common).join('/'));
+}
+
+/**
+ * A FILE argument, or a DIR: a data dir (DIR/logs/presenter.log) or a logs dir (DIR/presenter.log),
+ * read as --data-dir reads it (with its rotated files when `withRotated`).
+ */
+export function expandArgument(path: string, withRotated: boolean): string[] {
+  const full = resolve(path);
+  let isDir = false;
+  try {
+    isDir = statSync(full).isDirectory();
+  } catch {
+    return [full];
+  }
+  if (!isDir) return [full];
+  for (const dir of [full, join(full, 'logs')]) {
+    const set = rotatedSet(dir, withRotated);
+    if (set.some((f) => existsSync(f))) return set.filter((f) => existsSync(f));
+  }
+  throw new ConfigError('LOG_UNREADABLE', `Cannot read the logs in ${full}: it holds no ${LOG_FILE}, nor does ${join(full, 'logs')}.`, {
+    fix: `Pass a data dir, its logs dir, or the log files themselves (any name, e.g. host1/app.log).`,
+  });
 }
 
 /** Opens each file once to prove it is readable, so a bad input stops with exit 2 before any output. */

@@ -1,6 +1,6 @@
 import { parseTextLine } from './text.js';
 
-export type FeedbackEventName = 'feedback.started' | 'feedback.marked' | 'feedback.failed' | 'job.lease_expired';
+export type FeedbackEventName = 'feedback.started' | 'feedback.marked' | 'feedback.failed' | 'job.lease_expired' | 'job.lease_lost';
 
 /** One line, whatever wrote it, reduced to the fields the filters and the analysis use. */
 export interface LogRecord {
@@ -19,6 +19,8 @@ export interface FeedbackEvent {
   event: FeedbackEventName;
   time: number;
   pid: number;
+  /** pino's hostname; undefined in the old stack's text (the reader names its file instead). */
+  host: string | undefined;
   presentationId: string | undefined;
   jobId: string | undefined;
   version: string | undefined;
@@ -70,11 +72,12 @@ export function parseLine(line: string): LogRecord | typeof GARBLED | undefined 
 
 function eventFromObject(o: Record<string, unknown>): FeedbackEvent | undefined {
   const event = o.event;
-  if (event !== 'feedback.started' && event !== 'feedback.marked' && event !== 'feedback.failed' && event !== 'job.lease_expired') return undefined;
+  if (event !== 'feedback.started' && event !== 'feedback.marked' && event !== 'feedback.failed' && event !== 'job.lease_expired' && event !== 'job.lease_lost') return undefined;
   return {
     event,
     time: timeOf(o.time) ?? 0,
     pid: num(o.pid) ?? 0,
+    host: str(o.hostname),
     presentationId: str(o.presentationId),
     jobId: str(o.jobId),
     version: str(o.version),
@@ -108,7 +111,7 @@ function int(line: string, from: number, to: number): number | undefined {
 // (a nested object, an escape inside a wanted string, a broken structure) throws NEEDS_PARSE.
 function scan(line: string): FeedbackEvent | undefined {
   const e: FeedbackEvent = {
-    event: 'feedback.marked', time: 0, pid: 0, presentationId: undefined, jobId: undefined, version: undefined, attempt: undefined,
+    event: 'feedback.marked', time: 0, pid: 0, host: undefined, presentationId: undefined, jobId: undefined, version: undefined, attempt: undefined,
     lease: undefined, responseHash: undefined, final: false, error: undefined, previousLease: undefined, previousPid: undefined,
   };
   let event: string | undefined;
@@ -164,6 +167,9 @@ function scan(line: string): FeedbackEvent | undefined {
         else if (line.startsWith('final', key)) e.final = line.startsWith('true', v);
         else if (line.startsWith('error', key)) e.error = c === 34 ? (text ?? 'error') : undefined;
         break;
+      case 8:
+        if (line.startsWith('hostname', key)) e.host = want(text, c);
+        break;
       case 7:
         if (line.startsWith('attempt', key)) e.attempt = int(line, v, end);
         else if (line.startsWith('version', key)) e.version = want(text, c) ?? scalar(line, v, end);
@@ -189,7 +195,7 @@ function scan(line: string): FeedbackEvent | undefined {
     if (sep !== 44 /* , */) throw NEEDS_PARSE;
     i = end + 1;
   }
-  if (event !== 'feedback.started' && event !== 'feedback.marked' && event !== 'feedback.failed' && event !== 'job.lease_expired') return undefined;
+  if (event !== 'feedback.started' && event !== 'feedback.marked' && event !== 'feedback.failed' && event !== 'job.lease_expired' && event !== 'job.lease_lost') return undefined;
   e.event = event;
   if (timeText !== undefined) e.time = Date.parse(timeText) || 0;
   return e;
@@ -244,6 +250,7 @@ export function feedbackEventFromLine(line: string): FeedbackEvent | typeof GARB
     event: t.event,
     time: t.time,
     pid: t.pid,
+    host: undefined,
     presentationId: t.presentationId,
     jobId: undefined,
     version: undefined,

@@ -39,7 +39,7 @@ export function summaryLine(r: DuplicateReport): string {
     `${plural(r.retries.count, 'retry', 'retries')} (not duplicates)`,
     `${plural(r.garbled, 'unreadable line')} skipped`,
     ...(r.oversized > 0 ? [oversizedNote(r.oversized, r.maxLineBytes)] : []),
-    `${plural(r.lines, 'line')} in ${plural(r.files.length, 'file')} (${(r.bytes / 1e6).toFixed(1)} MB)`,
+    `${plural(r.lines, 'line')} in ${plural(r.files.length, 'file')}${r.hosts.length > 1 ? ` from ${plural(r.hosts.length, 'host')}` : ''} (${(r.bytes / 1e6).toFixed(1)} MB)`,
   ];
   return parts.join(' · ');
 }
@@ -47,17 +47,24 @@ export function summaryLine(r: DuplicateReport): string {
 export function formatReport(r: DuplicateReport, c: ChalkInstance): string {
   let out = '';
   if (r.duplicates.length > 0) {
-    const rows = [['PRESENTATION', 'JOB', 'COUNT', 'PIDS', 'FIRST', 'LAST', 'KIND']];
+    // several hosts may run workers with the same pid: then each process is pid@host
+    const manyHosts = r.hosts.length > 1;
+    const rows = [['PRESENTATION', 'JOB', 'COUNT', manyHosts ? 'PID@HOST' : 'PIDS', 'FIRST', 'LAST', 'KIND']];
     for (const d of r.duplicates) {
-      rows.push([d.presentationId ?? '-', d.jobIds.length > 0 ? d.jobIds.join(', ') : '-', String(d.count), d.pids.join(', '), formatTime(d.first), formatTime(d.last), d.kinds.join(', ')].map(visibleLine));
+      const procs = manyHosts ? d.processes.map((p) => (p.host === undefined ? String(p.pid) : `${p.pid}@${p.host}`)) : d.pids.map(String);
+      rows.push([d.presentationId ?? '-', d.jobIds.length > 0 ? d.jobIds.join(', ') : '-', String(d.count), procs.join(', '), formatTime(d.first), formatTime(d.last), d.kinds.join(', ')].map(visibleLine));
     }
     out += table(rows, c);
     out += '\n';
   }
   if (r.retries.count > 0) {
     out += `${c.bold('Retries')} (a failed attempt or an expired lease, then a new attempt: expected, not duplicates)\n`;
-    const rows = [['PRESENTATION', 'JOB', 'ATTEMPTS', 'OUTCOME', 'WHY']];
-    for (const x of r.retries.listed.slice(0, RETRIES_SHOWN)) rows.push([x.presentationId ?? '-', x.jobId ?? '-', String(x.attempts), x.outcome, x.reasons.join('; ')].map(visibleLine));
+    const manyHosts = r.hosts.length > 1;
+    const rows = [['PRESENTATION', 'JOB', 'ATTEMPTS', 'OUTCOME', 'WHY', ...(manyHosts ? ['LOST ON'] : [])]];
+    for (const x of r.retries.listed.slice(0, RETRIES_SHOWN)) {
+      const lost = x.lost.map((p) => (p.host === undefined ? String(p.pid) : `${p.pid}@${p.host}`)).join(', ');
+      rows.push([x.presentationId ?? '-', x.jobId ?? '-', String(x.attempts), x.outcome, x.reasons.join('; '), ...(manyHosts ? [lost || '-'] : [])].map(visibleLine));
+    }
     out += table(rows, c);
     if (r.retries.count > RETRIES_SHOWN) out += `… and ${plural(r.retries.count - RETRIES_SHOWN, 'more retry', 'more retries')} (--json lists up to ${r.retries.listed.length.toLocaleString('en-US')}).\n`;
     out += '\n';
@@ -78,6 +85,7 @@ export function reportJson(r: DuplicateReport): unknown {
     extraFeedbacks: r.extraFeedbacks,
     retries: r.retries,
     marked: r.marked,
+    hosts: r.hosts,
     events: r.events,
     lines: r.lines,
     garbled: r.garbled,

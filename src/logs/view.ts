@@ -5,7 +5,8 @@ import { GARBLED, parseLine } from './parse.js';
 import { escapeC1, safeJson, visibleLine, visibleText } from './escape.js';
 
 export interface Printer {
-  line(line: string): void;
+  /** `host`: names the host of a text line (its file), when several hosts' logs are merged. */
+  line(line: string, host?: string): void;
   /** Resolves when stdout has room again (a slow pager or pipe). */
   drain(): Promise<void> | undefined;
   readonly skipped: number;
@@ -17,6 +18,8 @@ export interface PrinterOptions {
   json: boolean;
   colour: boolean;
   filter: Filter;
+  /** Several hosts' logs merged: each line names its host. @default false */
+  hosts?: boolean;
 }
 
 // pino-pretty prints these fields as they are; the others it JSON-encodes (which escapes C0 but
@@ -38,7 +41,7 @@ function sanitise(value: unknown, raw: boolean): unknown {
 // stack's text lines into the same shape; the pretty view is pino-pretty's, on one line per entry.
 // Nothing from a log line reaches the terminal as a control sequence.
 export function createPrinter(out: Writable, options: PrinterOptions): Printer {
-  const pretty = PinoPretty.prettyFactory({ colorize: options.colour, translateTime: 'SYS:standard', ignore: 'hostname', singleLine: true });
+  const pretty = PinoPretty.prettyFactory({ colorize: options.colour, translateTime: 'SYS:standard', ignore: options.hosts ? '' : 'hostname', singleLine: true });
   const show = (record: Record<string, unknown>): string => visibleText(pretty(sanitise(record, false)), options.colour);
   const unfiltered = isEmpty(options.filter);
   let skipped = 0;
@@ -47,7 +50,7 @@ export function createPrinter(out: Writable, options: PrinterOptions): Printer {
     outputError ??= error;
   });
   return {
-    line(line) {
+    line(line, host) {
       if (outputError) return;
       const record = parseLine(line);
       if (record === undefined) return;
@@ -61,7 +64,7 @@ export function createPrinter(out: Writable, options: PrinterOptions): Printer {
         out.write(options.json ? `${safeJson(line.trim())}\n` : show(record.json));
         return;
       }
-      const obj = { time: record.time, level: record.level, pid: record.pid, ...(record.event ? { event: record.event, presentationId: record.presentationId } : {}), msg: record.msg, format: 'text' };
+      const obj = { time: record.time, level: record.level, pid: record.pid, ...(options.hosts && host !== undefined ? { hostname: host } : {}), ...(record.event ? { event: record.event, presentationId: record.presentationId } : {}), msg: record.msg, format: 'text' };
       out.write(options.json ? `${safeJson(JSON.stringify(obj))}\n` : show(obj));
     },
     drain() {
