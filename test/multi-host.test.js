@@ -11,7 +11,8 @@
 // about the store.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
@@ -31,46 +32,16 @@ const FROZEN_MS = 5000;
 
 const talk = (i) => `# Talk ${i}\n\nWhy it matters: number ${i}.\n\n---\n\n## Results\n\nIt worked ${i} times.\n\n---\n\n## Thanks\n\nQuestions?`;
 
-// The nginx config, in one place so it can become `presenter-serve nginx-config --full --prefix`
-// once that command is on main. Retries to the next host as a careful admin sets them: only where
-// it is safe without looking at the request (a POST goes to a second host only if the first never
-// took it); 503 is not retried (the hosts share the database: another host would say the same).
-// The clients below retry a 502/503/504 themselves with the same Idempotency-Key, which is safe
-// because the shared store answers a key it has seen with the same talk.
+// The nginx config is what `presenter-serve nginx-config --full` prints for these hosts (a real
+// child process): retries to the next host only where safe (a POST goes to a second host only if
+// the first never took it, or when it carries an Idempotency-Key); 503 is passed on, not retried
+// (the hosts share the database: another host would say the same). The clients below retry a
+// 502/503/504 themselves with the same Idempotency-Key, which the shared store answers with the
+// same talk.
 function nginxConfig({ upstreams, listen, prefix }) {
-  return `worker_processes 2;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/client_body_temp;
-  proxy_temp_path ${prefix}/proxy_temp;
-  fastcgi_temp_path ${prefix}/fastcgi_temp;
-  uwsgi_temp_path ${prefix}/uwsgi_temp;
-  scgi_temp_path ${prefix}/scgi_temp;
-  upstream presenter_serve {
-${upstreams.map((u) => `    server ${u} max_fails=3 fail_timeout=10s;`).join('\n')}
-    keepalive 32;
-    keepalive_timeout 60s;
-  }
-  server {
-    listen ${listen};
-    client_max_body_size 1m;
-    proxy_http_version 1.1;
-    proxy_set_header Connection "";
-    proxy_set_header Host $host;
-    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    proxy_connect_timeout 3s;
-    proxy_send_timeout 30s;
-    proxy_read_timeout 30s;
-    proxy_next_upstream error timeout http_502 http_504;
-    proxy_next_upstream_tries 3;
-    proxy_next_upstream_timeout 35s;
-    location / { proxy_pass http://presenter_serve; }
-  }
-}
-`;
+  chmodSync(prefix, 0o755); // nginx's workers run as nobody when the test runs as root
+  const args = ['nginx-config', '--full', '--prefix', prefix, '--listen', listen, ...upstreams.flatMap((u) => ['--upstream', u])];
+  return execFileSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
 }
 
 /**
@@ -352,8 +323,12 @@ test('3 hosts behind nginx, 2,000 talks: one host SIGKILLed, one frozen past its
   assert.equal(json.retries.count, expected.size);
   assert.deepEqual([...reported].sort(), [...expected].sort(), 'logs --duplicates lists exactly the killed and frozen attempts');
   for (const r of json.retries.listed) assert.match(r.reasons.join('; '), /lease expired \(pid \d+\)/);
-  // TODO(issue 13 item 6): once `logs` names host and pid per finding, assert each retry names
-  // A's or B's pid and host here.
+  // each retry names the process whose attempt was lost: one of A's (killed) or B's (frozen) workers
+  const workersOf = (h) => new Set(ev('worker.started', lines[h]).map((l) => l.workerPid));
+  const lostOn = new Set([...workersOf('A'), ...workersOf('B')]);
+  for (const r of json.retries.listed) {
+    assert.ok(r.lost.length >= 1 && r.lost.every((p) => lostOn.has(p.pid) && typeof p.host === 'string'), `retry of ${r.jobId} names A's or B's worker: ${JSON.stringify(r.lost)}`);
+  }
 });
 
 // The other way a frozen host learns it lost a job: it resumes while its model calls still run, so

@@ -3,14 +3,14 @@
 // A "host" here is a whole `presenter-serve serve` (supervisor + workers, its own data dir and
 // port) on this machine: the hosts share the machine's 2 cores with PostgreSQL, nginx and the
 // load generator, so the figures are a floor for hosts on machines of their own.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { percentile, readLogEvents } from '../lib/db.js';
 import { runMix } from '../lib/load.js';
-import { freePort, sleep, startServe, stop, removeDir, tempDir } from '../lib/proc.js';
+import { BIN, freePort, sleep, startServe, stop, removeDir, tempDir } from '../lib/proc.js';
 import { createTalks, talkJson } from '../lib/talk.js';
 
 const ADMIN_URL = process.env.PRESENTER_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -148,40 +148,14 @@ async function enqueueToStart({ hosts: hostCount, rate, seconds: durationSec, wo
   }
 }
 
+/** The config `presenter-serve nginx-config --full` prints for these hosts, as operators would use it. */
 function nginxConfig(prefix, port, upstreams) {
-  return `worker_processes 1;
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path ${prefix}/body;
-  proxy_temp_path ${prefix}/proxy;
-  fastcgi_temp_path ${prefix}/fastcgi;
-  uwsgi_temp_path ${prefix}/uwsgi;
-  scgi_temp_path ${prefix}/scgi;
-  upstream presenter_serve {
-${upstreams.map((u) => `    server ${u} max_fails=3 fail_timeout=10s;`).join('\n')}
-    keepalive 64;
-  }
-  server {
-    listen 127.0.0.1:${port};
-    client_max_body_size 1m;
-    location / {
-      proxy_pass http://presenter_serve;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    }
-  }
-}
-`;
+  chmodSync(prefix, 0o755); // nginx's workers run as nobody under root
+  return execFileSync(process.execPath, [BIN, 'nginx-config', '--full', '--prefix', prefix, '--listen', `127.0.0.1:${port}`, ...upstreams.flatMap((u) => ['--upstream', u])], { encoding: 'utf8' });
 }
 
 async function startNginx(upstreams) {
   const prefix = tempDir('presenter-bench-nginx-');
-  for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(prefix, d));
   const port = await freePort();
   writeFileSync(join(prefix, 'nginx.conf'), nginxConfig(prefix, port, upstreams));
   const child = spawn(NGINX, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
