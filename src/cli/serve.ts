@@ -9,6 +9,7 @@ import { redactDatabaseUrl } from '../store/database-url.js';
 import { createProvider } from '../feedback/providers.js';
 import { CORRUPT_FIX, migrateDatabase } from '../store/sqlite.js';
 import { removePidFile } from '../supervisor/pidfile.js';
+import { disableInspectorSignal } from '../supervisor/signals.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { DB_FILE } from '../worker/service.js';
 import { checkPortFree, claimDataDir } from './preflight.js';
@@ -30,6 +31,7 @@ export function registerServe(program: Command, ctx: Context): void {
     .option('--database-url <url>', 'PostgreSQL store shared by several hosts, postgres://user:password@host/db (PRESENTER_DATABASE_URL); default: SQLite in the data dir')
     .option('--quiet', 'log to the file only, nothing to stdout')
     .action(async (flags: SettingFlags & { quiet?: boolean }) => {
+      disableInspectorSignal(); // from the start: a SIGUSR1 never opens the inspector (signals.ts)
       const settings = resolveSettings(flags, ctx);
       const { lock, stalePid } = await claimDataDir(settings.dataDir);
       let applied: number[];

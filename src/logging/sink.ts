@@ -80,6 +80,20 @@ export class LogSink {
     return stream;
   }
 
+  /**
+   * Opens the log file again by its name (SIGUSR1, logrotate's postrotate): after
+   * `mv presenter.log presenter.log.1` the lines queued so far still go to the moved file, the
+   * next ones to a new presenter.log.
+   */
+  reopen(): void {
+    if (this.closed) return;
+    const old = this.fileStream;
+    this.fileStream = this.openFile();
+    this.fileLines.replace(this.fileStream);
+    this.fileError = undefined; // a broken file is replaced too; its dropped lines are still reported
+    if (!old.destroyed) old.end();
+  }
+
   /** Writes complete JSON lines (a chunk ending in a newline). */
   write(lines: string | Buffer): boolean {
     if (this.consoleLines && !this.consoleLines.write(lines)) this.scheduleReport();

@@ -47,6 +47,7 @@ export class Supervisor {
   private service: Service | undefined;
   private aggregator: AggregatorRegistry<'text/plain; version=0.0.4; charset=utf-8'> | undefined;
   private state: 'starting' | 'running' | 'reloading' | 'stopping' = 'starting';
+  private quick = false;
   private finish!: (result: RunResult) => void;
   private readonly done = new Promise<RunResult>((resolve) => {
     this.finish = resolve;
@@ -78,7 +79,7 @@ export class Supervisor {
     this.restartTimers = new Array<NodeJS.Timeout | undefined>(count).fill(undefined);
     this.table = new SlotTable<WorkerProcess>(count, {
       fork: (slot) => this.forkWorker(slot),
-      stop: (proc) => stopWorker(proc, settings.gracefulTimeoutMs, () => this.logger.warn({ event: 'worker.killed', workerId: proc.id }, `Worker ${proc.id} did not stop in time: killing it`)),
+      stop: (proc) => stopWorker(proc, this.stopTimeoutMs(), () => this.logger.warn({ event: 'worker.killed', workerId: proc.id }, `Worker ${proc.id} did not stop in time: killing it`)),
       crashed: (slot, proc) => this.onCrash(slot, proc),
       cancelRestart: (slot) => {
         clearTimeout(this.restartTimers[slot]);
@@ -100,7 +101,15 @@ export class Supervisor {
       `presenter-serve ${s.profile} profile (${s.profileReason}): ${s.fork ? `${s.workers} worker(s)` : 'serving from the primary'} × ${s.threads} job slots on ${s.host}:${s.port}, store ${s.databaseUrl ? `PostgreSQL ${redactDatabaseUrl(s.databaseUrl)}` : 'SQLite in the data dir'}`,
     );
     this.control = await listenControl(s.dataDir, (command) => this.onControl(command));
-    installSignals({ stop: (signal) => this.onStopSignal(signal), reload: () => this.onHangup() });
+    installSignals(
+      {
+        stop: (signal) => this.onStopSignal(signal),
+        quickStop: (signal) => this.onQuickStop(signal),
+        reload: () => this.onHangup(),
+        reopenLogs: () => this.sink.reopen(),
+      },
+      this.logger,
+    );
     if (s.fork) {
       this.aggregator = new AggregatorRegistry();
       // One worker accepts its own connections (SCHED_NONE): with round-robin the primary would
@@ -326,9 +335,20 @@ export class Supervisor {
     this.reload().catch((error: Error) => this.logger.error({ event: 'supervisor.reload_failed', reason: error.message }, `Reload failed: ${error.message}`));
   }
 
+  // QUIT: stop without the grace period (in-flight requests are cut, running jobs are left to
+  // their leases); once stopping, it forces like a second TERM.
+  private onQuickStop(signal: string): void {
+    if (this.state !== 'stopping') this.quick = true;
+    this.onStopSignal(signal);
+  }
+
+  private stopTimeoutMs(): number {
+    return this.quick ? 0 : this.settings.gracefulTimeoutMs;
+  }
+
   private onStopSignal(signal: string): void {
     if (this.state !== 'stopping') {
-      void this.shutdown(0, `${signal} received`);
+      void this.shutdown(0, `${signal} received${this.quick ? ': quick stop' : ''}`);
       return;
     }
     this.logger.warn({ event: 'supervisor.forced', signal }, `Second ${signal}: forcing exit`);
@@ -344,11 +364,11 @@ export class Supervisor {
     const startError = this.state === 'starting' && exitCode !== 0;
     this.state = 'stopping';
     clearInterval(this.heartbeatTimer);
-    this.logger.info({ event: 'supervisor.stopping', reason, gracefulTimeoutMs: this.settings.gracefulTimeoutMs }, `Stopping: ${reason}`);
+    this.logger.info({ event: 'supervisor.stopping', reason, gracefulTimeoutMs: this.stopTimeoutMs() }, `Stopping: ${reason}`);
     if (startError && exitCode === 2) this.ctx.stderr.write(`error: ${reason}\n  fix: ${this.fixFor(reason)}\n`);
     this.table.stop();
     await Promise.all(this.table.workers().map(({ worker }) => worker.exited));
-    if (this.service) await this.service.stop(this.settings.gracefulTimeoutMs);
+    if (this.service) await this.service.stop(this.stopTimeoutMs());
     this.control?.close();
     removePidFile(this.settings.dataDir);
     this.logger.info({ event: 'supervisor.stopped', exitCode, uptimeSec: Math.round((Date.now() - this.startedAt) / 1000) }, 'Stopped');

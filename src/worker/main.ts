@@ -5,6 +5,7 @@ import type { Settings } from '../config/defaults.js';
 import type { RateCount } from '../http/rate-counter.js';
 import { createWorkerLogger, dropLogOutput, flushLoggerSync } from '../logging/logger.js';
 import { isMessage, SETTINGS_ENV, type FromWorker, type ToWorker } from '../supervisor/messages.js';
+import { ignoreWorkerSignals } from '../supervisor/signals.js';
 import { startService, type Service } from './service.js';
 
 const settings = JSON.parse(process.env[SETTINGS_ENV] ?? '{}') as Settings;
@@ -27,13 +28,8 @@ function die(error: unknown, event: string): never {
 process.on('uncaughtException', (error) => die(error, 'worker.crashed'));
 process.on('unhandledRejection', (error) => die(error, 'worker.crashed'));
 // The terminal sends Ctrl-C to the whole process group: workers wait for the supervisor's word.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const) {
-  try {
-    process.on(signal, () => {});
-  } catch {
-    // signal not available on this platform
-  }
-}
+// A SIGUSR1 never opens the inspector in a worker either.
+ignoreWorkerSignals();
 
 let service: Service | undefined;
 let stopping = false;
