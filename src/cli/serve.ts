@@ -29,6 +29,7 @@ export function registerServe(program: Command, ctx: Context): void {
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (PRESENTER_LOG_LEVEL)'))
     .addOption(new Option('--trust-proxy <addresses>', 'proxies (IPs, CIDR ranges) whose X-Forwarded-For names the client (PRESENTER_TRUST_PROXY)').argParser((value) => parseTrustProxy(value)))
     .option('--database-url <url>', 'PostgreSQL store shared by several hosts, postgres://user:password@host/db (PRESENTER_DATABASE_URL); default: SQLite in the data dir')
+    .option('--access-log <file|->', 'one JSON line per request to FILE (rotated like the main log) or - for stdout; off by default (PRESENTER_ACCESS_LOG)')
     .option('--quiet', 'log to the file only, nothing to stdout')
     .action(async (flags: SettingFlags & { quiet?: boolean }) => {
       disableInspectorSignal(); // from the start: a SIGUSR1 never opens the inspector (signals.ts)

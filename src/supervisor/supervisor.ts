@@ -10,6 +10,7 @@ import { openFileLimit } from '../config/open-files.js';
 import type { Context } from '../context.js';
 import { createLogger, flushLoggerSync } from '../logging/logger.js';
 import { RateCounter } from '../http/rate-counter.js';
+import { ACCESS_STDIO, AccessSink } from '../logging/access.js';
 import { LogSink } from '../logging/sink.js';
 import { startService, type Service } from '../worker/service.js';
 import { RestartBackoff } from './backoff.js';
@@ -36,6 +37,7 @@ export interface RunResult {
 // starting → running ⇄ reloading → stopping, and it carries out the table's effects.
 export class Supervisor {
   private readonly sink: LogSink;
+  private readonly accessSink: AccessSink | undefined;
   readonly logger: Logger;
   private readonly table: SlotTable<WorkerProcess>;
   private readonly restarts: number[];
@@ -74,6 +76,7 @@ export class Supervisor {
     });
     this.logger = createLogger(settings.logLevel, 0, this.sink);
     this.heartbeats = new Heartbeats<WorkerProcess>(settings.fork ? settings.heartbeatTimeoutMs : 0);
+    if (settings.accessLog) this.accessSink = new AccessSink({ target: settings.accessLog, maxBytes: settings.logMaxBytes, maxFiles: settings.logMaxFiles, stdout: ctx.stdout });
     const count = settings.fork ? settings.workers : 0;
     this.restarts = new Array<number>(count).fill(0);
     this.restartTimers = new Array<NodeJS.Timeout | undefined>(count).fill(undefined);
@@ -106,7 +109,10 @@ export class Supervisor {
         stop: (signal) => this.onStopSignal(signal),
         quickStop: (signal) => this.onQuickStop(signal),
         reload: () => this.onHangup(),
-        reopenLogs: () => this.sink.reopen(),
+        reopenLogs: () => {
+          this.sink.reopen();
+          this.accessSink?.reopen();
+        },
       },
       this.logger,
     );
@@ -116,7 +122,7 @@ export class Supervisor {
       // accept every connection and pass it over IPC for nothing. Several workers keep
       // round-robin, which spreads connections evenly. NODE_CLUSTER_SCHED_POLICY still wins.
       if (!this.ctx.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = s.workers === 1 ? cluster.SCHED_NONE : cluster.SCHED_RR;
-      cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], silent: true });
+      cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], silent: true, ...(this.accessSink ? { stdio: [...ACCESS_STDIO] } : {}) });
       if (this.heartbeats.enabled) {
         this.heartbeatTimer = setInterval(() => this.checkHeartbeats(), this.heartbeats.intervalMs);
         this.heartbeatTimer.unref();
@@ -125,7 +131,7 @@ export class Supervisor {
       this.table.start();
     } else {
       try {
-        this.service = await startService({ settings: s, logger: this.logger, env: this.ctx.env });
+        this.service = await startService({ settings: s, logger: this.logger, accessLog: this.accessSink?.logger(), env: this.ctx.env });
       } catch (error) {
         await this.shutdown(2, this.describeStartError((error as NodeJS.ErrnoException).code, (error as Error).message));
         return this.done;
@@ -151,7 +157,7 @@ export class Supervisor {
 
   private forkWorker(slot: number): WorkerProcess {
     const env = { ...this.ctx.env, [SETTINGS_ENV]: JSON.stringify(this.settings) };
-    const proc = forkWorker(env, this.sink, this.ctx.stderr, {
+    const proc = forkWorker(env, this.sink, this.accessSink, this.ctx.stderr, {
       ready: (p) => {
         this.heartbeats.watch(p, Date.now());
         this.table.ready(p);
@@ -373,6 +379,7 @@ export class Supervisor {
     removePidFile(this.settings.dataDir);
     this.logger.info({ event: 'supervisor.stopped', exitCode, uptimeSec: Math.round((Date.now() - this.startedAt) / 1000) }, 'Stopped');
     flushLoggerSync(this.logger);
+    await this.accessSink?.close();
     await this.sink.close();
     this.options.lock?.release();
     this.finish({ exitCode });
