@@ -22,7 +22,7 @@ async function waitReady(url, child) {
   throw new Error('serve did not become ready');
 }
 
-/** n requests on a 3 KB path, 20 at a time: each is a ~3 KB access line in the log. */
+/** n requests on a 3 KB path, 20 at a time: each is a ~3 KB http.request line in the log (at debug level). */
 async function noisyRequests(url, n, tag) {
   const path = `/${tag}-${'p'.repeat(3000)}`;
   for (let done = 0; done < n; done += 20) {
@@ -43,7 +43,7 @@ test('stdout a pipe nobody reads: the supervisor memory stays bounded, the file 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   // stdout is a pipe this test never reads
-  const child = spawn(process.execPath, [BIN, 'serve', '--profile', 'safe', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--profile', 'safe', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], { cwd: ROOT, env: cleanEnv({ PRESENTER_LOG_LEVEL: 'debug' }), stdio: ['ignore', 'pipe', 'ignore'] });
   const exited = new Promise((r) => child.on('exit', r));
   t.after(async () => {
     if (child.exitCode === null) {
@@ -95,7 +95,7 @@ test('a full disk under the logs: only whole lines, and new lines arrive once sp
   if (mount.exitCode !== 0) return t.skip(`mount is not allowed here: ${mount.stderr.trim()}`);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  child = execa(process.execPath, [BIN, 'serve', '--profile', 'safe', '--quiet', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], { cwd: ROOT, env: cleanEnv(), extendEnv: false, reject: false, stdin: 'ignore', all: true });
+  child = execa(process.execPath, [BIN, 'serve', '--profile', 'safe', '--quiet', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir], { cwd: ROOT, env: cleanEnv({ PRESENTER_LOG_LEVEL: 'debug' }), extendEnv: false, reject: false, stdin: 'ignore', all: true });
   await waitReady(url, child);
   // leave ~40 KB free, then log ~300 KB
   const filler = join(logs, 'filler');

@@ -63,7 +63,8 @@ for (const umask of ['000', '022']) {
     mkdirSync(join(dataDir, 'logs'), { recursive: true, mode: 0o777 });
     writeFileSync(join(dataDir, 'logs', 'presenter.log.9'), '{}\n', { mode: 0o666 });
     chmodSync(join(dataDir, 'logs', 'presenter.log.9'), 0o666);
-    const server = await serveWith(t, { umask, dataDir, env: { PRESENTER_LOG_MAX_BYTES: '4096', PRESENTER_LOG_FILES: '12' } });
+    // debug: the request lines go to the main log too, enough to rotate it; the access log as well
+    const server = await serveWith(t, { umask, dataDir, env: { PRESENTER_LOG_MAX_BYTES: '4096', PRESENTER_LOG_FILES: '12', PRESENTER_LOG_LEVEL: 'debug', PRESENTER_ACCESS_LOG: join(dataDir, 'access.log') } });
     assert.equal(server.child.exitCode, null, 'serve exited');
     const created = await api(server, '/api/presentations', { method: 'POST', json: { title: 'Private talk', content: '# Secret\n\nOnly mine.' } });
     assert.equal(created.status, 201);
@@ -78,6 +79,7 @@ for (const umask of ['000', '022']) {
       [join(dataDir, 'presenter.pid')]: '0600',
       [join(dataDir, 'presenter.lock')]: '0600',
       [join(dataDir, 'presenter.sock')]: '0600',
+      [join(dataDir, 'access.log')]: '0600',
     };
     const logs = readdirSync(join(dataDir, 'logs'));
     assert.ok(logs.includes('presenter.log.1'), `no rotation happened: ${logs.join(', ')}`);

@@ -9,6 +9,7 @@ import { redactDatabaseUrl } from '../store/database-url.js';
 import { createProvider } from '../feedback/providers.js';
 import { CORRUPT_FIX, migrateDatabase } from '../store/sqlite.js';
 import { removePidFile } from '../supervisor/pidfile.js';
+import { disableInspectorSignal } from '../supervisor/signals.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { DB_FILE } from '../worker/service.js';
 import { checkPortFree, claimDataDir } from './preflight.js';
@@ -31,8 +32,10 @@ export function registerServe(program: Command, ctx: Context): void {
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error, fatal or silent (PRESENTER_LOG_LEVEL)'))
     .addOption(new Option('--trust-proxy <addresses>', 'proxies (IPs, CIDR ranges) whose X-Forwarded-For names the client (PRESENTER_TRUST_PROXY)').argParser((value) => parseTrustProxy(value)))
     .option('--database-url <url>', 'PostgreSQL store shared by several hosts, postgres://user:password@host/db (PRESENTER_DATABASE_URL); default: SQLite in the data dir')
+    .option('--access-log <file|->', 'one JSON line per request to FILE (rotated like the main log) or - for stdout; off by default (PRESENTER_ACCESS_LOG)')
     .option('--quiet', 'log to the file only, nothing to stdout')
     .action(async (flags: SettingFlags & { quiet?: boolean }) => {
+      disableInspectorSignal(); // from the start: a SIGUSR1 never opens the inspector (signals.ts)
       const settings = resolveSettings(flags, ctx);
       const { lock, stalePid } = await claimDataDir(settings.dataDir);
       let applied: number[];

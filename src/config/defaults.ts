@@ -53,6 +53,11 @@ export interface Settings {
   jobAttempts: number;
   /** Lease length of a claimed job; renewed while the provider runs. @default 30000 */
   leaseMs: number;
+  /**
+   * Per-request lines (--access-log / PRESENTER_ACCESS_LOG): an absolute file name, '-' for
+   * stdout; undefined: none (off). Rotated like the main log. @default undefined
+   */
+  accessLog: string | undefined;
   /** Log file rotation. @default 50 MB, 10 files */
   logMaxBytes: number;
   logMaxFiles: number;
@@ -92,6 +97,7 @@ export function defaultSettings(): Settings {
     bodyLimit: 1024 * 1024,
     jobAttempts: 5,
     leaseMs: 30_000,
+    accessLog: undefined,
     logMaxBytes: 50 * 1024 * 1024,
     logMaxFiles: 10,
     ai: { provider: 'local', baseUrl: undefined, apiKey: undefined, model: undefined, timeoutMs: 60_000 },

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
-import { resolve } from 'node:path';
+import { existsSync, statSync, type Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Context } from '../context.js';
 import { ConfigError } from '../errors.js';
 import { defaultSettings, LOG_LEVELS, type LogLevel, type ProviderName, type Settings } from './defaults.js';
@@ -23,6 +24,7 @@ export interface SettingFlags {
   logLevel?: string;
   trustProxy?: string[];
   databaseUrl?: string;
+  accessLog?: string;
 }
 
 export function parseIntFlag(name: string, min: number, max: number) {
@@ -33,6 +35,22 @@ export function parseIntFlag(name: string, min: number, max: number) {
     }
     return n;
   };
+}
+
+/** `--access-log FILE|-`: '-' is stdout; a file's directory must exist (nothing is created outside the data dir). */
+export function accessLogTarget(value: string, source: string, cwd: string): string {
+  if (value === '-') return value;
+  const file = resolve(cwd, value);
+  const fix = 'Name a file in an existing directory, e.g. --access-log /var/log/presenter/access.log, or - for stdout.';
+  let dir: Stats | undefined;
+  try {
+    dir = statSync(dirname(file));
+  } catch {
+    dir = undefined;
+  }
+  if (!dir?.isDirectory()) throw new ConfigError(source === '--access-log' ? 'BAD_FLAG' : 'BAD_ENV', `${source}: the directory ${dirname(file)} does not exist.`, { fix });
+  if (existsSync(file) && statSync(file).isDirectory()) throw new ConfigError(source === '--access-log' ? 'BAD_FLAG' : 'BAD_ENV', `${source}: ${file} is a directory.`, { fix });
+  return file;
 }
 
 const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
@@ -115,6 +133,7 @@ export function resolveSettings(flags: SettingFlags, ctx: Pick<Context, 'platfor
   if (maxMemory !== undefined) s.maxMemoryBytes = maxMemory * 1024 * 1024;
   s.maxRequests = envInt(env, 'PRESENTER_MAX_REQUESTS', 0, 1_000_000_000) ?? s.maxRequests;
   s.maxRequestsJitter = envInt(env, 'PRESENTER_MAX_REQUESTS_JITTER', 0, 1_000_000_000) ?? s.maxRequestsJitter;
+  if (env.PRESENTER_ACCESS_LOG) s.accessLog = accessLogTarget(env.PRESENTER_ACCESS_LOG, 'PRESENTER_ACCESS_LOG', ctx.cwd);
   s.bodyLimit = envInt(env, 'PRESENTER_BODY_LIMIT', 1024, 1024 * 1024 * 1024) ?? s.bodyLimit;
   s.leaseMs = envInt(env, 'PRESENTER_LEASE_MS', 100, 3_600_000) ?? s.leaseMs;
   s.logMaxBytes = envInt(env, 'PRESENTER_LOG_MAX_BYTES', 4096, 1024 ** 4) ?? s.logMaxBytes;
@@ -146,6 +165,7 @@ export function resolveSettings(flags: SettingFlags, ctx: Pick<Context, 'platfor
   if (flags.logLevel !== undefined) s.logLevel = logLevel(flags.logLevel, '--log-level');
   if (flags.trustProxy !== undefined) s.trustProxy = flags.trustProxy;
   if (flags.databaseUrl !== undefined) s.databaseUrl = flags.databaseUrl;
+  if (flags.accessLog !== undefined) s.accessLog = accessLogTarget(flags.accessLog, '--access-log', ctx.cwd);
   if (s.databaseUrl !== undefined) {
     try {
       parseDatabaseUrl(s.databaseUrl);

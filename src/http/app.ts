@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Store } from '../store/types.js';
@@ -13,6 +13,8 @@ import { webRoutes } from './web.js';
 export interface AppOptions {
   store: Store;
   logger: Logger;
+  /** One line per request (serve --access-log); undefined: none. Never the main log. */
+  accessLog?: Logger;
   metrics: ServiceMetrics;
   bodyLimit: number;
   jobAttempts: number;
@@ -32,6 +34,8 @@ export interface AppOptions {
   metricsText: () => Promise<string>;
 }
 
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
 // Compares digests, not the tokens: their lengths are equal whatever was sent, so neither the
 // comparison's time nor an early length check tells an attacker the token's length.
 function tokenMatches(given: string, expected: string): boolean {
@@ -42,10 +46,16 @@ function tokenMatches(given: string, expected: string): boolean {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
-    // one `http.request` line per request (below) instead of Fastify's two
+    // no request lines in the main log: one `http.request` line per request goes to the access
+    // log when it is on (below), as gunicorn does; health checks and scrapes stay out of the log
     logController: new LogController({ disableRequestLogging: true }),
-    // no per-request child logger: the one http.request line is written with the worker's logger
+    // no per-request child logger: nothing per request is written with the worker's logger
     childLoggerFactory: (logger) => logger,
+    // a proxy's X-Request-Id is kept (when it looks like one) so its log and ours can be joined
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
     bodyLimit: options.bodyLimit,
     // keep answering requests on open connections while closing: the stop sequence in
     // worker/service.ts drains keep-alive connections itself (zero-downtime reload)
@@ -73,15 +83,32 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', API_HEADERS['cache-control']);
     reply.header('x-content-type-options', API_HEADERS['x-content-type-options']);
   });
+  const accessLog = options.accessLog;
+  const debug = options.logger.isLevelEnabled('debug');
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const ms = reply.elapsedTime;
-    const path = request.url.split('?', 1)[0];
     options.metrics.request(request.method, route, reply.statusCode, ms / 1000);
-    options.logger.info(
-      { event: 'http.request', method: request.method, path, status: reply.statusCode, ms: Math.round(ms * 100) / 100 },
-      `${request.method} ${path} ${reply.statusCode}`,
-    );
+    if (!accessLog && !debug) return;
+    // the path without its query string, as the main log had it; talk ids are in it (README)
+    const path = request.url.split('?', 1)[0];
+    const length = Number(reply.getHeader('content-length'));
+    const line = {
+      event: 'http.request',
+      reqId: request.id,
+      remoteAddress: request.ip, // the client behind a trusted proxy (--trust-proxy)
+      method: request.method,
+      path,
+      status: reply.statusCode,
+      bytes: Number.isInteger(length) ? length : null,
+      ms: Math.round(ms * 100) / 100,
+      userAgent: request.headers['user-agent'] ?? null,
+    };
+    const msg = `${request.method} ${path} ${reply.statusCode}`;
+    accessLog?.info(line, msg);
+    // --log-level debug: in the main log too, for debugging (never at info: health checks and
+    // metrics scrapes would drown the lines that matter)
+    if (debug) options.logger.debug(line, msg);
   });
 
   const checkAdmin = (request: FastifyRequest): void => {

@@ -9,6 +9,8 @@ import { truncatePartialLine } from './truncate.js';
 
 export interface SinkOptions {
   logDir: string;
+  /** The file's name in logDir (default presenter.log); rotated files get .1, .2, … */
+  fileName?: string;
   maxBytes: number;
   maxFiles: number;
   console: Writable & { isTTY?: boolean };
@@ -42,7 +44,7 @@ export class LogSink {
   constructor(private readonly options: SinkOptions) {
     this.console = options.console;
     ensureDirSync(options.logDir);
-    this.file = join(options.logDir, LOG_FILE);
+    this.file = join(options.logDir, options.fileName ?? LOG_FILE);
     this.fileStream = this.openFile();
     this.fileLines = new BoundedLines(this.fileStream, FILE_BUFFER_BYTES);
     if (!options.quiet) {
@@ -62,10 +64,12 @@ export class LogSink {
   }
 
   private openFile(): RotatingFileStream {
-    const stream = createStream(((index: number | null) => (index === null ? LOG_FILE : `${LOG_FILE}.${index}`)) as never, {
+    const name = this.options.fileName ?? LOG_FILE;
+    const stream = createStream(((index: number | null) => (index === null ? name : `${name}.${index}`)) as never, {
       path: this.options.logDir,
       size: `${Math.max(1, Math.round(this.options.maxBytes / 1024))}K`,
       rotate: this.options.maxFiles,
+      mode: 0o600, // talk ids are in the logs: private whatever the umask (private-files.ts)
     });
     // A failed write (ENOSPC, EIO) ends the stream: from then on lines are counted as dropped,
     // and the file is opened again once a second until it takes writes (the disk has room again).
@@ -78,6 +82,20 @@ export class LogSink {
       this.scheduleReport();
     });
     return stream;
+  }
+
+  /**
+   * Opens the log file again by its name (SIGUSR1, logrotate's postrotate): after
+   * `mv presenter.log presenter.log.1` the lines queued so far still go to the moved file, the
+   * next ones to a new presenter.log.
+   */
+  reopen(): void {
+    if (this.closed) return;
+    const old = this.fileStream;
+    this.fileStream = this.openFile();
+    this.fileLines.replace(this.fileStream);
+    this.fileError = undefined; // a broken file is replaced too; its dropped lines are still reported
+    if (!old.destroyed) old.end();
   }
 
   /** Writes complete JSON lines (a chunk ending in a newline). */
@@ -128,23 +146,7 @@ export class LogSink {
 
   /** Forwards a child's output in whole lines so that two workers' lines never interleave. */
   forward(stream: Readable): void {
-    // Bytes, not strings: nothing is decoded on this path, only the last newline is found.
-    let partial: Buffer[] = [];
-    stream.on('data', (chunk: Buffer) => {
-      const end = chunk.lastIndexOf(10);
-      if (end === -1) {
-        partial.push(chunk);
-        return;
-      }
-      const head = end === chunk.length - 1 ? chunk : chunk.subarray(0, end + 1);
-      const lines = partial.length > 0 ? Buffer.concat([...partial, head]) : head;
-      partial = end === chunk.length - 1 ? [] : [chunk.subarray(end + 1)];
-      this.write(lines);
-    });
-    stream.on('end', () => {
-      if (partial.length > 0) this.write(Buffer.concat([...partial, Buffer.from('\n')]));
-      partial = [];
-    });
+    forwardLines(stream, (lines) => this.write(lines));
   }
 
   async close(): Promise<void> {
@@ -158,4 +160,25 @@ export class LogSink {
       await new Promise<void>((resolve) => this.consoleStream!.end(() => resolve()));
     }
   }
+}
+
+/** Hands a stream's bytes on in whole lines (a chunk up to its last newline; the rest waits). */
+export function forwardLines(stream: Readable, write: (lines: Buffer) => void): void {
+  // Bytes, not strings: nothing is decoded on this path, only the last newline is found.
+  let partial: Buffer[] = [];
+  stream.on('data', (chunk: Buffer) => {
+    const end = chunk.lastIndexOf(10);
+    if (end === -1) {
+      partial.push(chunk);
+      return;
+    }
+    const head = end === chunk.length - 1 ? chunk : chunk.subarray(0, end + 1);
+    const lines = partial.length > 0 ? Buffer.concat([...partial, head]) : head;
+    partial = end === chunk.length - 1 ? [] : [chunk.subarray(end + 1)];
+    write(lines);
+  });
+  stream.on('end', () => {
+    if (partial.length > 0) write(Buffer.concat([...partial, Buffer.from('\n')]));
+    partial = [];
+  });
 }

@@ -11,6 +11,7 @@ import { openFileLimit } from '../config/open-files.js';
 import type { Context } from '../context.js';
 import { createLogger, flushLoggerSync } from '../logging/logger.js';
 import { RateCounter } from '../http/rate-counter.js';
+import { ACCESS_STDIO, AccessSink } from '../logging/access.js';
 import { LogSink } from '../logging/sink.js';
 import { startService, type Service } from '../worker/service.js';
 import { BootFailures, RestartBackoff } from './backoff.js';
@@ -40,6 +41,7 @@ export interface RunResult {
 // starting → running ⇄ reloading → stopping, and it carries out the table's effects.
 export class Supervisor {
   private readonly sink: LogSink;
+  private readonly accessSink: AccessSink | undefined;
   readonly logger: Logger;
   private readonly table: SlotTable<WorkerProcess>;
   private readonly restarts: number[];
@@ -52,6 +54,7 @@ export class Supervisor {
   private service: Service | undefined;
   private aggregator: AggregatorRegistry<'text/plain; version=0.0.4; charset=utf-8'> | undefined;
   private state: 'starting' | 'running' | 'reloading' | 'stopping' = 'starting';
+  private quick = false;
   private finish!: (result: RunResult) => void;
   private readonly done = new Promise<RunResult>((resolve) => {
     this.finish = resolve;
@@ -82,13 +85,14 @@ export class Supervisor {
     });
     this.logger = createLogger(settings.logLevel, 0, this.sink);
     this.heartbeats = new Heartbeats<WorkerProcess>(settings.fork ? settings.heartbeatTimeoutMs : 0);
+    if (settings.accessLog) this.accessSink = new AccessSink({ target: settings.accessLog, maxBytes: settings.logMaxBytes, maxFiles: settings.logMaxFiles, stdout: ctx.stdout });
     const count = settings.fork ? settings.workers : 0;
     this.restarts = new Array<number>(count).fill(0);
     this.backoffs = Array.from({ length: count }, () => new RestartBackoff());
     this.restartTimers = new Array<NodeJS.Timeout | undefined>(count).fill(undefined);
     this.table = new SlotTable<WorkerProcess>(count, {
       fork: (slot) => this.forkWorker(slot),
-      stop: (proc) => stopWorker(proc, settings.gracefulTimeoutMs, () => this.logger.warn({ event: 'worker.killed', workerId: proc.id }, `Worker ${proc.id} did not stop in time: killing it`)),
+      stop: (proc) => stopWorker(proc, this.stopTimeoutMs(), () => this.logger.warn({ event: 'worker.killed', workerId: proc.id }, `Worker ${proc.id} did not stop in time: killing it`)),
       crashed: (slot, proc) => this.onCrash(slot, proc),
       cancelRestart: (slot) => {
         clearTimeout(this.restartTimers[slot]);
@@ -110,14 +114,25 @@ export class Supervisor {
       `presenter-serve ${s.profile} profile (${s.profileReason}): ${s.fork ? `${s.workers} worker(s)` : 'serving from the primary'} × ${s.threads} job slots on ${s.host}:${s.port}, store ${s.databaseUrl ? `PostgreSQL ${redactDatabaseUrl(s.databaseUrl)}` : 'SQLite in the data dir'}`,
     );
     this.control = await listenControl(s.dataDir, (command) => this.onControl(command));
-    installSignals({ stop: (signal) => this.onStopSignal(signal), reload: () => this.onHangup() });
+    installSignals(
+      {
+        stop: (signal) => this.onStopSignal(signal),
+        quickStop: (signal) => this.onQuickStop(signal),
+        reload: () => this.onHangup(),
+        reopenLogs: () => {
+          this.sink.reopen();
+          this.accessSink?.reopen();
+        },
+      },
+      this.logger,
+    );
     if (s.fork) {
       this.aggregator = new AggregatorRegistry();
       // One worker accepts its own connections (SCHED_NONE): with round-robin the primary would
       // accept every connection and pass it over IPC for nothing. Several workers keep
       // round-robin, which spreads connections evenly. NODE_CLUSTER_SCHED_POLICY still wins.
       if (!this.ctx.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = s.workers === 1 ? cluster.SCHED_NONE : cluster.SCHED_RR;
-      cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], silent: true });
+      cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], silent: true, ...(this.accessSink ? { stdio: [...ACCESS_STDIO] } : {}) });
       // the pings are the heartbeat and carry what recycling reads (RSS, requests served)
       this.heartbeatTimer = setInterval(() => this.checkHeartbeats(), this.heartbeats.intervalMs);
       this.heartbeatTimer.unref();
@@ -125,7 +140,7 @@ export class Supervisor {
       this.table.start();
     } else {
       try {
-        this.service = await startService({ settings: s, logger: this.logger, env: this.ctx.env });
+        this.service = await startService({ settings: s, logger: this.logger, accessLog: this.accessSink?.logger(), env: this.ctx.env });
       } catch (error) {
         await this.shutdown(2, this.describeStartError((error as NodeJS.ErrnoException).code, (error as Error).message));
         return this.done;
@@ -151,7 +166,7 @@ export class Supervisor {
 
   private forkWorker(slot: number): WorkerProcess {
     const env = { ...this.ctx.env, [SETTINGS_ENV]: JSON.stringify(this.settings) };
-    const proc = forkWorker(env, this.sink, this.ctx.stderr, {
+    const proc = forkWorker(env, this.sink, this.accessSink, this.ctx.stderr, {
       ready: (p) => {
         this.bootFailures.booted();
         this.heartbeats.watch(p, Date.now());
@@ -383,9 +398,20 @@ export class Supervisor {
     this.reload().catch((error: Error) => this.logger.error({ event: 'supervisor.reload_failed', reason: error.message }, `Reload failed: ${error.message}`));
   }
 
+  // QUIT: stop without the grace period (in-flight requests are cut, running jobs are left to
+  // their leases); once stopping, it forces like a second TERM.
+  private onQuickStop(signal: string): void {
+    if (this.state !== 'stopping') this.quick = true;
+    this.onStopSignal(signal);
+  }
+
+  private stopTimeoutMs(): number {
+    return this.quick ? 0 : this.settings.gracefulTimeoutMs;
+  }
+
   private onStopSignal(signal: string): void {
     if (this.state !== 'stopping') {
-      void this.shutdown(0, `${signal} received`);
+      void this.shutdown(0, `${signal} received${this.quick ? ': quick stop' : ''}`);
       return;
     }
     this.logger.warn({ event: 'supervisor.forced', signal }, `Second ${signal}: forcing exit`);
@@ -401,15 +427,16 @@ export class Supervisor {
     const startError = this.state === 'starting' && exitCode !== 0;
     this.state = 'stopping';
     clearInterval(this.heartbeatTimer);
-    this.logger.info({ event: 'supervisor.stopping', reason, gracefulTimeoutMs: this.settings.gracefulTimeoutMs }, `Stopping: ${reason}`);
+    this.logger.info({ event: 'supervisor.stopping', reason, gracefulTimeoutMs: this.stopTimeoutMs() }, `Stopping: ${reason}`);
     if (startError && exitCode === 2) this.ctx.stderr.write(`error: ${reason}\n  fix: ${this.fixFor(reason)}\n`);
     this.table.stop();
     await Promise.all(this.table.workers().map(({ worker }) => worker.exited));
-    if (this.service) await this.service.stop(this.settings.gracefulTimeoutMs);
+    if (this.service) await this.service.stop(this.stopTimeoutMs());
     this.control?.close();
     removePidFile(this.settings.dataDir);
     this.logger.info({ event: 'supervisor.stopped', exitCode, uptimeSec: Math.round((Date.now() - this.startedAt) / 1000) }, 'Stopped');
     flushLoggerSync(this.logger);
+    await this.accessSink?.close();
     await this.sink.close();
     this.options.lock?.release();
     this.finish({ exitCode });

@@ -1,5 +1,6 @@
 import cluster, { type Worker } from 'node:cluster';
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import { ACCESS_FD, type AccessSink } from '../logging/access.js';
 import type { LogSink } from '../logging/sink.js';
 import { isMessage, type FromWorker, type ToWorker } from './messages.js';
 
@@ -25,7 +26,7 @@ export interface WorkerEvents {
   message(proc: WorkerProcess, message: FromWorker): void;
 }
 
-export function forkWorker(env: NodeJS.ProcessEnv, sink: LogSink, stderr: Writable, events: WorkerEvents): WorkerProcess {
+export function forkWorker(env: NodeJS.ProcessEnv, sink: LogSink, access: AccessSink | undefined, stderr: Writable, events: WorkerEvents): WorkerProcess {
   const worker = cluster.fork(env);
   let markExited!: () => void;
   const proc: WorkerProcess = {
@@ -39,6 +40,8 @@ export function forkWorker(env: NodeJS.ProcessEnv, sink: LogSink, stderr: Writab
     exited: new Promise<void>((resolve) => (markExited = resolve)),
   };
   if (worker.process.stdout) sink.forward(worker.process.stdout);
+  const accessPipe = worker.process.stdio[ACCESS_FD] as Readable | null | undefined;
+  if (access && accessPipe) access.forward(accessPipe);
   worker.process.stderr?.setEncoding('utf8');
   worker.process.stderr?.on('data', (chunk: string) => {
     stderr.write(chunk);
@@ -59,7 +62,8 @@ export function forkWorker(env: NodeJS.ProcessEnv, sink: LogSink, stderr: Writab
     events.message(proc, message);
   });
   // `exited` settles once its last log lines are in too: stdout can end after the exit event.
-  const stdoutDone = worker.process.stdout ? new Promise<void>((resolve) => worker.process.stdout!.once('close', () => resolve())) : Promise.resolve();
+  const closed = (stream: Readable | null | undefined) => (stream ? new Promise<void>((resolve) => stream.once('close', () => resolve())) : Promise.resolve());
+  const stdoutDone = Promise.all([closed(worker.process.stdout), closed(access ? accessPipe : undefined)]);
   worker.on('exit', (code, signal) => {
     clearTimeout(readyTimer);
     proc.exit = { code, signal };

@@ -3,37 +3,46 @@ import cluster from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { Settings } from '../config/defaults.js';
 import type { RateCount } from '../http/rate-counter.js';
+import { createWorkerAccessLogger } from '../logging/access.js';
 import { createWorkerLogger, dropLogOutput, flushLoggerSync } from '../logging/logger.js';
 import { isMessage, SETTINGS_ENV, type FromWorker, type ToWorker } from '../supervisor/messages.js';
+import { ignoreWorkerSignals } from '../supervisor/signals.js';
 import { startService, type Service } from './service.js';
 
 const settings = JSON.parse(process.env[SETTINGS_ENV] ?? '{}') as Settings;
 delete process.env[SETTINGS_ENV];
 const workerId = cluster.worker?.id ?? 0;
 const logger = createWorkerLogger(settings.logLevel, workerId);
+// fd 4, a pipe to the supervisor, exists only when the access log is on (logging/access.ts)
+const accessLog = settings.accessLog ? createWorkerAccessLogger(workerId) : undefined;
 // A send that fails (EPIPE: the supervisor was killed) would otherwise be an uncaught 'error' on
 // process; the 'disconnect' that follows stops the worker. Logging stops at once: see below.
 const send = (message: FromWorker): void => {
-  if (process.connected) process.send?.(message, undefined, {}, (error) => error && dropLogOutput(logger));
+  if (process.connected) process.send?.(message, undefined, {}, (error) => error && dropLogs());
 };
 
-function die(error: unknown, event: string): never {
-  if (!process.connected) dropLogOutput(logger); // pino's fatal() flushes synchronously
-  logger.fatal({ event, err: error }, `Worker ${workerId} failed: ${(error as Error)?.message ?? String(error)}`);
+function dropLogs(): void {
+  dropLogOutput(logger);
+  if (accessLog) dropLogOutput(accessLog);
+}
+
+function flushLogs(): void {
+  if (accessLog) flushLoggerSync(accessLog);
   flushLoggerSync(logger);
+}
+
+function die(error: unknown, event: string): never {
+  if (!process.connected) dropLogs(); // pino's fatal() flushes synchronously
+  logger.fatal({ event, err: error }, `Worker ${workerId} failed: ${(error as Error)?.message ?? String(error)}`);
+  flushLogs();
   process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
   process.exit(1);
 }
 process.on('uncaughtException', (error) => die(error, 'worker.crashed'));
 process.on('unhandledRejection', (error) => die(error, 'worker.crashed'));
 // The terminal sends Ctrl-C to the whole process group: workers wait for the supervisor's word.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const) {
-  try {
-    process.on(signal, () => {});
-  } catch {
-    // signal not available on this platform
-  }
-}
+// A SIGUSR1 never opens the inspector in a worker either.
+ignoreWorkerSignals();
 
 let service: Service | undefined;
 let stopping = false;
@@ -67,7 +76,7 @@ async function stop(timeoutMs: number, reason: string): Promise<void> {
     logger.error({ event: 'worker.stop_failed', err: error }, `Worker ${workerId} did not stop cleanly`);
   }
   logger.info({ event: 'worker.stopped' }, `Worker ${workerId} stopped`);
-  flushLoggerSync(logger);
+  flushLogs();
   process.exit(0);
 }
 
@@ -112,7 +121,7 @@ const ORPHAN_EXIT_MARGIN_MS = 2000;
 // is left to SIGKILL us.
 cluster.worker?.once('disconnect', () => {
   cluster.worker!.exitedAfterDisconnect = true;
-  dropLogOutput(logger);
+  dropLogs();
   setTimeout(() => process.exit(1), settings.gracefulTimeoutMs + ORPHAN_EXIT_MARGIN_MS).unref();
   void stop(settings.gracefulTimeoutMs, 'supervisor gone'); // no-op when already stopping
 });
@@ -136,6 +145,7 @@ try {
   service = await startService({
     settings,
     logger,
+    accessLog,
     env: process.env,
     broadcastEnqueue,
     rateHit,

@@ -40,6 +40,8 @@ export interface Service {
 export interface ServiceOptions {
   settings: Settings;
   logger: Logger;
+  /** Per-request lines (serve --access-log); undefined: off. */
+  accessLog?: Logger;
   env: NodeJS.ProcessEnv;
   /** Tell the other workers that jobs were queued (cluster mode). */
   broadcastEnqueue?: () => void;
@@ -72,6 +74,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     app = await buildApp({
       store,
       logger,
+      accessLog: options.accessLog,
       metrics,
       bodyLimit: settings.bodyLimit,
       jobAttempts: settings.jobAttempts,

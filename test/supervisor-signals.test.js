@@ -1,0 +1,179 @@
+// The signals an operator may send to the supervisor (DESIGN.md, "Signals"), on a real `serve`
+// with real worker processes: each has one logged effect; USR1 reopens the log file and never
+// opens the inspector's port; USR2, WINCH, TTIN, TTOU kill or stop nothing.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, readlinkSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { sleep, startServer } from './helpers/cli.js';
+import { api, logLines, waitUntil } from './helpers/http.js';
+import { alive } from './helpers/proc.js';
+
+const skip = process.platform !== 'linux' ? 'reads /proc' : false;
+
+/** Live (not zombie) children of `parent`, from /proc. */
+function children(parent) {
+  const pids = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(ppid) === parent && state !== 'Z') pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** TCP ports the process listens on: its socket fds matched with LISTEN rows of /proc/<pid>/net/tcp{,6}. */
+function listeningPorts(pid) {
+  const inodes = new Set();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const ports = new Set();
+  for (const table of ['tcp', 'tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const row of text.split('\n').slice(1)) {
+      const cols = row.trim().split(/\s+/);
+      if (cols.length < 10 || cols[3] !== '0A') continue; // 0A: LISTEN
+      if (inodes.has(cols[9])) ports.add(parseInt(cols[1].split(':')[1], 16));
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
+}
+
+const signalLines = (server, signal) => logLines(server).filter((l) => l.event === 'supervisor.signal' && l.signal === signal);
+
+test('SIGUSR1 to the supervisor and to each worker opens no port: no inspector anywhere', { skip }, async (t) => {
+  const server = await startServer(t, { args: ['--profile', 'advanced', '--workers', '2'] });
+  const supervisor = server.child.pid;
+  const workers = children(supervisor);
+  assert.equal(workers.length, 2);
+  const before = new Map([supervisor, ...workers].map((pid) => [pid, listeningPorts(pid)]));
+  // the server's port only, held by the supervisor (round-robin) or the workers
+  assert.deepEqual([...new Set([...before.values()].flat())], [server.port]);
+  for (const pid of [supervisor, ...workers]) process.kill(pid, 'SIGUSR1');
+  // the same again a moment later: a handler that works once only would show now
+  await sleep(300);
+  for (const pid of [supervisor, ...workers]) process.kill(pid, 'SIGUSR1');
+  await waitUntil('two supervisor.signal lines for SIGUSR1', () => signalLines(server, 'SIGUSR1').length === 2, 10_000);
+  await sleep(500); // the inspector, were it started, listens within milliseconds
+  for (const pid of [supervisor, ...workers]) {
+    assert.ok(alive(pid), `${pid} died`);
+    assert.deepEqual(listeningPorts(pid), before.get(pid), `${pid} listens on new ports: ${listeningPorts(pid)}`);
+    assert.ok(!listeningPorts(pid).includes(9229));
+  }
+  assert.equal((await api(server, '/healthz')).status, 200);
+  assert.deepEqual(signalLines(server, 'SIGUSR1').map((l) => l.action), ['reopen the log files', 'reopen the log files']);
+  server.child.kill('SIGTERM');
+  const result = await server.child;
+  assert.equal(result.exitCode, 0);
+  assert.doesNotMatch(result.all, /Debugger listening|inspector/i);
+});
+
+test('logrotate: mv presenter.log + SIGUSR1 while talks are created: the new lines go to a new presenter.log, none lost', { skip }, async (t) => {
+  const server = await startServer(t, { args: ['--profile', 'advanced', '--workers', '2'] });
+  const dir = join(server.dataDir, 'logs');
+  const ids = [];
+  let rotated = false;
+  const load = (async () => {
+    for (let i = 0; i < 120; i++) {
+      const res = await api(server, '/api/presentations', { method: 'POST', json: { title: `Talk ${i}`, content: `# Talk ${i}\n\nHello.` } });
+      assert.equal(res.status, 201);
+      ids.push(res.data.id);
+      if (i === 60) {
+        renameSync(join(dir, 'presenter.log'), join(dir, 'presenter.log.1'));
+        server.child.kill('SIGUSR1');
+        rotated = true;
+      }
+    }
+  })();
+  await load;
+  assert.ok(rotated);
+  const marked = (lines) => lines.filter((l) => l.event === 'feedback.marked').map((l) => l.presentationId);
+  await waitUntil('every talk marked', () => {
+    const all = [...readLines(join(dir, 'presenter.log.1')), ...readLines(join(dir, 'presenter.log'))];
+    return marked(all).length >= ids.length;
+  });
+  server.child.kill('SIGTERM');
+  assert.equal((await server.child).exitCode, 0);
+  const old = readLines(join(dir, 'presenter.log.1'));
+  const fresh = readLines(join(dir, 'presenter.log'));
+  assert.ok(old.some((l) => l.event === 'supervisor.started'), 'the moved file keeps the earlier lines');
+  assert.ok(marked(old).length > 0 && marked(fresh).length > 0, `${marked(old).length} talks marked in the old file, ${marked(fresh).length} in the new one`);
+  assert.deepEqual([...marked(old), ...marked(fresh)].sort(), [...ids].sort(), 'each talk marked exactly once over the two files');
+  assert.equal(fresh.at(-1).event, 'supervisor.stopped');
+  assert.ok(fresh.some((l) => l.event === 'supervisor.signal' && l.signal === 'SIGUSR1') || old.some((l) => l.event === 'supervisor.signal' && l.signal === 'SIGUSR1'));
+});
+
+/** Whole JSON lines of a file (every line must parse). */
+function readLines(file) {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+test('USR2, WINCH, TTIN and TTOU: logged and ignored; supervisor and workers keep serving', { skip }, async (t) => {
+  const server = await startServer(t, { args: ['--profile', 'advanced', '--workers', '2'] });
+  const supervisor = server.child.pid;
+  const workers = children(supervisor);
+  const signals = ['SIGUSR2', 'SIGWINCH', 'SIGTTIN', 'SIGTTOU'];
+  for (const signal of signals) for (const pid of [supervisor, ...workers]) process.kill(pid, signal);
+  await waitUntil('a supervisor.signal line each', () => signals.every((s) => signalLines(server, s).length === 1), 10_000);
+  await sleep(300);
+  for (const pid of [supervisor, ...workers]) {
+    assert.ok(alive(pid), `${pid} died`);
+    // TTIN/TTOU's default stops the process: state T in /proc/<pid>/stat
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0];
+    assert.notEqual(state, 'T', `${pid} is stopped`);
+  }
+  assert.deepEqual(children(supervisor).sort(), [...workers].sort(), 'no worker replaced');
+  for (let i = 0; i < 10; i++) assert.equal((await api(server, '/healthz')).status, 200);
+  for (const signal of signals) assert.match(signalLines(server, signal)[0].action, /^ignored/);
+});
+
+test('QUIT: a quick stop, exit 0, no grace period, workers gone', { skip }, async (t) => {
+  const server = await startServer(t, { args: ['--profile', 'advanced', '--workers', '2', '--graceful-timeout', '60'] });
+  const workers = children(server.child.pid);
+  // a connection held open mid-request would hold a graceful stop for 60 s
+  const net = await import('node:net');
+  const socket = net.connect(server.port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write('POST /api/presentations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"ti');
+  socket.on('error', () => {});
+  await sleep(200);
+  const started = Date.now();
+  server.child.kill('SIGQUIT');
+  const result = await server.child;
+  socket.destroy();
+  assert.equal(result.exitCode, 0, result.all);
+  assert.ok(Date.now() - started < 15_000, `quick stop took ${Date.now() - started} ms`);
+  for (const pid of workers) assert.ok(!alive(pid));
+  const lines = logLines(server);
+  assert.equal(lines.find((l) => l.event === 'supervisor.signal' && l.signal === 'SIGQUIT')?.action, 'quick stop');
+  const stopping = lines.find((l) => l.event === 'supervisor.stopping');
+  assert.match(stopping.reason, /SIGQUIT received: quick stop/);
+  assert.equal(stopping.gracefulTimeoutMs, 0);
+  assert.equal(lines.at(-1).event, 'supervisor.stopped');
+});
