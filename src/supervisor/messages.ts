@@ -5,6 +5,8 @@ export type ToWorker =
   | { type: 'stop'; timeoutMs: number }
   | { type: 'stats'; requestId: number }
   | { type: 'wake' }
+  /** Sent with a connection's socket: the supervisor accepted it, this worker serves it. */
+  | { type: 'conn'; id: number }
   /** The heartbeat: answered from the worker's event loop, so a blocked or stopped loop never answers. */
   | { type: 'ping'; seq: number }
   | { type: 'metrics'; requestId: number; text?: string; error?: string }
@@ -15,6 +17,8 @@ export type FromWorker =
   | { type: 'fatal'; code: string; message: string }
   | { type: 'stats'; requestId: number; stats: ServiceStats }
   | { type: 'enqueued' }
+  /** Took the connection sent with `conn` `id`: the supervisor closes its own descriptor of it. */
+  | { type: 'took'; id: number }
   /** `requests` in flight now, `served` since the worker started, its RSS: the heartbeat's answer. */
   | { type: 'pong'; seq: number; requests: number; activeJobs: number; served: number; rssBytes: number }
   | { type: 'metrics'; requestId: number }

@@ -15,6 +15,7 @@ import { ACCESS_STDIO, AccessSink } from '../logging/access.js';
 import { LogSink } from '../logging/sink.js';
 import { startService, type Service } from '../worker/service.js';
 import { BootFailures, RestartBackoff } from './backoff.js';
+import { ConnectionHandoff } from './handoff.js';
 import { Heartbeats } from './heartbeat.js';
 import { listenControl } from './control.js';
 import type { DataDirLock } from './lock.js';
@@ -63,6 +64,7 @@ export class Supervisor {
   private readonly pendingStats = new Map<number, (stats: FromWorker & { type: 'stats' }) => void>();
   // one count per client for all workers: per-worker counts would multiply the limit by their number
   private readonly rates = new RateCounter();
+  private handoff: ConnectionHandoff | undefined;
   private readonly heartbeats: Heartbeats<WorkerProcess>;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private pingSeq = 0;
@@ -128,10 +130,15 @@ export class Supervisor {
     );
     if (s.fork) {
       this.aggregator = new AggregatorRegistry();
-      // One worker accepts its own connections (SCHED_NONE): with round-robin the primary would
-      // accept every connection and pass it over IPC for nothing. Several workers keep
-      // round-robin, which spreads connections evenly. NODE_CLUSTER_SCHED_POLICY still wins.
-      if (!this.ctx.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = s.workers === 1 ? cluster.SCHED_NONE : cluster.SCHED_RR;
+      // The supervisor owns the listening socket for its whole life and hands each connection to
+      // a ready worker (handoff.ts): while a worker is replaced, clients wait instead of being refused.
+      this.handoff = new ConnectionHandoff(() => this.servingWorkers(), this.logger);
+      try {
+        await this.handoff.listen(s.host, s.port);
+      } catch (error) {
+        await this.shutdown(2, this.describeStartError((error as NodeJS.ErrnoException).code, (error as Error).message));
+        return this.done;
+      }
       cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], silent: true, ...(this.accessSink ? { stdio: [...ACCESS_STDIO] } : {}) });
       // the pings are the heartbeat and carry what recycling reads (RSS, requests served)
       this.heartbeatTimer = setInterval(() => this.checkHeartbeats(), this.heartbeats.intervalMs);
@@ -158,6 +165,14 @@ export class Supervisor {
     this.logger.info({ event: 'supervisor.ready', url: `http://${s.host === '0.0.0.0' ? '127.0.0.1' : s.host}:${s.port}/` }, `Ready on http://${s.host}:${s.port}/`);
   }
 
+  /** The workers new connections go to: ready, serving, not retiring. */
+  private servingWorkers(): WorkerProcess[] {
+    return this.table
+      .workers()
+      .filter((w) => w.role === 'current' && w.ready && !w.worker.exit && w.worker.worker.isConnected())
+      .map((w) => w.worker);
+  }
+
   private describeStartError(code: string | undefined, message: string): string {
     if (code === 'EADDRINUSE') return `port ${this.settings.port} on ${this.settings.host} is already in use`;
     if (code === 'EACCES') return `no permission to listen on ${this.settings.host}:${this.settings.port}`;
@@ -173,6 +188,7 @@ export class Supervisor {
         const { maxRequests, maxRequestsJitter } = this.settings;
         if (maxRequests > 0) this.requestLimits.set(p, maxRequests + (maxRequestsJitter > 0 ? randomInt(0, maxRequestsJitter + 1) : 0));
         this.table.ready(p);
+        this.handoff?.flush();
         if (this.table.settled()) this.markRunning();
       },
       exited: (p) => this.onExit(p),
@@ -205,6 +221,9 @@ export class Supervisor {
         break;
       case 'rate':
         sendTo(proc, { type: 'rate', requestId: message.requestId, ...this.rates.hit(message.key, message.windowMs) });
+        break;
+      case 'took':
+        this.handoff?.taken(message.id);
         break;
       case 'pong':
         this.heartbeats.answered(proc, Date.now(), message.requests, message.activeJobs);
@@ -240,6 +259,7 @@ export class Supervisor {
 
   private onExit(proc: WorkerProcess): void {
     this.heartbeats.forget(proc);
+    this.handoff?.workerGone(proc);
     const role = this.table.workers().find((w) => w.worker === proc)?.role;
     const expected = role === 'retiring' || this.state === 'stopping';
     this.logger[expected ? 'info' : 'warn'](
@@ -429,6 +449,7 @@ export class Supervisor {
     clearInterval(this.heartbeatTimer);
     this.logger.info({ event: 'supervisor.stopping', reason, gracefulTimeoutMs: this.stopTimeoutMs() }, `Stopping: ${reason}`);
     if (startError && exitCode === 2) this.ctx.stderr.write(`error: ${reason}\n  fix: ${this.fixFor(reason)}\n`);
+    this.handoff?.close(); // no new connections; the workers drain theirs
     this.table.stop();
     await Promise.all(this.table.workers().map(({ worker }) => worker.exited));
     if (this.service) await this.service.stop(this.stopTimeoutMs());

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 // Entry of a forked worker: the service, driven by the supervisor's IPC messages.
 import cluster from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
@@ -80,9 +81,17 @@ async function stop(timeoutMs: number, reason: string): Promise<void> {
   process.exit(0);
 }
 
-process.on('message', (message: unknown) => {
+process.on('message', (message: unknown, handle: unknown) => {
   if (!isMessage<ToWorker>(message)) return;
   switch (message.type) {
+    case 'conn': {
+      const socket = handle as Socket | undefined;
+      if (!socket) break;
+      if (service) service.accept(socket);
+      else socket.destroy(); // not ready: the supervisor sends none before `ready`
+      send({ type: 'took', id: message.id });
+      break;
+    }
     case 'stop':
       void stop(message.timeoutMs, 'asked by the supervisor');
       break;
@@ -149,6 +158,7 @@ try {
     env: process.env,
     broadcastEnqueue,
     rateHit,
+    handoff: true,
     metricsText: () =>
       new Promise<string>((resolve) => {
         const requestId = ++metricsRequests;

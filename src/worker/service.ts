@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -32,6 +33,8 @@ export interface Service {
   metrics: ServiceMetrics;
   /** Another process queued jobs: claim now. */
   wake(): void;
+  /** A connection the supervisor accepted and handed over (handoff mode). */
+  accept(socket: Socket): void;
   stats(): ServiceStats;
   /** Stops accepting, lets requests and jobs finish within `timeoutMs`, then closes the store. */
   stop(timeoutMs: number): Promise<void>;
@@ -47,6 +50,11 @@ export interface ServiceOptions {
   broadcastEnqueue?: () => void;
   /** The server's one rate counter (cluster mode: the supervisor's); default: in this process. */
   rateHit?: RateHit;
+  /**
+   * Connections come from the supervisor, which owns the listening socket (supervisor/handoff.ts),
+   * instead of a listen of our own: a forked worker. The windows profile's primary listens itself.
+   */
+  handoff?: boolean;
   /** Aggregated metrics over all workers (cluster mode); default: this process only. */
   metricsText?: (local: ServiceMetrics) => Promise<string>;
 }
@@ -91,8 +99,15 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       jobsAlive: () => runner.alive && (runner.lastClaimError === undefined || (isStoreError(runner.lastClaimError) && runner.lastClaimError.code === 'STORAGE_FULL')),
       metricsText: () => (options.metricsText ? options.metricsText(metrics) : metrics.registry.metrics()),
     });
-    logConnectionRefusals(app, logger);
-    await app.listen({ host: settings.host, port: settings.port });
+    if (options.handoff) {
+      await app.ready();
+      // what a listen would start: Node's HTTP server tracks its connections (idle ones, request
+      // and header timeouts) from its 'listening' event on
+      app.server.emit('listening');
+    } else {
+      logConnectionRefusals(app, logger);
+      await app.listen({ host: settings.host, port: settings.port });
+    }
   } catch (error) {
     await store.close();
     throw error;
@@ -109,17 +124,31 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   // PostgreSQL: jobs queued on other hosts announce themselves (LISTEN/NOTIFY); SQLite: a no-op.
   const unsubscribe = store.onJobQueued(() => runner.wake());
 
+  // Handed-over connections, counted here: Node's net.Server counts only those it accepted itself.
+  const handed = new Set<Socket>();
+  const maxHanded = handoffConnectionLimit();
+  const refusals = refusalReporter(logger, () => maxHanded);
   return {
     app,
     metrics,
     wake: () => runner.wake(),
+    accept(socket) {
+      if (handed.size >= maxHanded) {
+        socket.destroy();
+        refusals('MAX_CONNECTIONS', `${maxHanded} connections are open, as many as the open-file limit allows`);
+        return;
+      }
+      handed.add(socket);
+      socket.once('close', () => handed.delete(socket));
+      app.server.emit('connection', socket);
+    },
     stats: () => {
       const mem = process.memoryUsage();
       return { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, activeJobs: runner.active, requests, served };
     },
     async stop(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
-      await drainAndClose(app, timeoutMs, logger);
+      await drainAndClose(app, timeoutMs, logger, options.handoff ? handed : undefined);
       await runner.stop(Math.max(0, deadline - Date.now()));
       await (provider as { close?: () => Promise<void> }).close?.();
       unsubscribe();
@@ -166,24 +195,40 @@ const RESERVED_FDS = 128;
 // EMFILE trick): clients are refused and nothing is logged. So the worker stops at the open-file
 // limit minus a reserve itself (server.maxConnections) and logs each refusal ('drop', at most
 // once a second), naming the fix. Accept errors that do reach Node are logged the same way.
-function logConnectionRefusals(app: FastifyInstance, logger: Logger): void {
+function connectionLimit(soft: number): number {
+  return Math.max(16, soft - Math.min(RESERVED_FDS, Math.floor(soft / 2)));
+}
+
+/** The connections a worker takes from the supervisor: the open-file limit minus the reserve. */
+function handoffConnectionLimit(): number {
   const soft = openFileLimit()?.soft;
-  if (soft) app.server.maxConnections = Math.max(16, soft - Math.min(RESERVED_FDS, Math.floor(soft / 2)));
+  return soft ? connectionLimit(soft) : Infinity;
+}
+
+/** One `http.out_of_files` line per second at most, with the count of those it held back. */
+function refusalReporter(logger: Logger, maxConnections: () => number | undefined): (code: string, detail: string) => void {
   let lastLoggedAt = 0;
   let suppressed = 0;
-  const report = (code: string, detail: string): void => {
+  return (code, detail) => {
     const now = Date.now();
     if (now - lastLoggedAt < 1000) {
       suppressed++;
       return;
     }
     lastLoggedAt = now;
+    const max = maxConnections();
     logger.error(
-      { event: 'http.out_of_files', code, maxConnections: app.server.maxConnections ?? null, nofile: openFileLimit() ?? null, suppressed },
+      { event: 'http.out_of_files', code, maxConnections: max === undefined || max === Infinity ? null : max, nofile: openFileLimit() ?? null, suppressed },
       `Refused a connection: ${detail}; raise the open-file limit (ulimit -n, LimitNOFILE= in the systemd unit)`,
     );
     suppressed = 0;
   };
+}
+
+function logConnectionRefusals(app: FastifyInstance, logger: Logger): void {
+  const soft = openFileLimit()?.soft;
+  if (soft) app.server.maxConnections = connectionLimit(soft);
+  const report = refusalReporter(logger, () => app.server.maxConnections);
   app.server.on('drop', () => report('MAX_CONNECTIONS', `${app.server.maxConnections} connections are open, as many as the open-file limit allows`));
   app.server.on('error', (error: NodeJS.ErrnoException) => {
     if (!app.server.listening) return; // a listen error: app.listen() reports it
@@ -199,13 +244,16 @@ const DRAIN_MS = 1000;
  * which is answered with `Connection: close` (app.ts); only then are idle connections closed.
  * Closing them at once races with a client that is just sending on one: it sees ECONNRESET.
  */
-async function drainAndClose(app: FastifyInstance, timeoutMs: number, logger: Logger): Promise<void> {
+async function drainAndClose(app: FastifyInstance, timeoutMs: number, logger: Logger, handed?: Set<Socket>): Promise<void> {
   const server = app.server;
   const closeIdle = server.closeIdleConnections.bind(server);
   // Node's server.close() closes idle connections itself; hold that back during the drain.
   server.closeIdleConnections = () => {};
-  const closed = app.close();
-  const connections = () => new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n ?? 0)));
+  // Handed-over connections are not the server's own: its close does not wait for them, so the
+  // wait is on their count (the supervisor sends no new ones to a stopping worker).
+  const closing = app.close();
+  const closed = handed ? closing.then(() => waitUntilEmpty(handed)) : closing;
+  const connections = handed ? async () => handed.size : () => new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n ?? 0)));
   const deadline = Date.now() + timeoutMs;
   const drainUntil = Date.now() + Math.min(DRAIN_MS, timeoutMs);
   while (Date.now() < drainUntil && (await connections()) > 0) await new Promise((r) => setTimeout(r, 20));
@@ -222,6 +270,11 @@ async function drainAndClose(app: FastifyInstance, timeoutMs: number, logger: Lo
   if (timedOut) {
     logger.warn({ event: 'worker.graceful_timeout' }, `Requests still open after ${timeoutMs} ms; closing their connections`);
     server.closeAllConnections();
+    for (const socket of handed ?? []) socket.destroy();
     await closed;
   }
+}
+
+async function waitUntilEmpty(sockets: Set<Socket>): Promise<void> {
+  while (sockets.size > 0) await new Promise((r) => setTimeout(r, 20));
 }
