@@ -18,6 +18,7 @@ interface UnitFlags {
   port?: number;
   workingDirectory?: string;
   envFile?: string;
+  environmentFile?: string;
   gracefulTimeout?: number;
   watchdog: number;
 }
@@ -54,6 +55,8 @@ export function registerSystemdUnit(program: Command, ctx: Context): void {
     .addOption(new Option('--port <n>', 'port to bind').argParser(parseIntFlag('--port', 1, 65535)))
     .option('--working-directory <dir>', 'absolute path (default: the data dir)')
     .option('--env-file <file>', 'absolute path of an EnvironmentFile= for secrets such as PRESENTER_DATABASE_URL')
+    // Node 20 checks any `--env-file` in its argv, even after the script, and exits 9 when the file is missing
+    .option('--environment-file <file>', 'the same as --env-file (use it on Node 20 while the file does not exist yet)')
     .addOption(new Option('--graceful-timeout <seconds>', 'passed to serve; TimeoutStopSec is 15 s more').argParser(parseIntFlag('--graceful-timeout', 0, 3600)))
     .addOption(new Option('--watchdog <seconds>', 'WatchdogSec= (0: no watchdog)').argParser(parseIntFlag('--watchdog', 0, 3600)).default(30))
     .action(async (flags: UnitFlags) => {
@@ -62,7 +65,10 @@ export function registerSystemdUnit(program: Command, ctx: Context): void {
       const group = account('--group', flags.group);
       const dataDir = absolutePath('--data-dir', flags.dataDir) ?? DEFAULT_DATA_DIR;
       const workingDirectory = absolutePath('--working-directory', flags.workingDirectory) ?? dataDir;
-      const envFile = absolutePath('--env-file', flags.envFile);
+      if (flags.envFile !== undefined && flags.environmentFile !== undefined && flags.envFile !== flags.environmentFile) {
+        throw new ConfigError('BAD_FLAG', `--env-file ${flags.envFile} and --environment-file ${flags.environmentFile} contradict each other.`, { fix: 'Pass one of them.' });
+      }
+      const envFile = absolutePath(flags.envFile !== undefined ? '--env-file' : '--environment-file', flags.envFile ?? flags.environmentFile);
       if (dataDir === '/') throw new ConfigError('BAD_FLAG', 'The data dir cannot be / : it would be the one writable path of the sandbox.', { fix: `Use a directory of its own, e.g. --data-dir ${DEFAULT_DATA_DIR}.` });
       const { controlPath } = await import('../supervisor/control.js');
       if (!controlPath(dataDir, 'linux').startsWith(`${dataDir}/`)) {
