@@ -37,7 +37,7 @@ function absolutePath(flag: string, value: string | undefined): string | undefin
   if (!isAbsolute(value)) {
     throw new ConfigError('BAD_FLAG', `Expected ${flag} to be an absolute path (systemd starts the service from /), got \`${value}\`.`, { fix: `Pass the full path, e.g. ${flag} "$(realpath -m '${value}')".` });
   }
-  if (/[\s"'\\;]|[\u0000-\u001f\u007f]/.test(value)) {
+  if (/[\s"'\\;]/.test(value) || [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
     throw new ConfigError('BAD_FLAG', `${flag} \`${value}\` holds a space, quote, backslash, semicolon or control character, which a unit file cannot hold in every setting.`, { fix: 'Choose a path without them (or a symbolic link without them to it).' });
   }
   const clean = normalize(value);
