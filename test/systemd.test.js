@@ -161,6 +161,11 @@ test('notify: READY once every worker is ready, RELOADING then READY around a re
   const status = JSON.parse((await runCli(['status', '--json', '--data-dir', server.dataDir])).stdout);
   assert.deepEqual(status.workers.map((w) => w.state), ['ready', 'ready']);
 
+  // a worker that crashes: STATUS= follows it down and back up, READY=1 is not said again
+  process.kill(status.workers[0].pid, 'SIGKILL');
+  const down = await until('STATUS= with a worker restarting', () => messages.find((m) => m.fields.STATUS === '1 worker(s) ready, 1 restarting'));
+  await until('STATUS= with both workers back', () => messages.find((m) => m.usec > down.usec && m.fields.STATUS === '2 worker(s) ready, 0 restarting'));
+
   const reload = await runCli(['reload', '--data-dir', server.dataDir]);
   assert.equal(reload.exitCode, 0, reload.stderr);
   await until('READY=1 after the reload', () => lifecycle(messages).length >= 3);
