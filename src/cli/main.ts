@@ -8,6 +8,7 @@ import { registerLogs } from './logs.js';
 import { registerNginxConfig } from './nginx-config.js';
 import { registerProfiles } from './profiles.js';
 import { registerServe } from './serve.js';
+import { registerSystemdUnit } from './systemd-unit.js';
 
 export function buildProgram(ctx: Context): Command {
   const program = new Command('presenter-serve')
@@ -25,6 +26,7 @@ export function buildProgram(ctx: Context): Command {
   registerLogs(program, ctx);
   registerProfiles(program, ctx);
   registerNginxConfig(program, ctx);
+  registerSystemdUnit(program, ctx);
   return program;
 }
 

@@ -20,6 +20,7 @@ import { Heartbeats } from './heartbeat.js';
 import { listenControl } from './control.js';
 import type { DataDirLock } from './lock.js';
 import { SETTINGS_ENV, type FromWorker } from './messages.js';
+import { createNotifier, type Notifier } from './notify.js';
 import { removePidFile } from './pidfile.js';
 import { installSignals } from './signals.js';
 import { SlotTable, type ReplaceOutcome } from './slots.js';
@@ -72,6 +73,7 @@ export class Supervisor {
   private readonly recycling = new Map<number, Promise<void>>();
   /** Each worker's --max-requests plus its own jitter, drawn when it became ready. */
   private readonly requestLimits = new WeakMap<WorkerProcess, number>();
+  private readonly notify: Notifier;
 
   constructor(
     private readonly settings: Settings,
@@ -88,6 +90,7 @@ export class Supervisor {
     this.logger = createLogger(settings.logLevel, 0, this.sink);
     this.heartbeats = new Heartbeats<WorkerProcess>(settings.fork ? settings.heartbeatTimeoutMs : 0);
     if (settings.accessLog) this.accessSink = new AccessSink({ target: settings.accessLog, maxBytes: settings.logMaxBytes, maxFiles: settings.logMaxFiles, stdout: ctx.stdout });
+    this.notify = createNotifier(ctx.env, this.logger);
     const count = settings.fork ? settings.workers : 0;
     this.restarts = new Array<number>(count).fill(0);
     this.backoffs = Array.from({ length: count }, () => new RestartBackoff());
@@ -163,6 +166,15 @@ export class Supervisor {
     this.state = 'running';
     const s = this.settings;
     this.logger.info({ event: 'supervisor.ready', url: `http://${s.host === '0.0.0.0' ? '127.0.0.1' : s.host}:${s.port}/` }, `Ready on http://${s.host}:${s.port}/`);
+    this.notify.ready(this.workerSummary());
+  }
+
+  /** systemd's STATUS= line: what `systemctl status` shows. */
+  private workerSummary(): string {
+    if (!this.settings.fork) return 'serving from the primary process';
+    const ready = this.table.workers().filter((w) => w.role === 'current' && w.ready).length;
+    const restarting = this.restartTimers.filter((timer) => timer !== undefined).length;
+    return `${ready} worker(s) ready, ${restarting} restarting`;
   }
 
   /** The workers new connections go to: ready, serving, not retiring. */
@@ -189,6 +201,8 @@ export class Supervisor {
         if (maxRequests > 0) this.requestLimits.set(p, maxRequests + (maxRequestsJitter > 0 ? randomInt(0, maxRequestsJitter + 1) : 0));
         this.table.ready(p);
         this.handoff?.flush();
+        // a restarted worker is back (READY=1 itself says so at start-up)
+        if (this.state === 'running') this.notify.status(this.workerSummary());
         if (this.table.settled()) this.markRunning();
       },
       exited: (p) => this.onExit(p),
@@ -291,6 +305,7 @@ export class Supervisor {
       this.restartTimers[slot] = undefined;
       this.table.restartDue(slot);
     }, delay);
+    this.notify.status(this.workerSummary());
   }
 
   private async onControl(command: 'status' | 'reload' | 'stop'): Promise<unknown> {
@@ -386,6 +401,7 @@ export class Supervisor {
     if (refusal) throw new Error(refusal);
     this.state = 'reloading';
     this.logger.info({ event: 'supervisor.reloading', workers: this.table.size }, 'Reloading workers one at a time');
+    this.notify.reloading(`reloading ${this.table.size} worker(s)`);
     let reloaded = 0;
     try {
       await Promise.all(this.recycling.values()); // a worker being recycled is replaced first
@@ -402,7 +418,11 @@ export class Supervisor {
         reloaded++;
       }
     } finally {
-      if (this.state === 'reloading') this.state = 'running';
+      if (this.state === 'reloading') {
+        this.state = 'running';
+        // a failed reload leaves the old workers serving: running again either way
+        this.notify.ready(this.workerSummary());
+      }
     }
     this.logger.info({ event: 'supervisor.reloaded', workers: reloaded }, `Reloaded ${reloaded} worker(s)`);
     return { reloaded, pids: this.table.workers().filter((w) => w.role === 'current').map((w) => w.worker.pid) };
@@ -448,12 +468,14 @@ export class Supervisor {
     this.state = 'stopping';
     clearInterval(this.heartbeatTimer);
     this.logger.info({ event: 'supervisor.stopping', reason, gracefulTimeoutMs: this.stopTimeoutMs() }, `Stopping: ${reason}`);
+    this.notify.stopping(`stopping: ${reason}`);
     if (startError && exitCode === 2) this.ctx.stderr.write(`error: ${reason}\n  fix: ${this.fixFor(reason)}\n`);
     this.handoff?.close(); // no new connections; the workers drain theirs
     this.table.stop();
     await Promise.all(this.table.workers().map(({ worker }) => worker.exited));
     if (this.service) await this.service.stop(this.stopTimeoutMs());
     this.control?.close();
+    await this.notify.close();
     removePidFile(this.settings.dataDir);
     this.logger.info({ event: 'supervisor.stopped', exitCode, uptimeSec: Math.round((Date.now() - this.startedAt) / 1000) }, 'Stopped');
     flushLoggerSync(this.logger);
