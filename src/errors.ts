@@ -1,6 +1,7 @@
 // One error type for everything the user can cause or fix: a stable code, an exit code and,
 // where there is one, the fix. main() prints message + fix for these, a stack for anything else.
-export type ExitCode = 0 | 1 | 2;
+/** 3: `status` found the service not running (the LSB convention). */
+export type ExitCode = 0 | 1 | 2 | 3;
 
 export class PresenterError extends Error {
   readonly code: string;

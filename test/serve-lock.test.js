@@ -75,7 +75,7 @@ test('after kill -9 of the supervisor and its workers the next serve starts and 
   assert.ok(existsSync(socket), 'kill -9 leaves the socket behind');
   assert.equal(readFileSync(join(dataDir, 'presenter.pid'), 'utf8').trim(), String(server.child.pid));
   const stale = await runCli(['status', '--data-dir', dataDir]);
-  assert.equal(stale.exitCode, 1);
+  assert.equal(stale.exitCode, 3);
   assert.match(stale.stderr, new RegExp(`is stale: pid ${server.child.pid} is not running`));
 
   const next = await startServer(t, { dataDir });

@@ -187,12 +187,15 @@ test('a data dir that is not writable: exit 2 naming it', async (t) => {
 test('status and stop find no server, or say the pid file is stale', async (t) => {
   const dataDir = makeDataDir(t);
   const none = await runCli(['status', '--data-dir', dataDir]);
-  assert.equal(none.exitCode, 1);
+  assert.equal(none.exitCode, 3, 'status: not running is exit 3 (LSB)');
   assert.match(none.stderr, /is not running on .* \(no pid file\)/);
   writeFileSync(join(dataDir, 'presenter.pid'), '999999\n');
   const stale = await runCli(['status', '--data-dir', dataDir]);
-  assert.equal(stale.exitCode, 1);
+  assert.equal(stale.exitCode, 3);
   assert.match(stale.stderr, /pid file .* is stale: pid 999999 is not running/);
+  const stopNone = await runCli(['stop', '--data-dir', dataDir]);
+  assert.equal(stopNone.exitCode, 1, 'stop keeps exit 1');
+  writeFileSync(join(dataDir, 'presenter.pid'), '999999\n'); // stop removed the stale one; serve must replace it
   const server = await startServer(t, { dataDir });
   const stop = await runCli(['stop', '--data-dir', dataDir]);
   assert.equal(stop.exitCode, 0, stop.stderr);

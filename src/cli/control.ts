@@ -19,12 +19,15 @@ function dataDirOf(flag: string | undefined, ctx: Context): string {
 async function ask(dataDir: string, command: ControlCommand): Promise<unknown> {
   if (!isDataDirLocked(dataDir)) {
     const pid = readPidFile(dataDir);
+    // not running: `status` exits 3 (the LSB convention, what systemd and init scripts test), the others 1
+    const exitCode = command === 'status' ? 3 : 1;
     if (pid.state === 'none') {
-      throw new PresenterError('NOT_RUNNING', `presenter-serve is not running on ${dataDir} (no pid file).`, { fix: 'Start it with `presenter-serve serve`, or pass the --data-dir it runs with.' });
+      throw new PresenterError('NOT_RUNNING', `presenter-serve is not running on ${dataDir} (no pid file).`, { exitCode, fix: 'Start it with `presenter-serve serve`, or pass the --data-dir it runs with.' });
     }
     if (command === 'stop') removePidFile(dataDir);
     const why = pid.pid === undefined ? 'it names no pid' : pid.state === 'running' ? `pid ${pid.pid} is another program, not a server holding this data dir` : `pid ${pid.pid} is not running`;
     throw new PresenterError('STALE_PID', `The pid file ${resolve(dataDir, 'presenter.pid')} is stale: ${why}.${command === 'stop' ? ' Removed it.' : ''}`, {
+      exitCode,
       fix: command === 'stop' ? 'Nothing to stop.' : 'The server is not running (it was killed or crashed): start it with `presenter-serve serve`.',
     });
   }
@@ -38,6 +41,34 @@ async function ask(dataDir: string, command: ControlCommand): Promise<unknown> {
       fix: 'It may be starting or stopping: try again in a few seconds. If it stays so, its log says why; `kill -TERM` the pid stops it.',
     });
   }
+}
+
+function formatStatus(status: SupervisorStatus): string {
+  const out: string[] = [];
+  out.push(`presenter-serve running: pid ${status.pid}, profile ${status.profile}, ${status.host}:${status.port}, up ${formatUptime(status.uptimeSec)}`);
+  out.push(`data dir ${status.dataDir}, store ${status.store === 'sqlite' ? 'SQLite in the data dir' : `PostgreSQL ${status.store}`}, queue ${status.queueDepth ?? '-'} job(s) waiting`);
+  out.push('');
+  const num = (n: number | null, unit = ''): string => (n === null ? '-' : `${n}${unit}`);
+  const rows = [
+    ['WORKER', 'PID', 'STATE', 'UPTIME', 'RESTARTS', 'CPU', 'REQ/S', 'ELD P99', 'RSS', 'JOBS', 'LAST EXIT'],
+    ...status.workers.map((w) => [
+      String(w.id),
+      String(w.pid ?? '-'),
+      w.state,
+      formatUptime(w.uptimeSec),
+      String(w.restarts),
+      num(w.cpuPercent, '%'),
+      num(w.requestsPerSec),
+      num(w.eventLoopDelayMs, ' ms'),
+      formatBytes(w.rssBytes),
+      String(w.activeJobs ?? '-'),
+      w.lastExit ?? '-',
+    ]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) out.push(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd());
+  if (status.mode === 'single') out.push('', 'windows profile: the primary serves by itself; no worker to replace, recycle, scale or hand connections to');
+  return `${out.join('\n')}\n`;
 }
 
 function formatBytes(bytes: number | null): string {
@@ -56,17 +87,23 @@ export function registerControl(program: Command, ctx: Context): void {
     .description('Show the running server: supervisor, profile, uptime and each worker')
     .option('--data-dir <dir>', 'the data dir the server runs with (PRESENTER_DATA_DIR, default ./data)')
     .option('--json', 'print JSON')
-    .action(async (opts: { dataDir?: string; json?: boolean }) => {
-      const status = (await ask(dataDirOf(opts.dataDir, ctx), 'status')) as SupervisorStatus;
-      if (opts.json) {
-        ctx.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
-        return;
+    .option('--watch', 'refresh every 2 s (in place on a terminal, like pm2 monit; a block of lines each time when piped) until Ctrl-C')
+    .action(async (opts: { dataDir?: string; json?: boolean; watch?: boolean }) => {
+      const dataDir = dataDirOf(opts.dataDir, ctx);
+      const show = async (): Promise<void> => {
+        const status = (await ask(dataDir, 'status')) as SupervisorStatus;
+        ctx.stdout.write(opts.json ? `${JSON.stringify(status, null, opts.watch ? undefined : 2)}\n` : formatStatus(status));
+      };
+      if (!opts.watch) return show();
+      const tty = (ctx.stdout as { isTTY?: boolean }).isTTY === true && !opts.json;
+      let stopped = false;
+      process.once('SIGINT', () => (stopped = true));
+      while (!stopped) {
+        if (tty) ctx.stdout.write('\x1b[H\x1b[2J'); // home, clear: refreshed in place
+        else if (!opts.json) ctx.stdout.write(`--- ${new Date().toISOString()}\n`);
+        await show(); // a server that stops meanwhile ends the watch with exit 3
+        for (let i = 0; i < 20 && !stopped; i++) await new Promise((r) => setTimeout(r, 100));
       }
-      ctx.stdout.write(`presenter-serve running: pid ${status.pid}, profile ${status.profile}, ${status.host}:${status.port}, up ${formatUptime(status.uptimeSec)}\n`);
-      ctx.stdout.write(`data dir ${status.dataDir}, store ${status.store === 'sqlite' ? 'SQLite in the data dir' : `PostgreSQL ${status.store}`}\n\n`);
-      const rows = [['WORKER', 'PID', 'STATE', 'UPTIME', 'RESTARTS', 'RSS', 'JOBS'], ...status.workers.map((w) => [String(w.id), String(w.pid ?? '-'), w.state, formatUptime(w.uptimeSec), String(w.restarts), formatBytes(w.rssBytes), String(w.activeJobs ?? '-')])];
-      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-      for (const r of rows) ctx.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
     });
 
   program

@@ -6,6 +6,7 @@ import { ConfigError } from '../errors.js';
 import { PPTX_LIMITS } from '../feedback/pptx/limits.js';
 import { parseBodyLimit, parseListen, parseServerName, parseUpstream, type Upstream } from '../nginx/options.js';
 import { renderConfig } from '../nginx/render.js';
+import { withoutTrailingSlashes } from '../fs/trailing-slashes.js';
 
 interface NginxFlags {
   upstream?: Upstream[];
@@ -62,5 +63,5 @@ function checkPrefix(dir: string): string {
   if (!/^[\w/.+@%,:=-]+$/.test(dir)) {
     throw new ConfigError('BAD_FLAG', `Expected --prefix to be a directory path without spaces, quotes, ';', '{', '}' or '$', got \`${dir}\`.`, { fix: 'Choose a plain path such as /var/lib/presenter-nginx.' });
   }
-  return dir.replace(/\/+$/, '') || '/';
+  return withoutTrailingSlashes(dir) || '/';
 }

@@ -5,6 +5,7 @@ import { Option, type Command } from 'commander';
 import type { Context } from '../context.js';
 import { parseIntFlag } from '../config/resolve.js';
 import { ConfigError } from '../errors.js';
+import { withoutTrailingSlashes } from '../fs/trailing-slashes.js';
 
 const DEFAULT_DATA_DIR = '/var/lib/presenter-serve';
 // systemd's relaxed user/group names (letters, digits, _ . -), or a numeric id
@@ -41,7 +42,7 @@ function absolutePath(flag: string, value: string | undefined): string | undefin
     throw new ConfigError('BAD_FLAG', `${flag} \`${value}\` holds a space, quote, backslash, semicolon or control character, which a unit file cannot hold in every setting.`, { fix: 'Choose a path without them (or a symbolic link without them to it).' });
   }
   const clean = normalize(value);
-  return clean.length > 1 ? clean.replace(/\/+$/, '') : clean;
+  return clean.length > 1 ? withoutTrailingSlashes(clean) || '/' : clean;
 }
 
 export function registerSystemdUnit(program: Command, ctx: Context): void {
@@ -86,7 +87,7 @@ export function registerSystemdUnit(program: Command, ctx: Context): void {
       const bin = fileURLToPath(new URL('../../bin/presenter-serve.js', import.meta.url));
 
       if (user === undefined || user === 'root' || user === '0') note('the service will run as root; pass --user with a system account that owns the data dir.');
-      if (user !== undefined && user !== 'root' && !/^\d+$/.test(user) && !new RegExp(`^${user.replaceAll('.', '\\.')}:`, 'm').test(ctx.readSystemFile('/etc/passwd') ?? '')) {
+      if (user !== undefined && user !== 'root' && !/^\d+$/.test(user) && !(ctx.readSystemFile('/etc/passwd') ?? '').split('\n').some((line) => line.startsWith(`${user}:`))) {
         note(`there is no user ${user} here yet: create it with \`useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin ${user}\`.`);
       }
       if (!dataDir.startsWith('/var/lib/') && !existsSync(dataDir)) note(`${dataDir} does not exist: create it (owned by ${user ?? 'root'}, mode 0700) before starting the service.`);

@@ -96,7 +96,7 @@ function loginFailure(f: PgFacts, e: PgFailure): Pick<CheckResult, 'detail' | 'f
       fix: `Add a line to pg_hba.conf on the database server (\`SHOW hba_file\` finds it), e.g. \`host  ${f.database}  ${f.user}  ${cidr}  scram-sha-256\` (hostssl with TLS), then reload it: \`SELECT pg_reload_conf();\`.`,
     };
   }
-  if (/role .* does not exist/.test(e.message)) {
+  if (e.message.startsWith('role ') && e.message.endsWith(' does not exist')) {
     return { detail: `The role "${f.user}" does not exist on ${at} (${e.code}).`, fix: `Create it on the server: \`createuser -h ${f.host} -P ${f.user}\` (or \`CREATE ROLE "${f.user}" LOGIN PASSWORD '…';\`), or put an existing user in the database URL.` };
   }
   if (e.code === '53300') {

@@ -4,12 +4,16 @@
 // longer than the timeout is killed and replaced. No I/O here: the supervisor sends the pings,
 // kills, and logs; this keeps the clock and the last answers, so it is tested with a fake clock.
 
+import type { LoadSample } from '../worker/sampler.js';
+
 export interface LastAnswer {
   /** When the worker last answered (or became ready). */
   at: number;
   /** HTTP requests it was serving then, and jobs it held: what it was doing when it went silent. */
   requests: number;
   activeJobs: number;
+  /** The worker's load over the second before that answer (status shows it). */
+  load?: LoadSample & { queueDepth: number | null };
 }
 
 export interface HungWorker<W> extends LastAnswer {
@@ -47,8 +51,12 @@ export class Heartbeats<W> {
     return [...this.last.keys()];
   }
 
-  answered(worker: W, now: number, requests: number, activeJobs: number): void {
-    if (this.last.has(worker)) this.last.set(worker, { at: now, requests, activeJobs });
+  answered(worker: W, now: number, requests: number, activeJobs: number, load?: LastAnswer['load']): void {
+    if (this.last.has(worker)) this.last.set(worker, { at: now, requests, activeJobs, ...(load ? { load } : {}) });
+  }
+
+  lastAnswer(worker: W): LastAnswer | undefined {
+    return this.last.get(worker);
   }
 
   /** Silent for more than two pings (and a margin): `status` shows it as unresponsive before it is killed. */

@@ -1,4 +1,5 @@
 // IPC between the supervisor and its workers. Never POSIX signals: one code path for every platform.
+import type { LoadSample } from '../worker/sampler.js';
 import type { ServiceStats } from '../worker/service.js';
 
 export type ToWorker =
@@ -20,7 +21,7 @@ export type FromWorker =
   /** Took the connection sent with `conn` `id`: the supervisor closes its own descriptor of it. */
   | { type: 'took'; id: number }
   /** `requests` in flight now, `served` since the worker started, its RSS: the heartbeat's answer. */
-  | { type: 'pong'; seq: number; requests: number; activeJobs: number; served: number; rssBytes: number }
+  | { type: 'pong'; seq: number; requests: number; activeJobs: number; served: number; rssBytes: number; load?: LoadSample & { queueDepth: number | null } }
   | { type: 'metrics'; requestId: number }
   /** Count a client's request in the supervisor's one rate counter (http/rate-counter.ts). */
   | { type: 'rate'; requestId: number; key: string; windowMs: number };

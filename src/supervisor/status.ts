@@ -1,5 +1,6 @@
 import { redactDatabaseUrl } from '../store/database-url.js';
 import type { Settings } from '../config/defaults.js';
+import type { LoadSample } from '../worker/sampler.js';
 import type { ServiceStats } from '../worker/service.js';
 import type { SlotTable } from './slots.js';
 import type { WorkerProcess } from './worker-process.js';
@@ -17,6 +18,12 @@ export interface WorkerStatus {
   restarts: number;
   rssBytes: number | null;
   activeJobs: number | null;
+  /** Over the second before its last heartbeat: CPU in % of one core, requests/s, event-loop delay p99. */
+  cpuPercent: number | null;
+  requestsPerSec: number | null;
+  eventLoopDelayMs: number | null;
+  /** Why this slot's previous worker went: `signal SIGKILL`, `hung`, `recycled: max-memory`, … */
+  lastExit: string | null;
 }
 
 export interface SupervisorStatus {
@@ -31,11 +38,13 @@ export interface SupervisorStatus {
   uptimeSec: number;
   mode: 'cluster' | 'single';
   workers: WorkerStatus[];
+  /** Feedback jobs waiting in the (shared) queue, as a worker last counted them. */
+  queueDepth: number | null;
 }
 
 export type StatsOf = (proc: WorkerProcess) => Promise<Pick<ServiceStats, 'rssBytes' | 'activeJobs'> | undefined>;
 
-export function baseStatus(settings: Settings, startedAt: number, now: number): Omit<SupervisorStatus, 'mode' | 'workers'> {
+export function baseStatus(settings: Settings, startedAt: number, now: number): Omit<SupervisorStatus, 'mode' | 'workers' | 'queueDepth'> {
   return {
     pid: process.pid,
     profile: settings.profile,
@@ -56,6 +65,7 @@ export async function workerRows(
   now: number,
   statsOf: StatsOf,
   unresponsive: (proc: WorkerProcess) => boolean = () => false,
+  extra: { load?: (proc: WorkerProcess) => LoadSample | undefined; lastExit?: readonly (string | undefined)[] } = {},
 ): Promise<WorkerStatus[]> {
   const rows = table.workers().map(async ({ slot, worker: proc, role, ready }): Promise<WorkerStatus> => {
     const stats = role === 'retiring' ? undefined : await statsOf(proc);
@@ -68,11 +78,19 @@ export async function workerRows(
       restarts: restarts[slot] ?? 0,
       rssBytes: stats?.rssBytes ?? null,
       activeJobs: stats?.activeJobs ?? null,
+      ...loadFields(role === 'retiring' ? undefined : extra.load?.(proc)),
+      lastExit: extra.lastExit?.[slot] ?? null,
     };
   });
   const waiting: WorkerStatus[] = [];
   for (let slot = 0; slot < table.size; slot++) {
-    if (table.isRestartArmed(slot)) waiting.push({ id: 0, slot, pid: undefined, state: 'restarting', uptimeSec: 0, restarts: restarts[slot] ?? 0, rssBytes: null, activeJobs: null });
+    if (table.isRestartArmed(slot)) {
+      waiting.push({ id: 0, slot, pid: undefined, state: 'restarting', uptimeSec: 0, restarts: restarts[slot] ?? 0, rssBytes: null, activeJobs: null, ...loadFields(undefined), lastExit: extra.lastExit?.[slot] ?? null });
+    }
   }
   return [...(await Promise.all(rows)), ...waiting].sort((a, b) => a.slot - b.slot);
+}
+
+export function loadFields(load: LoadSample | undefined): Pick<WorkerStatus, 'cpuPercent' | 'requestsPerSec' | 'eventLoopDelayMs'> {
+  return { cpuPercent: load?.cpuPercent ?? null, requestsPerSec: load?.requestsPerSec ?? null, eventLoopDelayMs: load?.eventLoopDelayMs ?? null };
 }

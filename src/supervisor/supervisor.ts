@@ -24,7 +24,7 @@ import { createNotifier, type Notifier } from './notify.js';
 import { removePidFile } from './pidfile.js';
 import { installSignals } from './signals.js';
 import { SlotTable, type ReplaceOutcome } from './slots.js';
-import { baseStatus, workerRows, type SupervisorStatus } from './status.js';
+import { baseStatus, loadFields, workerRows, type SupervisorStatus } from './status.js';
 import { describeExit, forkWorker, sendTo, stopWorker, type WorkerProcess } from './worker-process.js';
 
 export type { SupervisorStatus } from './status.js';
@@ -47,6 +47,10 @@ export class Supervisor {
   readonly logger: Logger;
   private readonly table: SlotTable<WorkerProcess>;
   private readonly restarts: number[];
+  /** Per slot, why its previous worker went (status: lastExit). */
+  private readonly lastExit: (string | undefined)[] = [];
+  /** Why the supervisor itself ended a worker, for lastExit: hung, recycled. */
+  private readonly endedBecause = new WeakMap<WorkerProcess, string>();
   private readonly restartTimers: (NodeJS.Timeout | undefined)[];
   private readonly pendingReplace = new Map<number, (outcome: ReplaceOutcome<WorkerProcess>) => void>();
   private readonly backoffs: RestartBackoff[];
@@ -240,7 +244,7 @@ export class Supervisor {
         this.handoff?.taken(message.id);
         break;
       case 'pong':
-        this.heartbeats.answered(proc, Date.now(), message.requests, message.activeJobs);
+        this.heartbeats.answered(proc, Date.now(), message.requests, message.activeJobs, message.load);
         this.maybeRecycle(proc, message);
         break;
       case 'ready':
@@ -265,6 +269,7 @@ export class Supervisor {
         { event: 'worker.hung', workerId: proc.id, workerPid: proc.pid, silentMs: hung.silentMs, timeoutMs: this.heartbeats.timeoutMs, requests: hung.requests, activeJobs: hung.activeJobs },
         `Worker ${proc.id} (pid ${proc.pid}) has not answered for ${Math.round(hung.silentMs / 1000)} s (--timeout ${this.heartbeats.timeoutMs / 1000} s) while serving ${hung.requests} request(s) and holding ${hung.activeJobs} job(s): killing it; its jobs are taken over when their leases expire`,
       );
+      this.endedBecause.set(proc, `hung (no heartbeat for ${Math.round(hung.silentMs / 1000)} s)`);
       proc.worker.process.kill('SIGKILL');
     }
     const seq = ++this.pingSeq;
@@ -274,7 +279,9 @@ export class Supervisor {
   private onExit(proc: WorkerProcess): void {
     this.heartbeats.forget(proc);
     this.handoff?.workerGone(proc);
-    const role = this.table.workers().find((w) => w.worker === proc)?.role;
+    const tracked = this.table.workers().find((w) => w.worker === proc);
+    const role = tracked?.role;
+    if (tracked && this.state !== 'stopping') this.lastExit[tracked.slot] = this.endedBecause.get(proc) ?? (role === 'retiring' ? 'replaced (reload)' : describeExit(proc));
     const expected = role === 'retiring' || this.state === 'stopping';
     this.logger[expected ? 'info' : 'warn'](
       { event: 'worker.exited', workerId: proc.id, workerPid: proc.pid, code: proc.exit?.code, signal: proc.exit?.signal, expected },
@@ -324,10 +331,27 @@ export class Supervisor {
     const now = Date.now();
     const base = baseStatus(this.settings, this.startedAt, now);
     if (!this.settings.fork) {
+      // the windows profile: the primary serves; its load is measured since the previous status
       const stats = this.service?.stats();
-      return { ...base, mode: 'single', workers: [{ id: 0, slot: 0, pid: process.pid, state: this.service ? 'ready' : 'starting', uptimeSec: base.uptimeSec, restarts: 0, rssBytes: stats?.rssBytes ?? null, activeJobs: stats?.activeJobs ?? null }] };
+      const load = this.service?.sample();
+      return {
+        ...base,
+        mode: 'single',
+        queueDepth: load?.queueDepth ?? null,
+        workers: [
+          { id: 0, slot: 0, pid: process.pid, state: this.service ? 'ready' : 'starting', uptimeSec: base.uptimeSec, restarts: 0, rssBytes: stats?.rssBytes ?? null, activeJobs: stats?.activeJobs ?? null, ...loadFields(load), lastExit: null },
+        ],
+      };
     }
-    return { ...base, mode: 'cluster', workers: await workerRows(this.table, this.restarts, now, (proc) => this.workerStats(proc), (proc) => this.heartbeats.unresponsive(proc, Date.now())) };
+    const workers = await workerRows(this.table, this.restarts, now, (proc) => this.workerStats(proc), (proc) => this.heartbeats.unresponsive(proc, Date.now()), {
+      load: (proc) => this.heartbeats.lastAnswer(proc)?.load,
+      lastExit: this.lastExit,
+    });
+    const depths = this.heartbeats
+      .watched()
+      .map((proc) => this.heartbeats.lastAnswer(proc)?.load?.queueDepth)
+      .filter((n): n is number => typeof n === 'number');
+    return { ...base, mode: 'cluster', workers, queueDepth: depths.length > 0 ? Math.max(...depths) : null };
   }
 
   private workerStats(proc: WorkerProcess): Promise<{ rssBytes: number; activeJobs: number } | undefined> {
@@ -373,6 +397,7 @@ export class Supervisor {
     }
     if (!reason) return;
     const slot = tracked.slot;
+    this.endedBecause.set(proc, `recycled: ${String(reason.reason)}`);
     this.logger.info(
       { event: 'worker.recycled', workerId: proc.id, workerPid: proc.pid, slot, ...reason },
       reason.reason === 'max-memory'

@@ -103,7 +103,7 @@ process.on('message', (message: unknown, handle: unknown) => {
       break;
     case 'ping': {
       const stats = service?.stats();
-      send({ type: 'pong', seq: message.seq, requests: stats?.requests ?? 0, activeJobs: stats?.activeJobs ?? 0, served: stats?.served ?? 0, rssBytes: stats?.rssBytes ?? 0 });
+      send({ type: 'pong', seq: message.seq, requests: stats?.requests ?? 0, activeJobs: stats?.activeJobs ?? 0, served: stats?.served ?? 0, rssBytes: stats?.rssBytes ?? 0, load: service?.sample() });
       break;
     }
     case 'metrics':

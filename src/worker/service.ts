@@ -12,6 +12,7 @@ import { RateCounter } from '../http/rate-counter.js';
 import type { RateHit } from '../http/rate-limit.js';
 import { openFileLimit } from '../config/open-files.js';
 import { JobRunner } from '../jobs/runner.js';
+import { LoadSampler, type LoadSample } from './sampler.js';
 import { poolSizeFor } from '../store/database-url.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { isStoreError, type Store, type StoreEvent } from '../store/types.js';
@@ -36,6 +37,8 @@ export interface Service {
   /** A connection the supervisor accepted and handed over (handoff mode). */
   accept(socket: Socket): void;
   stats(): ServiceStats;
+  /** CPU, requests/s and event-loop delay since the last call, and the shared queue's depth (the last count). */
+  sample(): LoadSample & { queueDepth: number | null };
   /** Stops accepting, lets requests and jobs finish within `timeoutMs`, then closes the store. */
   stop(timeoutMs: number): Promise<void>;
 }
@@ -128,6 +131,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const handed = new Set<Socket>();
   const maxHanded = handoffConnectionLimit();
   const refusals = refusalReporter(logger, () => maxHanded);
+  const sampler = new LoadSampler();
+  let queueDepth: number | null = null;
   return {
     app,
     metrics,
@@ -146,12 +151,21 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       const mem = process.memoryUsage();
       return { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, activeJobs: runner.active, requests, served };
     },
+    sample: () => {
+      // the count is asked for now and reported at the next sample: a sample never waits on the database
+      store.queueDepth().then(
+        (n) => (queueDepth = n),
+        () => (queueDepth = null),
+      );
+      return { ...sampler.sample(served), queueDepth };
+    },
     async stop(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       await drainAndClose(app, timeoutMs, logger, options.handoff ? handed : undefined);
       await runner.stop(Math.max(0, deadline - Date.now()));
       await (provider as { close?: () => Promise<void> }).close?.();
       unsubscribe();
+      sampler.stop();
       await store.close();
     },
   };
