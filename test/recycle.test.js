@@ -12,9 +12,10 @@ async function load(server, { clients = 4, until }) {
   const dispatcher = new Agent({ keepAliveTimeout: 10_000, connections: clients });
   const failures = [];
   let ok = 0;
+  const deadline = Date.now() + 90_000; // bounded, even when the server fails
   await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
-      for (let i = 0; !until(ok); i++) {
+      for (let i = 0; !until(ok) && Date.now() < deadline; i++) {
         try {
           const created = await fetch(`${server.url}/api/presentations`, { dispatcher, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ title: `T ${c}-${i}`, content: '# T\n\nwords' }) });
           if (created.status !== 201) failures.push(`POST ${created.status} ${await created.text()}`);
@@ -27,6 +28,7 @@ async function load(server, { clients = 4, until }) {
           }
         } catch (error) {
           failures.push(`${error.message} ${error.cause?.code ?? ''}`);
+          await new Promise((r) => setTimeout(r, 100)); // never a busy loop against a dead server
         }
       }
     }),

@@ -58,12 +58,19 @@ function world(slots) {
   return w;
 }
 
-function checkInvariants(w, slots, context) {
+function checkInvariants(w, _slots, context) {
   const listed = w.table.workers().map((x) => x.worker);
   assert.equal(new Set(listed).size, listed.length, `a worker is listed twice ${context}`);
   assert.deepEqual(new Set(listed), new Set(w.live.keys()), `live processes ≠ listed workers ${context}`);
-  for (let s = 0; s < slots; s++) {
+  assert.ok(w.stopped || w.table.openCount >= 1, `no slot left open ${context}`);
+  for (let s = 0; s < w.table.size; s++) {
     const own = w.table.workers().filter((x) => x.slot === s);
+    if (!w.table.isOpen(s)) {
+      // a removed slot (scale down): only workers draining, nothing started or armed for it
+      assert.ok(own.every((x) => x.role === 'retiring'), `removed slot ${s} has a serving worker ${context}`);
+      assert.ok(!w.armed.has(s), `restart armed for removed slot ${s} ${context}`);
+      continue;
+    }
     assert.ok(own.filter((x) => x.role === 'current').length <= 1, `two current workers in slot ${s} ${context}`);
     assert.ok(own.filter((x) => x.role === 'incoming').length <= 1, `two incoming workers in slot ${s} ${context}`);
     // a restart is armed only for a slot that has nobody to serve or to take over
@@ -76,7 +83,7 @@ function checkInvariants(w, slots, context) {
   assert.equal(w.doubleOutcome, 0, `a replace answered twice ${context}`);
 }
 
-const EVENTS = ['ready', 'ready', 'crash', 'killStarting', 'stopDone', 'timer', 'timer', 'replace', 'replace', 'stop'];
+const EVENTS = ['ready', 'ready', 'crash', 'killStarting', 'stopDone', 'timer', 'timer', 'replace', 'replace', 'grow', 'shrink', 'stop'];
 
 function runSequence(seed, length) {
   const rnd = random(seed);
@@ -125,9 +132,21 @@ function runSequence(seed, length) {
         break;
       }
       case 'replace': {
-        const slot = Math.floor(rnd() * slots);
+        const slot = Math.floor(rnd() * w.table.size);
         w.replace(slot);
         trace.push(`replace ${slot}`);
+        break;
+      }
+      case 'grow': {
+        // `scale` and TTIN run only while the server runs
+        if (w.stopped || w.table.openCount >= 5) continue;
+        trace.push(`grow ${w.table.grow()}`);
+        break;
+      }
+      case 'shrink': {
+        if (w.stopped) continue;
+        const removed = w.table.shrink();
+        trace.push(removed === undefined ? 'shrinkRefused' : `shrink ${removed}`);
         break;
       }
       case 'stop':
@@ -166,7 +185,7 @@ function runSequence(seed, length) {
     assert.deepEqual(w.table.workers(), []);
   } else {
     assert.ok(w.table.settled(), `not settled after draining (seed ${seed}): ${JSON.stringify(w.table.workers())}`);
-    assert.equal(w.live.size, slots, `seed ${seed}: ${w.live.size} processes for ${slots} slots`);
+    assert.equal(w.live.size, w.table.openCount, `seed ${seed}: ${w.live.size} processes for ${w.table.openCount} open slots`);
   }
   return { trace, outcomes: w.replaceOutcomes };
 }
@@ -179,7 +198,7 @@ test('slot table: live workers = listed workers over 5,000 generated sequences o
     for (const o of outcomes) seen.add(`replace:${o}`);
   }
   // the generator reached every kind of event and every reload outcome
-  for (const kind of ['ready', 'crash', 'killStarting', 'stopped', 'timer', 'replace', 'stop', 'replace:ok', 'replace:exited', 'replace:stopping']) assert.ok(seen.has(kind), `never generated: ${kind}`);
+  for (const kind of ['ready', 'crash', 'killStarting', 'stopped', 'timer', 'replace', 'grow', 'shrink', 'shrinkRefused', 'stop', 'replace:ok', 'replace:exited', 'replace:stopping', 'replace:removed']) assert.ok(seen.has(kind), `never generated: ${kind}`);
 });
 
 test('slot table: a replacement that dies before ready keeps the old worker and arms no restart', () => {

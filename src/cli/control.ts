@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Context } from '../context.js';
 import { PresenterError } from '../errors.js';
-import { ControlRefused, controlPath, sendControl, type ControlCommand } from '../supervisor/control.js';
+import { ControlRefused, controlPath, sendControl, type ControlArgs, type ControlCommand } from '../supervisor/control.js';
+import { parseIntFlag } from '../config/resolve.js';
 import { isDataDirLocked } from '../supervisor/lock.js';
 import { pidFromFile, readPidFile, removePidFile } from '../supervisor/pidfile.js';
 import type { SupervisorStatus } from '../supervisor/status.js';
@@ -16,7 +17,7 @@ function dataDirOf(flag: string | undefined, ctx: Context): string {
  * data dir's lock (held by a live server, released by the kernel when it dies), not the pid
  * file: a pid file can name a dead process, or a live one that reused its pid.
  */
-async function ask(dataDir: string, command: ControlCommand): Promise<unknown> {
+async function ask(dataDir: string, command: ControlCommand, args: ControlArgs = {}): Promise<unknown> {
   if (!isDataDirLocked(dataDir)) {
     const pid = readPidFile(dataDir);
     // not running: `status` exits 3 (the LSB convention, what systemd and init scripts test), the others 1
@@ -34,7 +35,7 @@ async function ask(dataDir: string, command: ControlCommand): Promise<unknown> {
   const pid = pidFromFile(dataDir);
   const who = `presenter-serve (pid ${pid ?? 'unknown'})`;
   try {
-    return await sendControl(dataDir, command);
+    return await sendControl(dataDir, command, 60_000 + (command === 'scale' ? 30_000 : 0), args);
   } catch (error) {
     if (error instanceof ControlRefused) throw new PresenterError('REFUSED', `${who} refused \`${command}\`: ${error.message}.`);
     throw new PresenterError('NO_ANSWER', `${who} holds ${dataDir} but did not answer on its control socket ${controlPath(dataDir)}: ${(error as Error).message}.`, {
@@ -104,6 +105,16 @@ export function registerControl(program: Command, ctx: Context): void {
         await show(); // a server that stops meanwhile ends the watch with exit 3
         for (let i = 0; i < 20 && !stopped; i++) await new Promise((r) => setTimeout(r, 100));
       }
+    });
+
+  program
+    .command('scale')
+    .description('Run N workers: new ones start, removed ones drain as in a reload, with no failed request (also: SIGTTIN/SIGTTOU, one more/less)')
+    .argument('<workers>', 'the number of workers, 1 to 64', parseIntFlag('workers', 1, 64))
+    .option('--data-dir <dir>', 'the data dir the server runs with')
+    .action(async (workers: number, opts: { dataDir?: string }) => {
+      const result = (await ask(dataDirOf(opts.dataDir, ctx), 'scale', { workers })) as { from: number; to: number; pids: number[] };
+      ctx.stdout.write(`scaled from ${result.from} to ${result.to} worker(s); pids ${result.pids.join(', ')}\n`);
     });
 
   program

@@ -6,7 +6,11 @@ import { ensurePrivateDir, privateSocketDir, SOCKET_FILE } from './socket-dir.js
 
 // The control channel of `status`, `reload` and `stop`: a Unix socket (a named pipe on
 // Windows) named after the data dir, speaking one JSON request and one JSON answer per line.
-export type ControlCommand = 'status' | 'reload' | 'stop';
+export type ControlCommand = 'status' | 'reload' | 'stop' | 'scale';
+/** The arguments of a command: `scale` takes the number of workers. */
+export interface ControlArgs {
+  workers?: number;
+}
 
 /** The server answered, and said no (e.g. a reload is already running). */
 export class ControlRefused extends Error {
@@ -30,7 +34,7 @@ export function prepareControlPath(dataDir: string): string {
 
 // Only the caller holds the data dir's lock, so a socket left at the path is a dead server's
 // (kill -9) and is removed. The socket is 0600: another local user cannot stop the server.
-export function listenControl(dataDir: string, handle: (command: ControlCommand) => Promise<unknown>): Promise<Server> {
+export function listenControl(dataDir: string, handle: (command: ControlCommand, args: ControlArgs) => Promise<unknown>): Promise<Server> {
   const path = prepareControlPath(dataDir);
   if (process.platform !== 'win32') rmSync(path, { force: true });
   const server = createServer((socket) => {
@@ -42,17 +46,20 @@ export function listenControl(dataDir: string, handle: (command: ControlCommand)
       const end = buffer.indexOf('\n');
       if (end === -1) return;
       let command: ControlCommand | undefined;
+      let args: ControlArgs = {};
       try {
-        command = (JSON.parse(buffer.slice(0, end)) as { command?: ControlCommand }).command;
+        const request = JSON.parse(buffer.slice(0, end)) as { command?: ControlCommand; workers?: unknown };
+        command = request.command;
+        if (Number.isInteger(request.workers)) args = { workers: request.workers as number };
       } catch {
         // answered below
       }
       buffer = '';
-      if (command !== 'status' && command !== 'reload' && command !== 'stop') {
+      if (command !== 'status' && command !== 'reload' && command !== 'stop' && command !== 'scale') {
         socket.end(`${JSON.stringify({ ok: false, error: 'unknown command' })}\n`);
         return;
       }
-      handle(command).then(
+      handle(command, args).then(
         (result) => socket.end(`${JSON.stringify({ ok: true, result })}\n`),
         (error: Error) => socket.end(`${JSON.stringify({ ok: false, error: error.message })}\n`),
       );
@@ -68,13 +75,13 @@ export function listenControl(dataDir: string, handle: (command: ControlCommand)
   });
 }
 
-export function sendControl(dataDir: string, command: ControlCommand, timeoutMs = 60_000): Promise<unknown> {
+export function sendControl(dataDir: string, command: ControlCommand, timeoutMs = 60_000, args: ControlArgs = {}): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(controlPath(dataDir));
     let answer = '';
     const timer = setTimeout(() => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     socket.setEncoding('utf8');
-    socket.on('connect', () => socket.write(`${JSON.stringify({ command })}\n`));
+    socket.on('connect', () => socket.write(`${JSON.stringify({ command, ...args })}\n`));
     socket.on('data', (chunk: string) => {
       answer += chunk;
     });

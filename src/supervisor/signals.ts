@@ -7,13 +7,15 @@ import type { Logger } from 'pino';
 //   HUP                          reload
 //   USR1                         reopen the log files (logrotate's postrotate); never the inspector
 //   USR2, WINCH                  logged and ignored
-//   TTIN, TTOU                   logged and ignored for now (one worker more/less comes with `scale`)
+//   TTIN, TTOU                   one worker more / less (as `presenter-serve scale`)
 // Windows has none of these but INT and BREAK: the control channel does the same there.
 export interface SignalHandlers {
   stop(signal: string): void;
   quickStop(signal: string): void;
   reload(): void;
   reopenLogs(): void;
+  /** One worker more (TTIN) or less (TTOU). */
+  scale(delta: 1 | -1, signal: string): void;
 }
 
 type Action = { action: string; run?: () => void };
@@ -48,9 +50,9 @@ export function installSignals(handlers: SignalHandlers, logger: Logger): void {
     SIGUSR1: { action: 'reopen the log files', run: () => handlers.reopenLogs() },
     SIGUSR2: { action: 'ignored' },
     SIGWINCH: { action: 'ignored' },
-    // Their default stops a background process; one worker more/less comes with `scale`.
-    SIGTTIN: { action: 'ignored (scaling is not implemented yet)' },
-    SIGTTOU: { action: 'ignored (scaling is not implemented yet)' },
+    // gunicorn's: one worker more / less (their default would stop a background process)
+    SIGTTIN: { action: 'one worker more', run: () => handlers.scale(1, 'SIGTTIN') },
+    SIGTTOU: { action: 'one worker less', run: () => handlers.scale(-1, 'SIGTTOU') },
   };
   const handle = (signal: NodeJS.Signals, { action, run }: Action): void => {
     logger.info({ event: 'supervisor.signal', signal, action }, `${signal}: ${action}`);

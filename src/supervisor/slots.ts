@@ -21,11 +21,13 @@ export interface SlotEffects<W> {
   replaced(slot: number, outcome: ReplaceOutcome<W>): void;
 }
 
-export type ReplaceOutcome<W> = { ok: true; worker: W } | { ok: false; worker: W | undefined; reason: 'exited' | 'stopping' | 'busy' };
+export type ReplaceOutcome<W> = { ok: true; worker: W } | { ok: false; worker: W | undefined; reason: 'exited' | 'stopping' | 'busy' | 'removed' };
 
 export type Role = 'current' | 'incoming' | 'retiring';
 
 interface SlotState<W> {
+  /** false once `shrink` removed the slot: its retiring workers drain, nothing is started in it. */
+  open: boolean;
   current: W | undefined;
   currentReady: boolean;
   incoming: W | undefined;
@@ -48,11 +50,63 @@ export class SlotTable<W> {
     count: number,
     private readonly effects: SlotEffects<W>,
   ) {
-    this.slots = Array.from({ length: count }, () => ({ current: undefined, currentReady: false, incoming: undefined, retiring: [], restartArmed: false }));
+    this.slots = Array.from({ length: count }, () => SlotTable.emptySlot());
   }
 
+  /** Slot indexes in use, removed slots included (their workers may still be draining). */
   get size(): number {
     return this.slots.length;
+  }
+
+  /** The slots that serve: the number of workers the server runs. */
+  get openCount(): number {
+    return this.slots.filter((slot) => slot.open).length;
+  }
+
+  isOpen(index: number): boolean {
+    return this.slots[index]?.open ?? false;
+  }
+
+  /** One worker more (scale up): a new slot, or a removed one whose workers are gone; its index. */
+  grow(): number {
+    if (this.stopping) throw new Error('the server is stopping');
+    let index = this.slots.findIndex((slot) => !slot.open && slot.retiring.length === 0);
+    if (index === -1) {
+      index = this.slots.length;
+      this.slots.push(SlotTable.emptySlot());
+    } else {
+      this.slots[index] = SlotTable.emptySlot();
+    }
+    this.forkCurrent(index);
+    return index;
+  }
+
+  /**
+   * One worker less (scale down): the highest open slot is removed and its workers asked to stop
+   * (they drain as in a reload). Never the last open slot: undefined then.
+   */
+  shrink(): number | undefined {
+    if (this.stopping) return undefined;
+    const open = this.slots.map((slot, index) => (slot.open ? index : -1)).filter((index) => index !== -1);
+    if (open.length <= 1) return undefined;
+    const index = open[open.length - 1]!;
+    const slot = this.slots[index]!;
+    slot.open = false;
+    if (slot.restartArmed) {
+      slot.restartArmed = false;
+      this.effects.cancelRestart(index);
+    }
+    const pending = slot.incoming;
+    for (const worker of [slot.current, slot.incoming]) {
+      if (worker === undefined) continue;
+      slot.retiring.push(worker);
+      this.effects.stop(worker);
+    }
+    slot.current = undefined;
+    slot.currentReady = false;
+    slot.incoming = undefined;
+    if (pending !== undefined) this.effects.replaced(index, { ok: false, worker: pending, reason: 'removed' });
+    return index;
   }
 
   get isStopping(): boolean {
@@ -108,7 +162,7 @@ export class SlotTable<W> {
 
   restartDue(index: number): void {
     const slot = this.slots[index];
-    if (!slot?.restartArmed) return;
+    if (!slot?.restartArmed || !slot.open) return;
     slot.restartArmed = false;
     if (this.stopping || slot.current !== undefined || slot.incoming !== undefined) return;
     this.forkCurrent(index);
@@ -119,6 +173,7 @@ export class SlotTable<W> {
     const slot = this.slots[index];
     if (!slot) throw new RangeError(`no slot ${index}`);
     if (this.stopping) return this.effects.replaced(index, { ok: false, worker: undefined, reason: 'stopping' });
+    if (!slot.open) return this.effects.replaced(index, { ok: false, worker: undefined, reason: 'removed' });
     if (slot.incoming !== undefined) return this.effects.replaced(index, { ok: false, worker: undefined, reason: 'busy' });
     // A slot waiting out a restart backoff is filled by the replacement instead.
     if (slot.restartArmed) {
@@ -173,9 +228,18 @@ export class SlotTable<W> {
     return this.slots[index]?.restartArmed ?? false;
   }
 
-  /** Every slot has a ready current worker and nothing else is running. */
+  /** Every open slot has a ready current worker and nothing else is running. */
   settled(): boolean {
-    return this.slots.every((slot) => slot.current !== undefined && slot.currentReady && slot.incoming === undefined && slot.retiring.length === 0);
+    return this.slots.every((slot) => (slot.open ? slot.current !== undefined && slot.currentReady && slot.incoming === undefined : true) && slot.retiring.length === 0);
+  }
+
+  /** Every open slot has a ready current worker (retiring ones may still drain). */
+  serving(): boolean {
+    return this.slots.every((slot) => !slot.open || (slot.current !== undefined && slot.currentReady));
+  }
+
+  private static emptySlot<W>(): SlotState<W> {
+    return { open: true, current: undefined, currentReady: false, incoming: undefined, retiring: [], restartArmed: false };
   }
 
   private forkCurrent(index: number): void {

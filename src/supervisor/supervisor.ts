@@ -17,7 +17,7 @@ import { startService, type Service } from '../worker/service.js';
 import { BootFailures, RestartBackoff } from './backoff.js';
 import { ConnectionHandoff } from './handoff.js';
 import { Heartbeats } from './heartbeat.js';
-import { listenControl } from './control.js';
+import { listenControl, type ControlArgs, type ControlCommand } from './control.js';
 import type { DataDirLock } from './lock.js';
 import { SETTINGS_ENV, type FromWorker } from './messages.js';
 import { createNotifier, type Notifier } from './notify.js';
@@ -28,6 +28,9 @@ import { baseStatus, loadFields, workerRows, type SupervisorStatus } from './sta
 import { describeExit, forkWorker, sendTo, stopWorker, type WorkerProcess } from './worker-process.js';
 
 export type { SupervisorStatus } from './status.js';
+
+/** The most workers `scale` starts (as --workers allows). */
+const MAX_WORKERS = 64;
 
 /** A worker is replaced for its memory only after this long in service (see maybeRecycle). */
 const RECYCLE_MIN_AGE_MS = 5000;
@@ -70,6 +73,7 @@ export class Supervisor {
   // one count per client for all workers: per-worker counts would multiply the limit by their number
   private readonly rates = new RateCounter();
   private handoff: ConnectionHandoff | undefined;
+  private scaling = false;
   private readonly heartbeats: Heartbeats<WorkerProcess>;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private pingSeq = 0;
@@ -122,12 +126,13 @@ export class Supervisor {
       { event: 'supervisor.started', profile: s.profile, reason: s.profileReason, workers: s.fork ? s.workers : 0, threads: s.threads, host: s.host, port: s.port, dataDir: s.dataDir, store: s.databaseUrl ? redactDatabaseUrl(s.databaseUrl) : 'sqlite', node: process.version, nofile: openFileLimit(), rateLimit: s.rateLimit, maxQueue: s.maxQueue },
       `presenter-serve ${s.profile} profile (${s.profileReason}): ${s.fork ? `${s.workers} worker(s)` : 'serving from the primary'} × ${s.threads} job slots on ${s.host}:${s.port}, store ${s.databaseUrl ? `PostgreSQL ${redactDatabaseUrl(s.databaseUrl)}` : 'SQLite in the data dir'}`,
     );
-    this.control = await listenControl(s.dataDir, (command) => this.onControl(command));
+    this.control = await listenControl(s.dataDir, (command, args) => this.onControl(command, args));
     installSignals(
       {
         stop: (signal) => this.onStopSignal(signal),
         quickStop: (signal) => this.onQuickStop(signal),
         reload: () => this.onHangup(),
+        scale: (delta, signal) => this.onScaleSignal(delta, signal),
         reopenLogs: () => {
           this.sink.reopen();
           this.accessSink?.reopen();
@@ -302,7 +307,7 @@ export class Supervisor {
       setImmediate(() => void this.shutdown(1, 'crash loop'));
       return;
     }
-    const delay = this.backoffs[slot]!.next(now, proc.readyAt);
+    const delay = (this.backoffs[slot] ??= new RestartBackoff()).next(now, proc.readyAt);
     this.restarts[slot] = (this.restarts[slot] ?? 0) + 1;
     this.logger.warn(
       { event: 'worker.restarting', slot, delayMs: delay, restarts: this.restarts[slot], wasReady: proc.readyAt !== undefined },
@@ -315,12 +320,15 @@ export class Supervisor {
     this.notify.status(this.workerSummary());
   }
 
-  private async onControl(command: 'status' | 'reload' | 'stop'): Promise<unknown> {
+  private async onControl(command: ControlCommand, args: ControlArgs): Promise<unknown> {
     switch (command) {
       case 'status':
         return this.status();
       case 'reload':
         return this.reload();
+      case 'scale':
+        if (args.workers === undefined) throw new Error('scale needs the number of workers');
+        return this.scale(args.workers);
       case 'stop':
         setImmediate(() => void this.shutdown(0, 'asked by `presenter-serve stop`'));
         return { stopping: true, pid: process.pid };
@@ -369,10 +377,46 @@ export class Supervisor {
     });
   }
 
+  /**
+   * Live scaling (`presenter-serve scale N`, TTIN/TTOU): new slots are forked; removed slots'
+   * workers drain as in a reload, so no request fails. Answers once every remaining slot serves.
+   */
+  async scale(workers: number): Promise<{ from: number; to: number; pids: (number | undefined)[] }> {
+    if (!this.settings.fork) throw new Error('the windows profile serves from one process: it has no workers to add or remove');
+    if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new Error(`the number of workers must be from 1 to ${MAX_WORKERS}, not ${workers}`);
+    if (this.state !== 'running') throw new Error(this.state === 'reloading' ? 'a reload is running; scale once it is done' : `the server is ${this.state}`);
+    if (this.scaling) throw new Error('a scale is already running');
+    this.scaling = true;
+    const from = this.table.openCount;
+    try {
+      while (this.table.openCount < workers) {
+        const slot = this.table.grow();
+        // a new slot, or a removed one used again: its restart history starts afresh
+        this.restarts[slot] = 0;
+        this.backoffs[slot] = new RestartBackoff();
+        this.lastExit[slot] = undefined;
+      }
+      while (this.table.openCount > workers) if (this.table.shrink() === undefined) break;
+      this.logger.info({ event: 'supervisor.scaled', from, to: workers }, `Scaled from ${from} to ${workers} worker(s)`);
+      const deadline = Date.now() + 60_000;
+      while (!this.table.serving() && Date.now() < deadline && this.state === 'running') await new Promise((r) => setTimeout(r, 50));
+      if (!this.table.serving()) throw new Error(`not every worker was ready within 60 s (${this.table.openCount} wanted); see \`presenter-serve status\` and the log`);
+    } finally {
+      this.scaling = false;
+    }
+    return { from, to: workers, pids: this.table.workers().filter((w) => w.role === 'current').map((w) => w.worker.pid) };
+  }
+
+  private onScaleSignal(delta: 1 | -1, signal: string): void {
+    const to = (this.settings.fork ? this.table.openCount : 1) + delta;
+    this.scale(to).catch((error: Error) => this.logger.warn({ event: 'supervisor.scale_refused', signal, reason: error.message }, `${signal} ignored: ${error.message}`));
+  }
+
   /** Why a reload cannot start now, in the words `reload` prints; undefined when it can. */
   private reloadRefusal(): string | undefined {
     if (!this.settings.fork) return 'the windows profile serves from one process: there is no second worker to hand over to; restart it instead (stop, then serve)';
     if (this.state === 'reloading') return 'a reload is already running';
+    if (this.scaling) return 'a scale is running; reload once it is done';
     if (this.state === 'starting') return 'the server is still starting; reload once `status` shows every worker ready';
     if (this.state === 'stopping') return 'the server is stopping';
     return undefined;
@@ -431,6 +475,7 @@ export class Supervisor {
     try {
       await Promise.all(this.recycling.values()); // a worker being recycled is replaced first
       for (let slot = 0; slot < this.table.size; slot++) {
+        if (!this.table.isOpen(slot)) continue; // removed by a scale down: its worker drains
         const old = this.table.current(slot);
         const outcome = await this.replaceSlot(slot);
         if (!outcome.ok) {
