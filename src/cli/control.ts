@@ -122,8 +122,10 @@ export function registerControl(program: Command, ctx: Context): void {
     .description('Replace the workers one at a time with no dropped request (also: SIGHUP to the supervisor)')
     .option('--data-dir <dir>', 'the data dir the server runs with')
     .action(async (opts: { dataDir?: string }) => {
-      const result = (await ask(dataDirOf(opts.dataDir, ctx), 'reload')) as { reloaded: number; pids: number[] };
+      const result = (await ask(dataDirOf(opts.dataDir, ctx), 'reload')) as { reloaded: number; pids: number[]; changed?: string[]; notLive?: string[] };
       ctx.stdout.write(`reloaded ${result.reloaded} worker(s); new pids ${result.pids.join(', ')}\n`);
+      ctx.stdout.write(result.changed?.length ? `settings changed: ${result.changed.join(', ')}\n` : 'no setting changed\n');
+      if (result.notLive?.length) ctx.stdout.write(`not applied until a restart (the supervisor's own): ${result.notLive.join(', ')}\n`);
     });
 
   program

@@ -47,7 +47,7 @@ export function registerServe(program: Command, ctx: Context): void {
         lock.release();
         throw error;
       }
-      const supervisor = new Supervisor(settings, ctx, { quiet: flags.quiet, lock });
+      const supervisor = new Supervisor(settings, ctx, { quiet: flags.quiet, lock, reread: () => resolveSettings(flags, ctx) });
       if (stalePid !== undefined) {
         supervisor.logger.warn({ event: 'supervisor.stale_pid', stalePid }, `Replaced a stale pid file (pid ${stalePid} is not running)`);
       }

@@ -84,9 +84,14 @@ export class Supervisor {
   private readonly notify: Notifier;
 
   constructor(
-    private readonly settings: Settings,
+    private settings: Settings,
     private readonly ctx: Context,
-    private readonly options: { quiet?: boolean; lock?: DataDirLock } = {},
+    private readonly options: {
+      quiet?: boolean;
+      lock?: DataDirLock;
+      /** The settings resolved again (the profile file re-read), for a reload; throws a ConfigError for a broken profile. */
+      reread?: () => Settings;
+    } = {},
   ) {
     this.sink = new LogSink({
       logDir: join(settings.dataDir, 'logs'),
@@ -465,11 +470,18 @@ export class Supervisor {
   }
 
   /** Rolling reload: per slot, a new worker must be ready before the old one is asked to stop. */
-  async reload(): Promise<{ reloaded: number; pids: (number | undefined)[] }> {
+  async reload(): Promise<{ reloaded: number; pids: (number | undefined)[]; changed: string[]; notLive: string[] }> {
     const refusal = this.reloadRefusal();
     if (refusal) throw new Error(refusal);
+    // the profile and the environment are read again: a broken profile refuses the reload and
+    // the workers serve on with what they have
+    const { changed, notLive, next } = this.rereadSettings();
     this.state = 'reloading';
-    this.logger.info({ event: 'supervisor.reloading', workers: this.table.size }, 'Reloading workers one at a time');
+    if (next) this.settings = next;
+    this.logger.info(
+      { event: 'supervisor.reloading', workers: this.table.openCount, changed, notLive },
+      `Reloading workers one at a time${changed.length > 0 ? `; changed: ${changed.join(', ')}` : '; no setting changed'}${notLive.length > 0 ? `; not applied until a restart: ${notLive.join(', ')}` : ''}`,
+    );
     this.notify.reloading(`reloading ${this.table.size} worker(s)`);
     let reloaded = 0;
     try {
@@ -495,7 +507,39 @@ export class Supervisor {
       }
     }
     this.logger.info({ event: 'supervisor.reloaded', workers: reloaded }, `Reloaded ${reloaded} worker(s)`);
-    return { reloaded, pids: this.table.workers().filter((w) => w.role === 'current').map((w) => w.worker.pid) };
+    // a new worker count in the profile is applied the scale way, after the reload
+    const wanted = this.settings.workers;
+    if (wanted !== this.table.openCount && this.state === 'running') await this.scale(wanted);
+    return { reloaded, pids: this.table.workers().filter((w) => w.role === 'current').map((w) => w.worker.pid), changed, notLive };
+  }
+
+  /**
+   * Settings that a reload can apply (the new workers start with them) and those it cannot: the
+   * address, the data dir, the store, the log files and the mode are the supervisor's own, fixed
+   * for its life; they are said, never silently ignored, and kept as they are.
+   */
+  private rereadSettings(): { changed: string[]; notLive: string[]; next: Settings | undefined } {
+    if (!this.options.reread) return { changed: [], notLive: [], next: undefined };
+    let fresh: Settings;
+    try {
+      fresh = this.options.reread();
+    } catch (error) {
+      const fix = (error as { fix?: string }).fix;
+      throw new Error(`the profile cannot be read again: ${(error as Error).message}${fix ? ` (${fix})` : ''}; the workers keep serving with the settings they have`);
+    }
+    const fixedKeys = ['host', 'port', 'dataDir', 'fork', 'databaseUrl', 'accessLog', 'logMaxBytes', 'logMaxFiles', 'heartbeatTimeoutMs'] as const;
+    const old = this.settings as unknown as Record<string, unknown>;
+    const now = fresh as unknown as Record<string, unknown>;
+    const changed: string[] = [];
+    const notLive: string[] = [];
+    for (const key of new Set([...Object.keys(old), ...Object.keys(now)])) {
+      if (key === 'profileReason' || JSON.stringify(old[key]) === JSON.stringify(now[key])) continue;
+      if ((fixedKeys as readonly string[]).includes(key)) notLive.push(key);
+      else changed.push(key);
+    }
+    const next = { ...fresh };
+    for (const key of fixedKeys) (next as unknown as Record<string, unknown>)[key] = old[key];
+    return { changed, notLive, next };
   }
 
   // A SIGHUP during a reload (or at start-up) is refused with a log line, not a stack trace.
