@@ -4,31 +4,15 @@
 // Invariant after every step, once the server has settled: the supervisor's live children
 // (from /proc) are exactly the pids `status --json` lists. At stop: no child is left.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sendControl } from '../dist/supervisor/control.js';
 import { ROOT, runCli, sleep, startServer } from './helpers/cli.js';
-import { alive, random } from './helpers/proc.js';
+import { alive, children, random } from './helpers/proc.js';
 
 const FIXTURE = join(ROOT, 'test/fixtures/flaky-worker.mjs');
 
-/** Live (not zombie) children of `parent`, from /proc. */
-function children(parent) {
-  const pids = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // exited meanwhile
-    }
-    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(ppid) === parent && state !== 'Z') pids.push(Number(entry));
-  }
-  return pids.sort((a, b) => a - b);
-}
 
 const listed = (status) => status.workers.map((w) => w.pid).filter((pid) => pid !== undefined && pid !== null).sort((a, b) => a - b);
 

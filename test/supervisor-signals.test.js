@@ -7,26 +7,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { sleep, startServer } from './helpers/cli.js';
 import { api, logLines, waitUntil } from './helpers/http.js';
-import { alive } from './helpers/proc.js';
+import { alive, children } from './helpers/proc.js';
 
 const skip = process.platform !== 'linux' ? 'reads /proc' : false;
 
-/** Live (not zombie) children of `parent`, from /proc. */
-function children(parent) {
-  const pids = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(ppid) === parent && state !== 'Z') pids.push(Number(entry));
-  }
-  return pids;
-}
 
 /** TCP ports the process listens on: its socket fds matched with LISTEN rows of /proc/<pid>/net/tcp{,6}. */
 function listeningPorts(pid) {
@@ -134,12 +118,14 @@ function readLines(file) {
     .map((l) => JSON.parse(l));
 }
 
-test('USR2, WINCH, TTIN and TTOU: logged and ignored; supervisor and workers keep serving', { skip }, async (t) => {
+test('USR2 and WINCH: logged and ignored; workers ignore TTIN/TTOU too (to the supervisor they scale: test/scale.test.js)', { skip }, async (t) => {
   const server = await startServer(t, { args: ['--profile', 'advanced', '--workers', '2'] });
   const supervisor = server.child.pid;
   const workers = children(supervisor);
-  const signals = ['SIGUSR2', 'SIGWINCH', 'SIGTTIN', 'SIGTTOU'];
+  const signals = ['SIGUSR2', 'SIGWINCH'];
   for (const signal of signals) for (const pid of [supervisor, ...workers]) process.kill(pid, signal);
+  // a worker is never scaled by a signal, and TTIN/TTOU's default would stop it
+  for (const signal of ['SIGTTIN', 'SIGTTOU']) for (const pid of workers) process.kill(pid, signal);
   await waitUntil('a supervisor.signal line each', () => signals.every((s) => signalLines(server, s).length === 1), 10_000);
   await sleep(300);
   for (const pid of [supervisor, ...workers]) {
@@ -151,6 +137,7 @@ test('USR2, WINCH, TTIN and TTOU: logged and ignored; supervisor and workers kee
   assert.deepEqual(children(supervisor).sort(), [...workers].sort(), 'no worker replaced');
   for (let i = 0; i < 10; i++) assert.equal((await api(server, '/healthz')).status, 200);
   for (const signal of signals) assert.match(signalLines(server, signal)[0].action, /^ignored/);
+  assert.equal(signalLines(server, 'SIGTTIN').length, 0, 'signals to workers are not the supervisor\'s');
 });
 
 test('QUIT: a quick stop, exit 0, no grace period, workers gone', { skip }, async (t) => {

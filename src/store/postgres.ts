@@ -4,7 +4,8 @@ import type { Feedback } from '../feedback/types.js';
 import { backoffMs } from '../jobs/backoff.js';
 import { redactDatabaseUrl } from './database-url.js';
 import { migratePostgres, pgSchemaVersion, PG_SCHEMA_VERSION } from './postgres-migrations.js';
-import { IdempotencyConflictError, InvalidCursorError, StoreError } from './types.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { IdempotencyConflictError, StoreError } from './types.js';
 import type {
   ClaimedJob,
   ClaimResult,
@@ -292,16 +293,7 @@ export class PostgresStore implements Store {
   }
 
   async listPresentations(limit: number, cursor: string | undefined): Promise<{ items: PresentationSummary[]; nextCursor: string | null }> {
-    let at = Number.MAX_SAFE_INTEGER;
-    let id = '\u{10FFFF}';
-    if (cursor) {
-      // only what nextCursor makes: base64url of "<created_at>|<uuid>", encoded canonically
-      const text = Buffer.from(cursor, 'base64url').toString('utf8');
-      const parts = /^(\d{1,16})\|([0-9a-f-]{36})$/.exec(text);
-      if (!parts || Buffer.from(text).toString('base64url') !== cursor) throw new InvalidCursorError();
-      at = Number(parts[1]);
-      id = parts[2] ?? '';
-    }
+    const { at, id } = decodeCursor(cursor);
     return this.run(async () => {
       // COLLATE "C": ids compare by bytes, as SQLite compares them, whatever the database's locale
       const r = await this.pool.query<{ id: string; title: string; language: string; created_at: number; status: PresentationStatus }>({
@@ -315,7 +307,7 @@ export class PostgresStore implements Store {
       const last = page[page.length - 1];
       return {
         items: page.map((row) => ({ id: row.id, title: row.title, language: row.language, createdAt: new Date(row.created_at).toISOString(), status: row.status })),
-        nextCursor: rows.length > limit && last ? Buffer.from(`${last.created_at}|${last.id}`).toString('base64url') : null,
+        nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
       };
     });
   }

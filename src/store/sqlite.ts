@@ -18,7 +18,7 @@ import type {
   StoreEvent,
   StoreHealth,
 } from './types.js';
-import { InvalidCursorError } from './types.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 
 // Kept for imports of the old place; new code imports it from store/types.ts.
 export { IdempotencyConflictError };
@@ -273,24 +273,13 @@ export class SqliteStore implements Store {
 
   async listPresentations(limit: number, cursor: string | undefined): Promise<{ items: PresentationSummary[]; nextCursor: string | null }> {
     return this.guard(false, () => {
-      let at = Number.MAX_SAFE_INTEGER;
-      let id = '';
-      if (cursor) {
-        // only what nextCursor makes: base64url of "<created_at>|<uuid>", encoded canonically
-        const text = Buffer.from(cursor, 'base64url').toString('utf8');
-        const parts = /^(\d{1,16})\|([0-9a-f-]{36})$/.exec(text);
-        if (!parts || Buffer.from(text).toString('base64url') !== cursor) throw new InvalidCursorError();
-        at = Number(parts[1]);
-        id = parts[2] ?? '';
-      } else {
-        id = '\u{10FFFF}';
-      }
+      const { at, id } = decodeCursor(cursor);
       const rows = this.stmt.list.all({ at, id, limit: limit + 1 }) as { id: string; title: string; language: string; created_at: number; status: PresentationStatus }[];
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
       return {
         items: page.map((r) => ({ id: r.id, title: r.title, language: r.language, createdAt: new Date(r.created_at).toISOString(), status: r.status })),
-        nextCursor: rows.length > limit && last ? Buffer.from(`${last.created_at}|${last.id}`).toString('base64url') : null,
+        nextCursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
       };
     });
   }

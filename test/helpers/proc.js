@@ -1,4 +1,5 @@
 // Small process and randomness helpers shared by the supervisor tests.
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Whether a process with this pid exists (signal 0 only checks). */
 export function alive(pid) {
@@ -20,4 +21,21 @@ export function random(seed) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Live (not zombie) children of `parent`, from /proc (Linux). */
+export function children(parent) {
+  const pids = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(ppid) === parent && state !== 'Z') pids.push(Number(entry));
+  }
+  return pids.sort((a, b) => a - b);
 }
