@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, readlinkSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { sleep, startServer } from './helpers/cli.js';
+import { runCli, sleep, startServer } from './helpers/cli.js';
 import { api, logLines, waitUntil } from './helpers/http.js';
 import { alive, children } from './helpers/proc.js';
 
@@ -121,6 +121,8 @@ function readLines(file) {
 test('USR2 and WINCH: logged and ignored; workers ignore TTIN/TTOU too (to the supervisor they scale: test/scale.test.js)', { skip }, async (t) => {
   const server = await startServer(t, { args: ['--profile', 'advanced', '--workers', '2'] });
   const supervisor = server.child.pid;
+  // /readyz answers once one worker is ready: wait for both (a starting worker is covered below)
+  await waitUntil('both workers ready', () => logLines(server).filter((l) => l.event === 'worker.ready').length === 2, 30_000);
   const workers = children(supervisor);
   const signals = ['SIGUSR2', 'SIGWINCH'];
   for (const signal of signals) for (const pid of [supervisor, ...workers]) process.kill(pid, signal);
@@ -163,4 +165,36 @@ test('QUIT: a quick stop, exit 0, no grace period, workers gone', { skip }, asyn
   assert.match(stopping.reason, /SIGQUIT received: quick stop/);
   assert.equal(stopping.gracefulTimeoutMs, 0);
   assert.equal(lines.at(-1).event, 'supervisor.stopped');
+});
+
+test('a worker still loading its modules survives the signals an operator or a terminal sends (USR2, TTIN, INT, USR1)', { skip }, async (t) => {
+  const server = await startServer(t, { args: ['--profile', 'advanced', '--workers', '2'] });
+  await waitUntil('both workers ready', () => logLines(server).filter((l) => l.event === 'worker.ready').length === 2, 30_000);
+  const before = new Set(children(server.child.pid));
+  const reload = runCli(['reload', '--data-dir', server.dataDir]);
+  // the replacement while it loads the app's modules (~0.4 s): from the moment its first module
+  // caught the signals (SigCgt in /proc). Node's own start-up before that (~50 ms, no JavaScript
+  // of ours yet) keeps the default dispositions: nothing in JavaScript can help there.
+  const starting = await waitUntil('a new worker process', () => children(server.child.pid).find((pid) => !before.has(pid)), 10_000, 2);
+  const caught = () => {
+    try {
+      const mask = /SigCgt:\s*([0-9a-f]+)/.exec(readFileSync(`/proc/${starting}/status`, 'utf8'))?.[1];
+      return mask !== undefined && (BigInt(`0x${mask}`) & (1n << 11n)) !== 0n; // SIGUSR2 is 12
+    } catch {
+      return false;
+    }
+  };
+  await waitUntil('the new worker to catch SIGUSR2', caught, 10_000, 2);
+  assert.equal(logLines(server).filter((l) => l.event === 'worker.ready').length, 2, 'the new worker is still starting');
+  for (const signal of ['SIGUSR2', 'SIGTTIN', 'SIGINT', 'SIGUSR1']) {
+    try {
+      process.kill(starting, signal);
+    } catch {
+      // it may not exist yet for a moment
+    }
+  }
+  const r = await reload;
+  assert.equal(r.exitCode, 0, `the reload's new worker survived: ${r.stderr}`);
+  assert.ok(alive(starting));
+  assert.equal(logLines(server).filter((l) => l.event === 'worker.exited' && l.workerPid === starting).length, 0);
 });

@@ -35,7 +35,7 @@ const MAX_WORKERS = 64;
 /** A worker is replaced for its memory only after this long in service (see maybeRecycle). */
 const RECYCLE_MIN_AGE_MS = 5000;
 
-const WORKER_ENTRY = fileURLToPath(new URL('../worker/main.js', import.meta.url));
+const WORKER_ENTRY = fileURLToPath(new URL('../worker/entry.js', import.meta.url));
 
 export interface RunResult {
   exitCode: number;

@@ -7,7 +7,6 @@ import type { RateCount } from '../http/rate-counter.js';
 import { createWorkerAccessLogger } from '../logging/access.js';
 import { createWorkerLogger, dropLogOutput, flushLoggerSync } from '../logging/logger.js';
 import { isMessage, SETTINGS_ENV, type FromWorker, type ToWorker } from '../supervisor/messages.js';
-import { ignoreWorkerSignals } from '../supervisor/signals.js';
 import { startService, type Service } from './service.js';
 
 const settings = JSON.parse(process.env[SETTINGS_ENV] ?? '{}') as Settings;
@@ -41,9 +40,7 @@ function die(error: unknown, event: string): never {
 }
 process.on('uncaughtException', (error) => die(error, 'worker.crashed'));
 process.on('unhandledRejection', (error) => die(error, 'worker.crashed'));
-// The terminal sends Ctrl-C to the whole process group: workers wait for the supervisor's word.
-// A SIGUSR1 never opens the inspector in a worker either.
-ignoreWorkerSignals();
+// Signals: entry.ts ignores them before this module loads; workers wait for the supervisor's word.
 
 let service: Service | undefined;
 let stopping = false;
