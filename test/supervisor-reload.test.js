@@ -167,3 +167,33 @@ for (const seed of SEEDS) {
     await sequence(t, seed, STEPS);
   });
 }
+
+// A stop during a reload whose new worker is still starting (a fixture delays it 2 s, before any
+// of its code runs, so the stop message reaches a worker that does not listen yet): the worker is
+// asked again once it is ready, and the server exits in seconds, not at the graceful timeout.
+test('SIGTERM while a reload replacement is still starting: it stops too, well within the graceful timeout', { timeout: 90_000 }, async (t) => {
+  const plan = join(await import('node:os').then((os) => os.tmpdir()), `presenter-flaky-stop-${process.pid}.json`);
+  writeFileSync(plan, '{}');
+  t.after(() => writeFileSync(plan, '{}'));
+  const server = await startServer(t, { args: ['--profile', 'advanced', '--graceful-timeout', '30'], env: { NODE_OPTIONS: `--import ${FIXTURE}`, PRESENTER_TEST_FLAKY_FILE: plan } });
+  const before = new Set(children(server.child.pid));
+  writeFileSync(plan, JSON.stringify({ delayMs: 2000 }));
+  void runCli(['reload', '--data-dir', server.dataDir]);
+  let starting;
+  for (let i = 0; i < 200 && !starting; i++) {
+    await sleep(10);
+    starting = children(server.child.pid).find((pid) => !before.has(pid));
+  }
+  assert.ok(starting, 'the replacement was forked');
+  await sleep(300);
+  writeFileSync(plan, '{}');
+  const stoppedAt = Date.now();
+  server.child.kill('SIGTERM');
+  const result = await server.child;
+  const took = Date.now() - stoppedAt;
+  t.diagnostic(`exit ${result.exitCode} ${took} ms after SIGTERM`);
+  assert.equal(result.exitCode, 0);
+  assert.ok(took < 15_000, `stopped in ${took} ms (the graceful timeout is 30 s; the kill timer 35 s)`);
+  assert.ok(!alive(starting), 'the replacement is gone');
+  for (const pid of before) assert.ok(!alive(pid));
+});

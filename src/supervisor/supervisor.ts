@@ -214,6 +214,10 @@ export class Supervisor {
         const { maxRequests, maxRequestsJitter } = this.settings;
         if (maxRequests > 0) this.requestLimits.set(p, maxRequests + (maxRequestsJitter > 0 ? randomInt(0, maxRequestsJitter + 1) : 0));
         this.table.ready(p);
+        // Asked to stop while it was starting (a stop or a scale down during its start): that
+        // message may have come before the worker listened for any, and is then lost. Its `ready`
+        // proves it listens now: ask again, or it would serve on until the kill timer.
+        if (this.table.workers().find((w) => w.worker === p)?.role === 'retiring') sendTo(p, { type: 'stop', timeoutMs: this.settings.gracefulTimeoutMs });
         this.handoff?.flush();
         // a restarted worker is back (READY=1 itself says so at start-up)
         if (this.state === 'running') this.notify.status(this.workerSummary());
