@@ -54,11 +54,13 @@ test('stdout a pipe nobody reads: the supervisor memory stays bounded, the file 
   await waitReady(url, child);
   await noisyRequests(url, 2000, 'warm'); // ~6 MB of log: well past the pipe's 64 KB
   const warm = rssMb(child.pid);
-  await noisyRequests(url, 16_000, 'load'); // ~50 MB more
+  await noisyRequests(url, 32_000, 'load'); // ~100 MB more
   const after = rssMb(child.pid);
-  t.diagnostic(`supervisor RSS ${warm} MB after ~6 MB of log, ${after} MB after ~50 MB more`);
-  // unbounded, it grew ~97 MB on Node 20; Node 24's heap grows more lazily (49 MB seen with the bound)
-  assert.ok(after - warm < 64, `the supervisor grew by ${after - warm} MB (${warm} → ${after}) with stdout unread`);
+  t.diagnostic(`supervisor RSS ${warm} MB after ~6 MB of log, ${after} MB after ~100 MB more`);
+  // Unbounded, it grew ~97 MB for ~50 MB of log on Node 20, about twice the log: ~190 MB for
+  // this load. Bounded (4 + 16 MiB of queues), Node 24's lazier heap was seen 49 and 66 MB
+  // higher after ~50 MB of log: the bound leaves room for the garbage collector's timing.
+  assert.ok(after - warm < 100, `the supervisor grew by ${after - warm} MB (${warm} → ${after}) with stdout unread`);
   const stop = await runCli(['stop', '--data-dir', dataDir]);
   assert.equal(stop.exitCode, 0, stop.stderr);
   await exited;
@@ -68,7 +70,7 @@ test('stdout a pipe nobody reads: the supervisor memory stays bounded, the file 
   const total = dropped.filter((l) => l.destination === 'console').reduce((sum, l) => sum + l.dropped, 0);
   const requests = lines.filter((l) => l.event === 'http.request' && l.path?.startsWith('/load-')).length;
   t.diagnostic(`${requests} request lines in the file, ${total} lines dropped on the console, ${dropped.filter((l) => l.destination === 'file').length} file drops`);
-  assert.ok(requests > 14_000, `only ${requests} of 16000 request lines reached the file`);
+  assert.ok(requests > 28_000, `only ${requests} of 32000 request lines reached the file`);
   // the last lines: the stop, then at most the count of console lines dropped during it
   assert.equal(lines.filter((l) => l.event !== 'log.dropped').at(-1).event, 'supervisor.stopped', JSON.stringify(lines.slice(-3)));
 });
