@@ -85,7 +85,16 @@ for major in "$@"; do
   [ "$result" = pass ] || status=1
   printf '%-10s %-15s %-8s %-14s %-9s %s\n' "$node_version" "$bsql" "$sqlite" "$result" "${duration}s" "$tests"
   results+=("{\"major\":$major,\"node\":\"$node_version\",\"betterSqlite3\":\"$bsql\",\"sqlite\":\"$sqlite\",\"result\":\"$result\",\"tests\":\"$tests\",\"durationSeconds\":$duration,\"log\":\"$log\"}")
-  if [ "$result" = pass ]; then rm -rf "$work"; else echo "  kept $work for inspection; log: $log" >&2; fi
+  if [ "$result" = pass ]; then rm -rf "$work"; else
+    echo "  kept $work for inspection; log: $log" >&2
+    # CI keeps only this script's output, not the log: print what failed (spec reporter's summary
+    # from Node 23 on, TAP's "not ok" blocks before), capped so a broken install cannot flood it.
+    if grep -q '^✖ failing tests:' "$log"; then
+      sed -n '/^✖ failing tests:/,$p' "$log" | head -n 200 >&2
+    else
+      grep -n -A 40 -E '^ *not ok ' "$log" | head -n 200 >&2 || tail -n 60 "$log" >&2
+    fi
+  fi
 done
 
 mkdir -p "$(dirname "$OUT")"
