@@ -1,10 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Feedback } from '../feedback/types.js';
 import { backoffMs } from '../jobs/backoff.js';
 import { redactDatabaseUrl } from './database-url.js';
 import { migratePostgres, pgSchemaVersion, PG_SCHEMA_VERSION } from './postgres-migrations.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { requestHash, toRawView, type PresentationRow, type RawPresentationView } from './rows.js';
 import { IdempotencyConflictError, StoreError } from './types.js';
 import type {
   ClaimedJob,
@@ -71,10 +72,6 @@ export async function migratePostgresUrl(url: string): Promise<number[]> {
   } finally {
     await client.end().catch(() => {});
   }
-}
-
-function requestHash(input: NewPresentation): string {
-  return createHash('sha256').update(JSON.stringify([input.title, input.content, input.language, input.targetMinutes ?? null])).digest('hex');
 }
 
 interface ClaimRow {
@@ -270,25 +267,11 @@ export class PostgresStore implements Store {
     return { ...view, feedback: feedbackJson === null ? null : (JSON.parse(feedbackJson) as Feedback) };
   }
 
-  async getPresentationRaw(id: string): Promise<(Omit<PresentationView, 'feedback'> & { feedbackJson: string | null }) | undefined> {
+  async getPresentationRaw(id: string): Promise<RawPresentationView | undefined> {
     return this.run(async () => {
-      const r = await this.pool.query<{ id: string; title: string; language: string; created_at: number; status: PresentationStatus; attempts: number; error: string | null; feedback: string | null }>({
-        name: 'get',
-        text: GET_SQL,
-        values: [id],
-      });
+      const r = await this.pool.query<PresentationRow>({ name: 'get', text: GET_SQL, values: [id] });
       const row = r.rows[0];
-      if (!row) return undefined;
-      return {
-        id: row.id,
-        title: row.title,
-        language: row.language,
-        createdAt: new Date(row.created_at).toISOString(),
-        status: row.status,
-        attempts: row.attempts,
-        ...(row.error === null ? {} : { error: row.error }),
-        feedbackJson: row.feedback,
-      };
+      return row ? toRawView(row) : undefined;
     });
   }
 
@@ -523,9 +506,13 @@ export class PostgresStore implements Store {
    */
   private async run<T>(operation: () => Promise<T>, recovers = true): Promise<T> {
     if (this.closed) throw new StoreError('STORE_UNAVAILABLE', 'the store is closed (the worker is stopping)');
+    // Only an operation that began after the outage was seen proves the database is back: one
+    // in flight since before may still succeed afterwards, and would announce a recovery that is
+    // none (then a second `unavailable`: seen under load on Node 24, test/pg-outage.test.js).
+    const downWhenStarted = this.down;
     try {
       const result = await operation();
-      if (this.down) {
+      if (this.down && this.down === downWhenStarted) {
         this.down = undefined;
         this.options.onEvent?.({ type: 'recovered', code: 'STORE_UNAVAILABLE' });
       }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Feedback } from '../feedback/types.js';
@@ -19,20 +19,10 @@ import type {
   StoreHealth,
 } from './types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { requestHash, toRawView, type PresentationRow, type RawPresentationView } from './rows.js';
 
 // Kept for imports of the old place; new code imports it from store/types.ts.
 export { IdempotencyConflictError };
-
-interface PresentationRow {
-  id: string;
-  title: string;
-  language: string;
-  created_at: number;
-  status: PresentationStatus;
-  attempts: number;
-  error: string | null;
-  feedback: string | null;
-}
 
 interface CandidateRow {
   id: string;
@@ -81,10 +71,6 @@ export function assertIntact(db: Database.Database, file: string): void {
   const rows = db.pragma('quick_check(5)') as { quick_check: string }[];
   const problems = rows.map((r) => r.quick_check.replace(/\s+/g, ' ').trim()).filter((r) => r !== 'ok');
   if (problems.length > 0) throw new StoreError('STORE_CORRUPT', `the database file ${file} is damaged (quick_check: ${problems.join('; ').slice(0, 300)})`);
-}
-
-function requestHash(input: NewPresentation): string {
-  return createHash('sha256').update(JSON.stringify([input.title, input.content, input.language, input.targetMinutes ?? null])).digest('hex');
 }
 
 export interface SqliteStoreOptions {
@@ -254,20 +240,10 @@ export class SqliteStore implements Store {
     return this.readRaw(id);
   }
 
-  private readRaw(id: string): (Omit<PresentationView, 'feedback'> & { feedbackJson: string | null }) | undefined {
+  private readRaw(id: string): RawPresentationView | undefined {
     return this.guard(false, () => {
       const row = this.stmt.get.get(id) as PresentationRow | undefined;
-      if (!row) return undefined;
-      return {
-        id: row.id,
-        title: row.title,
-        language: row.language,
-        createdAt: new Date(row.created_at).toISOString(),
-        status: row.status,
-        attempts: row.attempts,
-        ...(row.error === null ? {} : { error: row.error }),
-        feedbackJson: row.feedback,
-      };
+      return row ? toRawView(row) : undefined;
     });
   }
 

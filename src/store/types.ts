@@ -1,6 +1,7 @@
 // The store interface: HTTP and job code depend on this, not on SQLite, so that a PostgreSQL
 // store can be added later. Times are epoch milliseconds.
 import type { Feedback } from '../feedback/types.js';
+import type { RawPresentationView } from './rows.js';
 
 /** listPresentations was given a cursor it did not make (the HTTP layer answers 400). */
 export class InvalidCursorError extends Error {
@@ -140,7 +141,7 @@ export interface Store {
   createPresentation(input: NewPresentation, maxAttempts: number): Promise<CreateResult>;
   getPresentation(id: string): Promise<PresentationView | undefined>;
   /** The same, with the feedback as the stored JSON text (the API sends it on without parsing). */
-  getPresentationRaw(id: string): Promise<(Omit<PresentationView, 'feedback'> & { feedbackJson: string | null }) | undefined>;
+  getPresentationRaw(id: string): Promise<RawPresentationView | undefined>;
   listPresentations(limit: number, cursor: string | undefined): Promise<{ items: PresentationSummary[]; nextCursor: string | null }>;
   /** Queues the next feedback version; undefined when the presentation does not exist. */
   requestFeedback(id: string, maxAttempts: number): Promise<{ version: number; jobId: string } | undefined>;

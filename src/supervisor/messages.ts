@@ -6,8 +6,8 @@ export type ToWorker =
   | { type: 'stop'; timeoutMs: number }
   | { type: 'stats'; requestId: number }
   | { type: 'wake' }
-  /** Sent with a connection's socket: the supervisor accepted it, this worker serves it. */
-  | { type: 'conn'; id: number }
+  /** Sent with the listening socket's handle, the answer to `listen`: the worker accepts from it. */
+  | { type: 'socket' }
   /** The heartbeat: answered from the worker's event loop, so a blocked or stopped loop never answers. */
   | { type: 'ping'; seq: number }
   | { type: 'metrics'; requestId: number; text?: string; error?: string }
@@ -18,8 +18,8 @@ export type FromWorker =
   | { type: 'fatal'; code: string; message: string }
   | { type: 'stats'; requestId: number; stats: ServiceStats }
   | { type: 'enqueued' }
-  /** Took the connection sent with `conn` `id`: the supervisor closes its own descriptor of it. */
-  | { type: 'took'; id: number }
+  /** The worker's app is ready: send the listening socket (`socket`). */
+  | { type: 'listen' }
   /** `requests` in flight now, `served` since the worker started, its RSS: the heartbeat's answer. */
   | { type: 'pong'; seq: number; requests: number; activeJobs: number; served: number; rssBytes: number; load?: LoadSample & { queueDepth: number | null } }
   | { type: 'metrics'; requestId: number }

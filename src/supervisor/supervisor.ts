@@ -15,11 +15,11 @@ import { ACCESS_STDIO, AccessSink } from '../logging/access.js';
 import { LogSink } from '../logging/sink.js';
 import { startService, type Service } from '../worker/service.js';
 import { BootFailures, RestartBackoff } from './backoff.js';
-import { ConnectionHandoff } from './handoff.js';
+import { ListenSocket } from './listen-socket.js';
 import { Heartbeats } from './heartbeat.js';
 import { listenControl, type ControlArgs, type ControlCommand } from './control.js';
 import type { DataDirLock } from './lock.js';
-import { SETTINGS_ENV, type FromWorker } from './messages.js';
+import { SETTINGS_ENV, type FromWorker, type ToWorker } from './messages.js';
 import { createNotifier, type Notifier } from './notify.js';
 import { removePidFile } from './pidfile.js';
 import { installSignals } from './signals.js';
@@ -72,7 +72,7 @@ export class Supervisor {
   private readonly pendingStats = new Map<number, (stats: FromWorker & { type: 'stats' }) => void>();
   // one count per client for all workers: per-worker counts would multiply the limit by their number
   private readonly rates = new RateCounter();
-  private handoff: ConnectionHandoff | undefined;
+  private listenSocket: ListenSocket | undefined;
   private scaling = false;
   private readonly heartbeats: Heartbeats<WorkerProcess>;
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -147,11 +147,10 @@ export class Supervisor {
     );
     if (s.fork) {
       this.aggregator = new AggregatorRegistry();
-      // The supervisor owns the listening socket for its whole life and hands each connection to
-      // a ready worker (handoff.ts): while a worker is replaced, clients wait instead of being refused.
-      this.handoff = new ConnectionHandoff(() => this.servingWorkers(), this.logger);
+      // The supervisor owns the listening socket for its whole life and every worker accepts from
+      // it (listen-socket.ts): while a worker is replaced, clients wait instead of being refused.
       try {
-        await this.handoff.listen(s.host, s.port);
+        this.listenSocket = await ListenSocket.bind(s.host, s.port);
       } catch (error) {
         await this.shutdown(2, this.describeStartError((error as NodeJS.ErrnoException).code, (error as Error).message));
         return this.done;
@@ -191,14 +190,6 @@ export class Supervisor {
     return `${ready} worker(s) ready, ${restarting} restarting`;
   }
 
-  /** The workers new connections go to: ready, serving, not retiring. */
-  private servingWorkers(): WorkerProcess[] {
-    return this.table
-      .workers()
-      .filter((w) => w.role === 'current' && w.ready && !w.worker.exit && w.worker.worker.isConnected())
-      .map((w) => w.worker);
-  }
-
   private describeStartError(code: string | undefined, message: string): string {
     if (code === 'EADDRINUSE') return `port ${this.settings.port} on ${this.settings.host} is already in use`;
     if (code === 'EACCES') return `no permission to listen on ${this.settings.host}:${this.settings.port}`;
@@ -218,7 +209,6 @@ export class Supervisor {
         // message may have come before the worker listened for any, and is then lost. Its `ready`
         // proves it listens now: ask again, or it would serve on until the kill timer.
         if (this.table.workers().find((w) => w.worker === p)?.role === 'retiring') sendTo(p, { type: 'stop', timeoutMs: this.settings.gracefulTimeoutMs });
-        this.handoff?.flush();
         // a restarted worker is back (READY=1 itself says so at start-up)
         if (this.state === 'running') this.notify.status(this.workerSummary());
         if (this.table.settled()) this.markRunning();
@@ -254,9 +244,12 @@ export class Supervisor {
       case 'rate':
         sendTo(proc, { type: 'rate', requestId: message.requestId, ...this.rates.hit(message.key, message.windowMs) });
         break;
-      case 'took':
-        this.handoff?.taken(message.id);
+      case 'listen': {
+        // a starting worker asks for the socket once its app is ready to serve
+        const handle = this.listenSocket?.sendable;
+        if (handle && proc.worker.isConnected()) proc.worker.send({ type: 'socket' } satisfies ToWorker, handle as never, () => {});
         break;
+      }
       case 'pong':
         this.heartbeats.answered(proc, Date.now(), message.requests, message.activeJobs, message.load);
         this.maybeRecycle(proc, message);
@@ -292,7 +285,6 @@ export class Supervisor {
 
   private onExit(proc: WorkerProcess): void {
     this.heartbeats.forget(proc);
-    this.handoff?.workerGone(proc);
     const tracked = this.table.workers().find((w) => w.worker === proc);
     const role = tracked?.role;
     if (tracked && this.state !== 'stopping') this.lastExit[tracked.slot] = this.endedBecause.get(proc) ?? (role === 'retiring' ? 'replaced (reload)' : describeExit(proc));
@@ -588,7 +580,7 @@ export class Supervisor {
     this.logger.info({ event: 'supervisor.stopping', reason, gracefulTimeoutMs: this.stopTimeoutMs() }, `Stopping: ${reason}`);
     this.notify.stopping(`stopping: ${reason}`);
     if (startError && exitCode === 2) this.ctx.stderr.write(`error: ${reason}\n  fix: ${this.fixFor(reason)}\n`);
-    this.handoff?.close(); // no new connections; the workers drain theirs
+    this.listenSocket?.close(); // the workers close theirs as they stop accepting, then the socket closes
     this.table.stop();
     await Promise.all(this.table.workers().map(({ worker }) => worker.exited));
     if (this.service) await this.service.stop(this.stopTimeoutMs());

@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 // Entry of a forked worker: the service, driven by the supervisor's IPC messages.
 import cluster from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
@@ -64,6 +63,23 @@ function rateHit(key: string, windowMs: number): Promise<RateCount> {
   });
 }
 
+// The listening socket is the supervisor's (supervisor/listen-socket.ts): asked for once the app
+// is ready, so that no connection is accepted before it can be served.
+let gotSocket: ((handle: unknown) => void) | undefined;
+function requestSocket(): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the supervisor sent no listening socket within 10 s')), 10_000);
+    timer.unref();
+    gotSocket = (handle) => {
+      clearTimeout(timer);
+      gotSocket = undefined;
+      if (handle) resolve(handle);
+      else reject(new Error('the supervisor sent no listening socket'));
+    };
+    send({ type: 'listen' });
+  });
+}
+
 async function stop(timeoutMs: number, reason: string): Promise<void> {
   if (stopping) return;
   stopping = true;
@@ -81,14 +97,9 @@ async function stop(timeoutMs: number, reason: string): Promise<void> {
 process.on('message', (message: unknown, handle: unknown) => {
   if (!isMessage<ToWorker>(message)) return;
   switch (message.type) {
-    case 'conn': {
-      const socket = handle as Socket | undefined;
-      if (!socket) break;
-      if (service) service.accept(socket);
-      else socket.destroy(); // not ready: the supervisor sends none before `ready`
-      send({ type: 'took', id: message.id });
+    case 'socket':
+      gotSocket?.(handle);
       break;
-    }
     case 'stop':
       void stop(message.timeoutMs, 'asked by the supervisor');
       break;
@@ -155,7 +166,7 @@ try {
     env: process.env,
     broadcastEnqueue,
     rateHit,
-    handoff: true,
+    listenSocket: requestSocket,
     metricsText: () =>
       new Promise<string>((resolve) => {
         const requestId = ++metricsRequests;

@@ -1,5 +1,4 @@
 import type { ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -15,6 +14,7 @@ import { JobRunner } from '../jobs/runner.js';
 import { LoadSampler, type LoadSample } from './sampler.js';
 import { poolSizeFor } from '../store/database-url.js';
 import { SqliteStore } from '../store/sqlite.js';
+import { LISTEN_BACKLOG } from '../supervisor/listen-socket.js';
 import { isStoreError, type Store, type StoreEvent } from '../store/types.js';
 
 export const DB_FILE = 'presenter.db';
@@ -34,8 +34,6 @@ export interface Service {
   metrics: ServiceMetrics;
   /** Another process queued jobs: claim now. */
   wake(): void;
-  /** A connection the supervisor accepted and handed over (handoff mode). */
-  accept(socket: Socket): void;
   stats(): ServiceStats;
   /** CPU, requests/s and event-loop delay since the last call, and the shared queue's depth (the last count). */
   sample(): LoadSample & { queueDepth: number | null };
@@ -54,10 +52,10 @@ export interface ServiceOptions {
   /** The server's one rate counter (cluster mode: the supervisor's); default: in this process. */
   rateHit?: RateHit;
   /**
-   * Connections come from the supervisor, which owns the listening socket (supervisor/handoff.ts),
-   * instead of a listen of our own: a forked worker. The windows profile's primary listens itself.
+   * The supervisor's listening socket (supervisor/listen-socket.ts), which this worker accepts
+   * from, instead of a listen of its own: a forked worker. The windows profile's primary listens itself.
    */
-  handoff?: boolean;
+  listenSocket?: () => Promise<unknown>;
   /** Aggregated metrics over all workers (cluster mode); default: this process only. */
   metricsText?: (local: ServiceMetrics) => Promise<string>;
 }
@@ -102,14 +100,19 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       jobsAlive: () => runner.alive && (runner.lastClaimError === undefined || (isStoreError(runner.lastClaimError) && runner.lastClaimError.code === 'STORAGE_FULL')),
       metricsText: () => (options.metricsText ? options.metricsText(metrics) : metrics.registry.metrics()),
     });
-    if (options.handoff) {
+    logConnectionRefusals(app, logger);
+    if (options.listenSocket) {
       await app.ready();
-      // what a listen would start: Node's HTTP server tracks its connections (idle ones, request
-      // and header timeouts) from its 'listening' event on
-      app.server.emit('listening');
+      const handle = await options.listenSocket();
+      await new Promise<void>((resolve, reject) => {
+        app.server.once('error', reject);
+        app.server.listen(handle as never, LISTEN_BACKLOG, () => {
+          app.server.off('error', reject);
+          resolve();
+        });
+      });
     } else {
-      logConnectionRefusals(app, logger);
-      await app.listen({ host: settings.host, port: settings.port });
+      await app.listen({ host: settings.host, port: settings.port, backlog: LISTEN_BACKLOG });
     }
   } catch (error) {
     await store.close();
@@ -127,26 +130,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   // PostgreSQL: jobs queued on other hosts announce themselves (LISTEN/NOTIFY); SQLite: a no-op.
   const unsubscribe = store.onJobQueued(() => runner.wake());
 
-  // Handed-over connections, counted here: Node's net.Server counts only those it accepted itself.
-  const handed = new Set<Socket>();
-  const maxHanded = handoffConnectionLimit();
-  const refusals = refusalReporter(logger, () => maxHanded);
   const sampler = new LoadSampler();
   let queueDepth: number | null = null;
   return {
     app,
     metrics,
     wake: () => runner.wake(),
-    accept(socket) {
-      if (handed.size >= maxHanded) {
-        socket.destroy();
-        refusals('MAX_CONNECTIONS', `${maxHanded} connections are open, as many as the open-file limit allows`);
-        return;
-      }
-      handed.add(socket);
-      socket.once('close', () => handed.delete(socket));
-      app.server.emit('connection', socket);
-    },
     stats: () => {
       const mem = process.memoryUsage();
       return { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, activeJobs: runner.active, requests, served };
@@ -161,7 +150,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     },
     async stop(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
-      await drainAndClose(app, timeoutMs, logger, options.handoff ? handed : undefined);
+      await drainAndClose(app, timeoutMs, logger);
       await runner.stop(Math.max(0, deadline - Date.now()));
       await (provider as { close?: () => Promise<void> }).close?.();
       unsubscribe();
@@ -213,12 +202,6 @@ function connectionLimit(soft: number): number {
   return Math.max(16, soft - Math.min(RESERVED_FDS, Math.floor(soft / 2)));
 }
 
-/** The connections a worker takes from the supervisor: the open-file limit minus the reserve. */
-function handoffConnectionLimit(): number {
-  const soft = openFileLimit()?.soft;
-  return soft ? connectionLimit(soft) : Infinity;
-}
-
 /** One `http.out_of_files` line per second at most, with the count of those it held back. */
 function refusalReporter(logger: Logger, maxConnections: () => number | undefined): (code: string, detail: string) => void {
   let lastLoggedAt = 0;
@@ -258,16 +241,13 @@ const DRAIN_MS = 1000;
  * which is answered with `Connection: close` (app.ts); only then are idle connections closed.
  * Closing them at once races with a client that is just sending on one: it sees ECONNRESET.
  */
-async function drainAndClose(app: FastifyInstance, timeoutMs: number, logger: Logger, handed?: Set<Socket>): Promise<void> {
+async function drainAndClose(app: FastifyInstance, timeoutMs: number, logger: Logger): Promise<void> {
   const server = app.server;
   const closeIdle = server.closeIdleConnections.bind(server);
   // Node's server.close() closes idle connections itself; hold that back during the drain.
   server.closeIdleConnections = () => {};
-  // Handed-over connections are not the server's own: its close does not wait for them, so the
-  // wait is on their count (the supervisor sends no new ones to a stopping worker).
-  const closing = app.close();
-  const closed = handed ? closing.then(() => waitUntilEmpty(handed)) : closing;
-  const connections = handed ? async () => handed.size : () => new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n ?? 0)));
+  const closed = app.close();
+  const connections = (): Promise<number> => new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n ?? 0)));
   const deadline = Date.now() + timeoutMs;
   const drainUntil = Date.now() + Math.min(DRAIN_MS, timeoutMs);
   while (Date.now() < drainUntil && (await connections()) > 0) await new Promise((r) => setTimeout(r, 20));
@@ -284,11 +264,7 @@ async function drainAndClose(app: FastifyInstance, timeoutMs: number, logger: Lo
   if (timedOut) {
     logger.warn({ event: 'worker.graceful_timeout' }, `Requests still open after ${timeoutMs} ms; closing their connections`);
     server.closeAllConnections();
-    for (const socket of handed ?? []) socket.destroy();
     await closed;
   }
 }
 
-async function waitUntilEmpty(sockets: Set<Socket>): Promise<void> {
-  while (sockets.size > 0) await new Promise((r) => setTimeout(r, 20));
-}
