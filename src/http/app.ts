@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Logger } from 'pino';
 import type { Store } from '../store/types.js';
 import { errorHandler, HttpError, sendError } from './errors.js';
+import { installFastGet } from './fast-get.js';
 import type { ServiceMetrics } from './metrics.js';
 import { presentationRoutes } from './presentations.js';
 import { API_HEADERS, clientErrorHandler, frameworkErrors } from './protocol-errors.js';
@@ -145,5 +146,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     checkAdmin,
   });
   await app.register(webRoutes);
+  // the polled read in front of Fastify (fast-get.ts); its per-request log lines are Fastify's
+  if (!accessLog && !debug) installFastGet(app, { store: options.store, metrics: options.metrics, closing: () => closing });
   return app;
 }

@@ -5,6 +5,8 @@ import type { Store } from '../store/types.js';
 export interface ServiceMetrics {
   registry: Registry;
   request(method: string, route: string, status: number, seconds: number): void;
+  /** A read answered in front of Fastify (http/fast-get.ts). */
+  fastPath(): void;
   jobs: JobMetrics;
 }
 
@@ -21,6 +23,7 @@ export function createMetrics(store: Store): ServiceMetrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  const fast = new Counter({ name: 'presenter_http_fast_path_total', help: 'GET /api/presentations/:id answered in front of the framework (also counted in presenter_http_requests_total)', registers: [registry] });
   const outcomes = new Counter({ name: 'presenter_jobs_total', help: 'Feedback job attempts by outcome (done, retried, failed)', labelNames: ['outcome'], registers: [registry] });
   const retries = new Counter({ name: 'presenter_job_retries_total', help: 'Failed attempts that were scheduled again', registers: [registry] });
   const expiries = new Counter({ name: 'presenter_job_lease_expiries_total', help: 'Jobs taken over after their lease expired', registers: [registry] });
@@ -57,6 +60,7 @@ export function createMetrics(store: Store): ServiceMetrics {
       child.inc();
       child.observe(seconds);
     },
+    fastPath: () => fast.inc(),
     jobs: {
       started: (waitedMs) => wait.observe(waitedMs / 1000),
       outcome: (outcome, durationMs) => {
