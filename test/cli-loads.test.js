@@ -1,4 +1,4 @@
-// The control commands start in a few dozen modules, not the server's 500 (#12): cli/main.ts
+// The control commands start in a few dozen modules, not the ~800 of the server's code (#12): cli/main.ts
 // declares every command's options, and a command's code (with Fastify, pino, prom-client,
 // undici, pg…) is imported when that command runs. Counted, not timed: the bench's `cli` section
 // measures the start times.
