@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
-import { BIN, ROOT, assertNoNodeWarnings, cleanEnv, makeDataDir, startServer } from './helpers/cli.js';
+import { BIN, ROOT, assertNoNodeWarnings, cleanEnv, makeDataDir, runCli, startServer } from './helpers/cli.js';
 import { notPosix } from './helpers/skip.js';
 
 const RECORDER = join(ROOT, 'test/fixtures/record-loads.mjs');
@@ -18,12 +18,28 @@ const SERVER_MODULES = ['dist/supervisor/supervisor.js', 'dist/worker/', 'dist/h
 /** Runs the CLI and returns its result and the packages and dist modules it loaded. */
 async function loads(t, args) {
   const file = join(makeDataDir(t, 'presenter-loads-'), 'loads.txt');
-  const r = await execa(process.execPath, ['--import', RECORDER, BIN, ...args], { cwd: ROOT, env: cleanEnv({ RECORD_LOADS_TO: file }), extendEnv: false, reject: false, timeout: 60_000 });
+  const child = execa(process.execPath, ['--import', RECORDER, BIN, ...args], { cwd: ROOT, env: cleanEnv({ RECORD_LOADS_TO: file }), extendEnv: false, reject: false, timeout: 60_000 });
+  const r = await child;
   assertNoNodeWarnings(r.stderr);
-  const urls = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((u) => u.replaceAll('\\', '/'));
-  const packages = new Set(urls.flatMap((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1] ?? []));
-  const modules = new Set(urls.flatMap((u) => /\/(dist\/.+)$/.exec(u)?.[1] ?? []));
-  return { r, packages, modules };
+  return { r, ...recorded(file).get(child.pid) };
+}
+
+/** The packages and dist modules each process loaded, by pid, from the recorder's file. */
+function recorded(file) {
+  const byPid = new Map();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const space = line.indexOf(' ');
+    if (space === -1) continue;
+    const pid = Number(line.slice(0, space));
+    const url = line.slice(space + 1).replaceAll('\\', '/');
+    if (!byPid.has(pid)) byPid.set(pid, { packages: new Set(), modules: new Set() });
+    const entry = byPid.get(pid);
+    const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
+    if (pkg) entry.packages.add(pkg);
+    const mod = /\/(dist\/.+)$/.exec(url)?.[1];
+    if (mod) entry.modules.add(mod);
+  }
+  return byPid;
 }
 
 function assertLight(label, { packages, modules }, { sqlite }) {
@@ -84,4 +100,27 @@ test('a command loaded on demand still ends in main(): its user errors as one li
   const logs = await loads(t, ['logs', '--data-dir', dataDir]);
   assert.equal(logs.r.exitCode, 2);
   assert.match(logs.r.stderr, /^error: Cannot read the log file .*presenter\.log: it does not exist\.\n {2}fix: .*$/);
+});
+
+test('a worker loads no undici before its first OpenAI call, no .pptx parsers, no pino-pretty or file sink', { skip: notPosix, timeout: 120_000 }, async (t) => {
+  const file = join(makeDataDir(t, 'presenter-loads-'), 'loads.txt');
+  // NODE_OPTIONS reaches the workers: node:cluster forks with the supervisor's environment
+  const server = await startServer(t, {
+    args: ['--profile', 'safe', '--workers', '1'],
+    env: { NODE_OPTIONS: `--import=${RECORDER}`, RECORD_LOADS_TO: file, PRESENTER_AI_PROVIDER: 'openai', PRESENTER_AI_BASE_URL: 'http://127.0.0.1:9/v1' },
+  });
+  const status = await runCli(['status', '--json', '--data-dir', server.dataDir]);
+  assert.equal(status.exitCode, 0, status.stderr);
+  const { pid: supervisorPid, workers } = JSON.parse(status.stdout);
+  const stop = await runCli(['stop', '--data-dir', server.dataDir]);
+  assert.equal(stop.exitCode, 0, stop.stderr);
+  const byPid = recorded(file); // complete once the processes have exited (CommonJS is listed at exit)
+  const worker = byPid.get(workers[0].pid);
+  assert.ok(worker, `the worker ${workers[0].pid} recorded nothing`);
+  for (const needed of ['fastify', 'better-sqlite3', 'pino', 'prom-client']) assert.ok(worker.packages.has(needed), `the worker runs without ${needed}?`);
+  assert.ok(worker.modules.has('dist/feedback/openai.js'), 'the worker was given the openai provider');
+  const unneeded = ['undici', 'pino-pretty', 'rotating-file-stream', 'yauzl', 'fast-xml-parser', 'pg', 'execa', 'chalk', 'commander'].filter((p) => worker.packages.has(p));
+  assert.deepEqual(unneeded, [], `a worker loaded ${unneeded.join(', ')}`);
+  // the log file's writer is the supervisor
+  assert.ok(byPid.get(supervisorPid)?.packages.has('rotating-file-stream'));
 });
