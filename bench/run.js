@@ -1,6 +1,7 @@
 // `npm run bench`: HTTP load against serve (safe, advanced) next to a plain node:http baseline,
-// job throughput, chaos (workers SIGKILLed), and logs --duplicates throughput.
-// Flags: --quick, --only http,reference,jobs,postgres,chaos,logs, --profiles safe,advanced, --connections 50,200,1000,
+// job throughput, chaos (workers SIGKILLed), logs --duplicates throughput, and start times (the
+// CLI's commands, a worker from fork to ready).
+// Flags: --quick, --only http,reference,jobs,postgres,chaos,logs,cli, --profiles safe,advanced, --connections 50,200,1000,
 // --duration <s>, --jobs <n>, --job-rate <n/s>, --talks <n>, --log-size 1GB, --cpu-prof,
 // --load autocannon|wrk|auto (default autocannon; auto = wrk when installed), --out <file>.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,10 +15,11 @@ import { httpSection } from './sections/http.js';
 import { drainSection, jobsSection } from './sections/jobs.js';
 import { chaosSection } from './sections/chaos.js';
 import { logsSection } from './sections/logs.js';
+import { cliSection } from './sections/cli.js';
 import { referenceSection } from './sections/reference.js';
 import { postgresSection } from './sections/postgres.js';
 
-const SECTIONS = ['http', 'reference', 'jobs', 'postgres', 'chaos', 'logs'];
+const SECTIONS = ['http', 'reference', 'jobs', 'postgres', 'chaos', 'logs', 'cli'];
 const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -91,6 +93,7 @@ try {
       if (section === 'postgres') results.sections.postgres = await postgresSection({ quick, jobs: config.jobs, connections: config.connections, durationSec: config.durationSec, log, timeoutSec: quick ? 60 : 300 });
       if (section === 'chaos') results.sections.chaos = await chaosSection({ talks: config.talks, chaosSec: config.chaosSec, log, timeoutSec: quick ? 30 : 300 });
       if (section === 'logs') results.sections.logs = await logsSection({ size: config.logSize, log });
+      if (section === 'cli') results.sections.cli = await cliSection({ quick, log });
       if (section === 'reference') results.sections.reference = await referenceSection({ quick, durationSec: config.durationSec, log });
     } catch (error) {
       failed = true;
@@ -143,6 +146,11 @@ if (c && !c.error) {
 }
 const l = results.sections.logs;
 if (l) out.push(l.skipped ? `\nlogs --duplicates: skipped: ${l.skipped}` : l.error && !l.bytes ? `\nlogs --duplicates: FAILED` : `\nlogs --duplicates: ${(l.bytes / 1e6).toFixed(0)} MB in ${l.seconds.toFixed(2)} s = ${l.mbPerSec} MB/s (exit ${l.exitCode})`);
+const cl = results.sections.cli;
+if (cl && !cl.error) {
+  out.push(`\nStart times, spawn to exit (${cl.runs} runs each; the worker: \`worker.started\` to \`worker.ready\` in the log, over reloads)`);
+  out.push(table(['command', 'median ms', 'p90 ms', '× node -e 0', 'CPU ms (median)'], [...cl.commands.map((r) => [r.command, r.medianMs, r.p90Ms, r.ratioToNode.toFixed(1), r.cpuMedianMs]), ['worker fork → ready', cl.workerForkToReady.medianMs, cl.workerForkToReady.p90Ms, '-', '-']]));
+}
 out.push(`\nmachine: ${results.machineAtStart.cpus} × ${results.machineAtStart.cpuModel}, ${results.machineAtStart.memGB} GB, Node ${process.version}; load average ${results.machineAtStart.loadavg.join(' ')} at start, ${results.machineAtEnd.loadavg.join(' ')} at end; ${results.wallSec} s`);
 if (left.length) out.push(`WARNING: processes left behind: ${left.join(', ')}`);
 process.stdout.write(`\n${out.join('\n')}\n`);

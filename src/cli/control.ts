@@ -4,7 +4,6 @@ import type { Context } from '../context.js';
 import { PresenterError } from '../errors.js';
 import { ControlRefused, controlPath, sendControl, type ControlArgs, type ControlCommand } from '../supervisor/control.js';
 import { parseIntFlag } from '../config/resolve.js';
-import { isDataDirLocked } from '../supervisor/lock.js';
 import { pidFromFile, readPidFile, removePidFile } from '../supervisor/pidfile.js';
 import type { SupervisorStatus } from '../supervisor/status.js';
 
@@ -18,6 +17,8 @@ function dataDirOf(flag: string | undefined, ctx: Context): string {
  * file: a pid file can name a dead process, or a live one that reused its pid.
  */
 async function ask(dataDir: string, command: ControlCommand, args: ControlArgs = {}): Promise<unknown> {
+  // loaded here, not at start: better-sqlite3 is for these commands only (cli/main.ts loads every command's options)
+  const { isDataDirLocked } = await import('../supervisor/lock.js');
   if (!isDataDirLocked(dataDir)) {
     const pid = readPidFile(dataDir);
     // not running: `status` exits 3 (the LSB convention, what systemd and init scripts test), the others 1
@@ -136,6 +137,7 @@ export function registerControl(program: Command, ctx: Context): void {
     .action(async (opts: { dataDir?: string; wait: string }) => {
       const dataDir = dataDirOf(opts.dataDir, ctx);
       const answer = (await ask(dataDir, 'stop')) as { pid: number };
+      const { isDataDirLocked } = await import('../supervisor/lock.js');
       const deadline = Date.now() + Number(opts.wait) * 1000;
       while (Date.now() < deadline && isDataDirLocked(dataDir)) await new Promise((r) => setTimeout(r, 100));
       if (isDataDirLocked(dataDir)) {

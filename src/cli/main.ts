@@ -10,6 +10,9 @@ import { registerProfiles } from './profiles.js';
 import { registerServe } from './serve.js';
 import { registerSystemdUnit } from './systemd-unit.js';
 
+// Every command's options are declared at start (help and usage need them); what a command does
+// is imported when it runs (cli/actions/, the lock probe in control.ts), so that `status` or
+// `--version` loads ~35 modules rather than ~800 (test/cli-loads.test.js).
 export function buildProgram(ctx: Context): Command {
   const program = new Command('presenter-serve')
     .description('Run the presentation-feedback service in production from one command.')

@@ -1,6 +1,6 @@
 // The `openai` provider: one chat-completions call per generate() to any OpenAI-compatible
 // server (OpenAI, Ollama, vLLM, llama.cpp). Retries belong to the job runner, not here.
-import { Agent, request as send } from 'undici';
+import type { Agent, request } from 'undici';
 import { ConfigError } from '../errors.js';
 import { slideTexts, guessLanguage } from './metrics.js';
 import { makeRedactor, networkError, statusError } from './openai-errors.js';
@@ -94,12 +94,18 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): OpenAIProv
   const timeoutMs = positiveInteger('timeoutMs', options.timeoutMs, 60_000);
   const connectTimeoutMs = positiveInteger('connectTimeoutMs', options.connectTimeoutMs, 5_000);
   const ctx: CallContext = { where, model, hasKey: apiKey !== undefined, timeoutMs, connectTimeoutMs, redact: makeRedactor(apiKey) };
-  const agent = new Agent({
-    connect: { timeout: connectTimeoutMs },
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-    maxResponseSize: MAX_RESPONSE_BYTES,
-  });
+  // undici (~110 modules) is loaded at the first call, not when a worker starts
+  let client: Promise<{ agent: Agent; send: typeof request }> | undefined;
+  const connect = () =>
+    (client ??= import('undici').then((undici) => ({
+      agent: new undici.Agent({
+        connect: { timeout: connectTimeoutMs },
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        maxResponseSize: MAX_RESPONSE_BYTES,
+      }),
+      send: undici.request,
+    })));
   const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
   if (apiKey !== undefined) headers.authorization = `Bearer ${apiKey}`;
 
@@ -115,6 +121,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): OpenAIProv
     let status: number;
     let responseHeaders: Record<string, string | string[] | undefined>;
     let text: string;
+    const { agent, send } = await connect();
     try {
       const response = await send(endpoint, { method: 'POST', headers, body, dispatcher: agent, signal: AbortSignal.any([signal, timeout]) });
       status = response.statusCode;
@@ -146,5 +153,5 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): OpenAIProv
     }
   }
 
-  return { name: 'openai', generate, close: () => agent.close() };
+  return { name: 'openai', generate, close: async () => (client ? (await client).agent.close() : undefined) };
 }

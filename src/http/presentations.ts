@@ -1,6 +1,8 @@
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { PPTX_LIMITS, PPTX_MEDIA_TYPE, PptxError, readPptxIsolated } from '../feedback/pptx/index.js';
+import { PptxError } from '../feedback/pptx/errors.js';
+import { readPptxIsolated } from '../feedback/pptx/isolated.js';
+import { PPTX_LIMITS, PPTX_MEDIA_TYPE } from '../feedback/pptx/limits.js';
 import { IdempotencyConflictError, InvalidCursorError, type InputLanguage, type Store } from '../store/types.js';
 import { HttpError } from './errors.js';
 import { markdownTitle } from './markdown-title.js';

@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Readable, Writable } from 'node:stream';
-import { ACCESS_FD, type AccessSink } from '../logging/access.js';
+import { ACCESS_FD } from '../logging/access.js';
+import type { AccessSink } from '../logging/access-sink.js';
 import type { LogSink } from '../logging/sink.js';
 import { isMessage, type FromWorker, type ToWorker } from './messages.js';
 

@@ -19,3 +19,5 @@ export const PPTX_LIMITS = {
   parseMs: 15_000,
   workerHeapMb: 128,
 } as const;
+
+export const PPTX_MEDIA_TYPE = 'application/vnd.openxmlformats-officedocument.presentationml.presentation';
