@@ -340,6 +340,48 @@ for (const backend of BACKENDS) {
       assert.equal((await raw.jobs()).length, 4);
     });
 
+    test('creates issued together (one group commit on SQLite) each get their own answer: new, replayed in the same batch, conflicting; a conflict leaves the others stored', async (t) => {
+      const { stores: [a], raw } = await backend.open(t, 1);
+      const taken = await a.createPresentation(talk('Taken', 'key-taken'), 5);
+      // all issued in one turn of the event loop, without awaiting in between
+      const calls = [
+        a.createPresentation(talk('New 1'), 5),
+        a.createPresentation(talk('Batch key', 'key-b'), 5),
+        a.createPresentation(talk('Batch key', 'key-b'), 5), // the same key and body in the same batch: a replay
+        a.createPresentation({ ...talk('Taken', 'key-taken'), content: 'another body' }, 5), // conflict
+        a.createPresentation(talk('Taken', 'key-taken'), 5), // replay of an earlier batch
+        a.createPresentation({ ...talk('Batch key', 'key-b'), content: 'changed' }, 5), // conflicts with this batch's own insert
+        a.createPresentation(talk('New 2'), 5),
+      ];
+      const settled = await Promise.allSettled(calls);
+      const [n1, b1, b2, conflict, replay, conflict2, n2] = settled;
+      t.diagnostic(settled.map((r) => r.status).join(' '));
+      // deterministic: the new talks, and the key stored before
+      for (const r of [n1, replay, n2]) assert.equal(r.status, 'fulfilled', String(r.reason));
+      assert.deepEqual([n1.value.replayed, replay.value.replayed, n2.value.replayed], [false, true, false]);
+      assert.equal(replay.value.id, taken.id);
+      assert.ok(conflict.reason instanceof IdempotencyConflictError, String(conflict.reason));
+      // key-b was sent with two bodies at once: whichever is stored first wins (SQLite: the batch's
+      // order; PostgreSQL: the pool's), its twin is a replay of it, and the other body conflicts
+      const sameBody = [b1, b2];
+      const won = sameBody.every((r) => r.status === 'fulfilled');
+      if (won) {
+        assert.equal(b1.value.id, b2.value.id);
+        assert.deepEqual([b1.value.replayed, b2.value.replayed].sort(), [false, true]);
+        assert.ok(conflict2.reason instanceof IdempotencyConflictError, String(conflict2.reason));
+      } else {
+        for (const r of sameBody) assert.ok(r.reason instanceof IdempotencyConflictError, String(r.reason));
+        assert.equal(conflict2.status, 'fulfilled', String(conflict2.reason));
+        assert.equal(conflict2.value.replayed, false);
+      }
+      if (backend.name === 'sqlite') assert.ok(won, 'SQLite stores a batch in the order the creates came');
+      const batchId = won ? b1.value.id : conflict2.value.id;
+      assert.equal(new Set([n1.value.id, batchId, n2.value.id, taken.id]).size, 4);
+      assert.equal((await raw.query('SELECT COUNT(*) AS n FROM presentations'))[0].n * 1, 4, 'taken, new 1, key-b, new 2');
+      assert.equal((await raw.jobs()).length, 4, 'one job each, none for a replay or a conflict');
+      for (const id of [n1.value.id, batchId, n2.value.id]) assert.equal((await a.getPresentation(id)).status, 'pending');
+    });
+
     test('a second feedback row for one (presentation, version) is refused by the database itself', async (t) => {
       const { stores: [a], raw } = await backend.open(t, 1);
       const { id } = await a.createPresentation(talk(), 5);

@@ -42,41 +42,57 @@ function summarizeProfiles(dir, supervisorPid, log) {
   return out;
 }
 
+// What runs, in this order on one machine: the ceiling (plain node:http + better-sqlite3) and the
+// safe profile each in the 9:1 mix and GET-only, the other profiles in the mix, and the safe
+// profile with the default local analyser in the mix (its jobs then cost real CPU).
+function plan(profiles) {
+  const runs = [{ label: 'baseline', target: 'baseline', modes: ['mix', 'get'] }];
+  for (const p of profiles) runs.push({ label: p, target: p, modes: p === 'safe' ? ['mix', 'get'] : ['mix'], env: SERVE_ENV });
+  if (profiles.includes('safe')) runs.push({ label: 'safe (local analyser)', target: 'safe', modes: ['mix'], env: {} });
+  return runs;
+}
+
 export async function httpSection({ quick, profiles, connections, durationSec, log, cpuProf = false, loader = 'auto' }) {
   const useWrk = loader === 'wrk' || (loader === 'auto' && hasWrk());
   const runMix = useWrk ? runMixWrk : runAutocannon;
   log(`load generator: ${useWrk ? 'wrk (1 thread)' : 'autocannon'}`);
   const rows = [];
   const cpuProfiles = {};
-  for (const target of ['baseline', ...profiles]) {
+  for (const run of plan(profiles)) {
+    const { label, target } = run;
     const profDir = cpuProf && target !== 'baseline' ? tempDir('presenter-prof-') : undefined;
     const execArgv = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-    const server = target === 'baseline' ? await startBaseline() : await startServe({ profile: target, env: SERVE_ENV, execArgv });
+    const server = target === 'baseline' ? await startBaseline() : await startServe({ profile: target, env: run.env, execArgv });
     try {
       const { ids } = await createTalks(server.url, quick ? 50 : 200, { concurrency: 8 });
       await runMix(server.url, ids, { connections: 50, durationSec: quick ? 1 : 3 }); // warm-up, not reported
-      for (const c of connections) {
-        const pids = await serverPids(server);
-        const cpuBefore = cpuOf(pids);
-        const r = await runMix(server.url, ids, { connections: c, durationSec });
-        r.cpuMsPer1kRequests = Math.round(((cpuOf(pids) - cpuBefore) * 1e6) / r.requests);
-        const rss = await rssPerWorker(server);
-        const row = { profile: target, connections: c, loader: useWrk ? 'wrk' : 'autocannon', ...r, rssPerWorkerBytes: rss };
-        rows.push(row);
-        log(`http ${target} c=${c}: ${r.rps} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms errors ${r.errors} timeouts ${r.timeouts} non2xx ${r.non2xx}; server CPU ${r.cpuMsPer1kRequests} ms per 1000 requests`);
+      for (const mode of run.modes) {
+        for (const c of connections) {
+          const pids = await serverPids(server);
+          const cpuBefore = cpuOf(pids);
+          const r = await runMix(server.url, ids, { connections: c, durationSec, getOnly: mode === 'get' });
+          r.cpuMsPer1kRequests = Math.round(((cpuOf(pids) - cpuBefore) * 1e6) / r.requests);
+          const rss = await rssPerWorker(server);
+          const row = { profile: label, mode, connections: c, loader: useWrk ? 'wrk' : 'autocannon', ...r, rssPerWorkerBytes: rss };
+          rows.push(row);
+          log(`http ${label} ${mode === 'get' ? 'GET-only' : '9:1 mix'} c=${c}: ${r.rps} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms max ${r.maxMs} ms errors ${r.errors} timeouts ${r.timeouts} non2xx ${r.non2xx}; server CPU ${r.cpuMsPer1kRequests} ms per 1000 requests`);
+        }
       }
     } finally {
       await stop(server);
       removeDir(server.dataDir);
       if (profDir) {
-        cpuProfiles[target] = summarizeProfiles(profDir, server.child.pid, log);
+        cpuProfiles[label] = summarizeProfiles(profDir, server.child.pid, log);
         removeDir(profDir);
       }
     }
   }
   for (const row of rows) {
-    const base = rows.find((b) => b.profile === 'baseline' && b.connections === row.connections);
+    const base = rows.find((b) => b.profile === 'baseline' && b.mode === row.mode && b.connections === row.connections);
     row.ratioToBaseline = base ? Math.round((row.rps / base.rps) * 100) / 100 : null;
+    // a create's CPU, from the mix (9 reads, 1 create) and the GET-only run at the same connections
+    const get = rows.find((g) => g.profile === row.profile && g.mode === 'get' && g.connections === row.connections);
+    if (row.mode === 'mix' && get) row.createCpuMs = Math.round((row.cpuMsPer1kRequests - 0.9 * get.cpuMsPer1kRequests) / 0.1) / 1000;
   }
   if (cpuProf) Object.defineProperty(rows, 'cpuProfiles', { value: cpuProfiles, enumerable: false });
   return rows;

@@ -84,6 +84,8 @@ export class SqliteStore implements Store {
   private readonly stmt;
   private readonly claimTx;
   private readonly completeTx;
+  private readonly createTx;
+  private readonly pendingCreates: { input: NewPresentation; maxAttempts: number; resolve: (result: CreateResult) => void; reject: (error: unknown) => void }[] = [];
   /** (dev, ino) of the file at open: a different answer later means the file was deleted or replaced. */
   private readonly identity: { dev: number; ino: number };
   private unusable: Extract<StoreHealth, { ok: false }> | undefined;
@@ -178,6 +180,16 @@ export class SqliteStore implements Store {
     });
 
     this.completeTx = db.transaction((inputs: readonly CompleteInput[]): boolean[] => inputs.map((input) => this.completeOne(input)));
+    this.createTx = db.transaction((batch: readonly { input: NewPresentation; maxAttempts: number }[]): (CreateResult | IdempotencyConflictError)[] =>
+      batch.map(({ input, maxAttempts }) => {
+        try {
+          return this.createOne(input, maxAttempts);
+        } catch (error) {
+          if (error instanceof IdempotencyConflictError) return error;
+          throw error;
+        }
+      }),
+    );
   }
 
   private completeOne(input: CompleteInput): boolean {
@@ -198,35 +210,63 @@ export class SqliteStore implements Store {
     return true;
   }
 
+  /**
+   * Group commit: the creates of one event-loop turn share one write transaction. Under load
+   * most of a create's CPU was its own commit (WAL frames for two rows and their indexes); with
+   * 20 creates in flight they now pay one. Each create still gets its own answer: an
+   * Idempotency-Key conflict is found before anything is written, so it fails alone; a store
+   * error (disk full, database locked) fails every create of the batch, none of which is stored.
+   */
   async createPresentation(input: NewPresentation, maxAttempts: number): Promise<CreateResult> {
-    return this.guard(true, () => {
-      const hash = requestHash(input);
-      return this.db
-        .transaction((): CreateResult => {
-          if (input.idempotencyKey !== undefined) {
-            const existing = this.stmt.byKey.get(input.idempotencyKey) as { id: string; status: PresentationStatus; request_hash: string } | undefined;
-            if (existing) {
-              if (existing.request_hash !== hash) throw new IdempotencyConflictError();
-              return { id: existing.id, status: existing.status, replayed: true };
-            }
-          }
-          const id = randomUUID();
-          const now = Date.now();
-          this.stmt.insertPresentation.run({
-            id,
-            title: input.title,
-            content: input.content,
-            language: input.language,
-            targetMinutes: input.targetMinutes ?? null,
-            now,
-            key: input.idempotencyKey ?? null,
-            hash,
-          });
-          this.stmt.insertJob.run({ id: randomUUID(), presentationId: id, version: 1, maxAttempts, now });
-          return { id, status: 'pending', replayed: false };
-        })
-        .immediate();
+    return new Promise<CreateResult>((resolve, reject) => {
+      this.pendingCreates.push({ input, maxAttempts, resolve, reject });
+      if (this.pendingCreates.length === 1) setImmediate(() => this.flushCreates());
     });
+  }
+
+  private flushCreates(): void {
+    const batch = this.pendingCreates.splice(0);
+    if (batch.length === 0) return;
+    let results: (CreateResult | IdempotencyConflictError)[];
+    try {
+      if (!this.db.open) throw new StoreError('STORE_UNAVAILABLE', 'the store is closed (the worker is stopping)');
+      results = this.guard(true, () => this.createTx.immediate(batch));
+    } catch (error) {
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const result = results[i]!;
+      if (result instanceof IdempotencyConflictError) item.reject(result);
+      else item.resolve(result);
+    });
+  }
+
+  /** One create inside the batch's transaction; a key conflict throws before any write. */
+  private createOne(input: NewPresentation, maxAttempts: number): CreateResult {
+    const hash = requestHash(input);
+    if (input.idempotencyKey !== undefined) {
+      // also finds a create earlier in the same batch: the same key twice is a replay
+      const existing = this.stmt.byKey.get(input.idempotencyKey) as { id: string; status: PresentationStatus; request_hash: string } | undefined;
+      if (existing) {
+        if (existing.request_hash !== hash) throw new IdempotencyConflictError();
+        return { id: existing.id, status: existing.status, replayed: true };
+      }
+    }
+    const id = randomUUID();
+    const now = Date.now();
+    this.stmt.insertPresentation.run({
+      id,
+      title: input.title,
+      content: input.content,
+      language: input.language,
+      targetMinutes: input.targetMinutes ?? null,
+      now,
+      key: input.idempotencyKey ?? null,
+      hash,
+    });
+    this.stmt.insertJob.run({ id: randomUUID(), presentationId: id, version: 1, maxAttempts, now });
+    return { id, status: 'pending', replayed: false };
   }
 
   async getPresentation(id: string): Promise<PresentationView | undefined> {
@@ -400,6 +440,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.flushCreates(); // creates of this turn are committed (or refused), never dropped
     if (this.db.open) this.db.close();
   }
 }
