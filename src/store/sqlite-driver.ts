@@ -268,13 +268,12 @@ class NodeSqliteDatabase implements SqliteDatabase {
     }
   }
 
-  exec(source: string): this {
+  exec(source: string): void {
     try {
       this.db.exec(source);
     } catch (error) {
       throw withCode(error);
     }
-    return this;
   }
 
   pragma(source: string, options: { simple?: boolean } = {}): unknown {
