@@ -30,6 +30,18 @@ export function nodeFor(driver) {
   return answer;
 }
 
+/** A Node without node:sqlite (Node 20: this one, or one on PATH), or why there is none. */
+export function nodeWithoutNodeSqlite() {
+  const onPath = (process.env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'node'));
+  for (const node of [process.execPath, ...onPath]) {
+    if (!existsSync(node)) continue;
+    const r = spawnSync(node, ['-p', "process.versions.node + ' ' + Boolean(process.getBuiltinModule?.('node:sqlite'))"], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    const [version, has] = r.stdout.trim().split(' ');
+    if (r.status === 0 && has === 'false' && Number(version?.split('.')[0]) >= 20) return { node, version: `v${version}`, skip: false };
+  }
+  return { skip: `every Node here has node:sqlite (this is ${process.version}): the no-driver case needs Node 20 on PATH` };
+}
+
 /**
  * A copy of this install without better-sqlite3, as npm leaves it when the optional dependency
  * could not be built: dist, bin, profiles and package.json copied, every other package linked.
