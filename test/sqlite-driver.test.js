@@ -118,9 +118,9 @@ for (const driver of ['better-sqlite3', 'node:sqlite']) {
       const lock = acquireDataDirLock(dir, 100, driver);
       assert.ok(lock);
       assert.equal(acquireDataDirLock(dir, 100, driver), undefined);
-      assert.equal(isDataDirLocked(dir), true);
+      assert.equal(isDataDirLocked(dir, driver), true);
       lock.release();
-      assert.equal(isDataDirLocked(dir), false);
+      assert.equal(isDataDirLocked(dir, driver), false);
       const again = acquireDataDirLock(dir, 100, driver);
       assert.ok(again);
       again.release();

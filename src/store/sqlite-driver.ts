@@ -6,6 +6,9 @@
 // Differences callers must respect: bind exactly the named parameters the SQL names (node:sqlite
 // refuses extra keys and binds missing ones as NULL, better-sqlite3 ignores extra keys and refuses
 // missing ones); rows from node:sqlite have a null prototype; errors differ (use sqliteErrorCode).
+// One process opens a given file through one driver only: each driver brings its own copy of
+// SQLite, and two copies in one process do not see each other's locks (POSIX locks are held per
+// process), so a lock taken through one is invisible to the other. serve chooses once for all.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

@@ -27,10 +27,10 @@ export function acquireDataDirLock(dataDir: string, waitMs = 1000, driver?: Sqli
 }
 
 /** Whether a server holds the data dir's lock (a probe: takes a shared lock for an instant). */
-export function isDataDirLocked(dataDir: string): boolean {
+export function isDataDirLocked(dataDir: string, driver?: SqliteDriverName): boolean {
   let db: SqliteDatabase;
   try {
-    db = openSqlite(join(dataDir, LOCK_FILE), { timeout: 0, fileMustExist: true, readonly: true });
+    db = openSqlite(join(dataDir, LOCK_FILE), { timeout: 0, fileMustExist: true, readonly: true, ...(driver ? { driver } : {}) });
   } catch (error) {
     if (error instanceof ConfigError) throw error; // no SQLite driver at all: say what to install
     return false;
