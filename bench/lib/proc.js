@@ -88,7 +88,7 @@ export async function startServe({ profile = 'safe', args = [], env = {}, dataDi
   return server;
 }
 
-/** bench/baseline-server.js: node:http + better-sqlite3, one process. */
+/** bench/baseline-server.js: node:http + SQLite (the driver serve would use), one process. */
 export async function startBaseline() {
   const dataDir = tempDir('presenter-baseline-');
   const port = await freePort();

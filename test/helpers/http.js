@@ -1,7 +1,7 @@
 // Small HTTP helpers over real loopback HTTP, and read-only access to a server's database and log.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openSqlite } from '../../dist/store/sqlite-driver.js';
 import { sleep } from './cli.js';
 
 export async function api(server, path, { method = 'GET', json, body, headers = {} } = {}) {
@@ -23,10 +23,9 @@ export async function api(server, path, { method = 'GET', json, body, headers = 
   return { status: res.status, headers: res.headers, data };
 }
 
+/** Read-only, through the driver this Node would choose (better-sqlite3, else node:sqlite). */
 export function openDb(server) {
-  const db = new Database(join(server.dataDir, 'presenter.db'), { readonly: true, fileMustExist: true });
-  db.pragma('busy_timeout = 5000');
-  return db;
+  return openSqlite(join(server.dataDir, 'presenter.db'), { readonly: true, fileMustExist: true, timeout: 5000 });
 }
 
 export function logLines(server) {
