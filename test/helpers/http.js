@@ -23,9 +23,22 @@ export async function api(server, path, { method = 'GET', json, body, headers = 
   return { status: res.status, headers: res.headers, data };
 }
 
-/** Read-only, through the driver this Node would choose (better-sqlite3, else node:sqlite). */
+const plain = (row) => (row === undefined ? row : { ...row });
+
+/**
+ * Read-only, through the driver this Node would choose (better-sqlite3, else node:sqlite). Rows
+ * come back as plain objects whichever driver read them (node:sqlite's have a null prototype,
+ * which deepStrictEqual tells apart from a literal).
+ */
 export function openDb(server) {
-  return openSqlite(join(server.dataDir, 'presenter.db'), { readonly: true, fileMustExist: true, timeout: 5000 });
+  const db = openSqlite(join(server.dataDir, 'presenter.db'), { readonly: true, fileMustExist: true, timeout: 5000 });
+  return {
+    prepare(sql) {
+      const stmt = db.prepare(sql);
+      return { get: (...params) => plain(stmt.get(...params)), all: (...params) => stmt.all(...params).map(plain) };
+    },
+    close: () => db.close(),
+  };
 }
 
 export function logLines(server) {
