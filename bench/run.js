@@ -3,7 +3,9 @@
 // CLI's commands, a worker from fork to ready).
 // Flags: --quick, --only http,reference,jobs,postgres,chaos,logs,cli, --profiles safe,advanced, --connections 50,200,1000,
 // --duration <s>, --jobs <n>, --job-rate <n/s>, --talks <n>, --log-size 1GB, --cpu-prof,
-// --load autocannon|wrk|auto (default autocannon; auto = wrk when installed), --out <file>.
+// --load autocannon|wrk|auto (default autocannon; auto = wrk when installed), --out <file>,
+// --sqlite-driver auto|better-sqlite3|node:sqlite (PRESENTER_SQLITE_DRIVER for every server and
+// the baseline; node:sqlite needs Node 22.13+: run the bench with that Node).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -34,8 +36,17 @@ const { values: flags } = parseArgs({
     'log-size': { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     out: { type: 'string' },
+    'sqlite-driver': { type: 'string' },
   },
 });
+if (flags['sqlite-driver'] !== undefined) process.env.PRESENTER_SQLITE_DRIVER = flags['sqlite-driver'];
+let sqliteDriver;
+try {
+  sqliteDriver = (await import('../dist/store/sqlite-driver.js')).selectSqliteDriver();
+} catch (error) {
+  process.stderr.write(`error: ${error.message}\n${error.fix ? `  fix: ${error.fix}\n` : ''}`);
+  process.exit(2);
+}
 const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const only = flags.only ? list(flags.only) : SECTIONS;
 for (const s of only) if (!SECTIONS.includes(s)) {
@@ -53,6 +64,7 @@ const config = {
   chaosSec: quick ? 8 : 120,
   logSize: flags['log-size'] ?? (quick ? '50MB' : '1GB'),
   cpuProf: flags['cpu-prof'],
+  sqliteDriver,
 };
 
 const log = (line) => process.stdout.write(`  ${line}\n`);
@@ -76,7 +88,7 @@ process.on('SIGINT', () => {
 
 let failed = false;
 try {
-  process.stdout.write(`presenter-serve bench${quick ? ' (--quick)' : ''}: ${only.join(', ')}; load average ${results.machineAtStart.loadavg.join(' ')} on ${results.machineAtStart.cpus} CPUs\n`);
+  process.stdout.write(`presenter-serve bench${quick ? ' (--quick)' : ''}: ${only.join(', ')}; sqlite driver ${sqliteDriver.name} (${sqliteDriver.reason}), Node ${process.version}; load average ${results.machineAtStart.loadavg.join(' ')} on ${results.machineAtStart.cpus} CPUs\n`);
   for (const section of only) {
     if (interrupted) break;
     const started = Date.now();
@@ -151,7 +163,7 @@ if (cl && !cl.error) {
   out.push(`\nStart times, spawn to exit (${cl.runs} runs each; the worker: \`worker.started\` to \`worker.ready\` in the log, over reloads)`);
   out.push(table(['command', 'median ms', 'p90 ms', '× node -e 0', 'CPU ms (median)'], [...cl.commands.map((r) => [r.command, r.medianMs, r.p90Ms, r.ratioToNode.toFixed(1), r.cpuMedianMs]), ['worker fork → ready', cl.workerForkToReady.medianMs, cl.workerForkToReady.p90Ms, '-', '-']]));
 }
-out.push(`\nmachine: ${results.machineAtStart.cpus} × ${results.machineAtStart.cpuModel}, ${results.machineAtStart.memGB} GB, Node ${process.version}; load average ${results.machineAtStart.loadavg.join(' ')} at start, ${results.machineAtEnd.loadavg.join(' ')} at end; ${results.wallSec} s`);
+out.push(`\nmachine: ${results.machineAtStart.cpus} × ${results.machineAtStart.cpuModel}, ${results.machineAtStart.memGB} GB, Node ${process.version}, sqlite driver ${sqliteDriver.name}; load average ${results.machineAtStart.loadavg.join(' ')} at start, ${results.machineAtEnd.loadavg.join(' ')} at end; ${results.wallSec} s`);
 if (left.length) out.push(`WARNING: processes left behind: ${left.join(', ')}`);
 process.stdout.write(`\n${out.join('\n')}\n`);
 

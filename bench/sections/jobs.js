@@ -42,7 +42,7 @@ export async function jobsSection({ jobs: total, workers = 2, slots = 4, rate, l
     }
     const span = db.prepare("SELECT min(created_at) AS first, max(created_at) AS lastEnqueued, max(finished_at) AS last, count(*) AS n, sum(attempts) AS attempts FROM jobs").get();
     const byStatus = Object.fromEntries(db.prepare('SELECT status, count(*) AS n FROM jobs GROUP BY status').all().map((r) => [r.status, r.n]));
-    const createdAt = new Map(db.prepare('SELECT id, created_at FROM jobs').raw().all());
+    const createdAt = new Map(db.prepare('SELECT id, created_at FROM jobs').all().map((r) => [r.id, r.created_at])); // no .raw() in node:sqlite
     db.close();
     await stop(server); // flushes the workers' log buffers into presenter.log
     const waits = [];

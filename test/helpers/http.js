@@ -1,7 +1,7 @@
 // Small HTTP helpers over real loopback HTTP, and read-only access to a server's database and log.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openSqlite } from '../../dist/store/sqlite-driver.js';
 import { sleep } from './cli.js';
 
 export async function api(server, path, { method = 'GET', json, body, headers = {} } = {}) {
@@ -23,10 +23,22 @@ export async function api(server, path, { method = 'GET', json, body, headers = 
   return { status: res.status, headers: res.headers, data };
 }
 
+const plain = (row) => (row === undefined ? row : { ...row });
+
+/**
+ * Read-only, through the driver this Node would choose (better-sqlite3, else node:sqlite). Rows
+ * come back as plain objects whichever driver read them (node:sqlite's have a null prototype,
+ * which deepStrictEqual tells apart from a literal).
+ */
 export function openDb(server) {
-  const db = new Database(join(server.dataDir, 'presenter.db'), { readonly: true, fileMustExist: true });
-  db.pragma('busy_timeout = 5000');
-  return db;
+  const db = openSqlite(join(server.dataDir, 'presenter.db'), { readonly: true, fileMustExist: true, timeout: 5000 });
+  return {
+    prepare(sql) {
+      const stmt = db.prepare(sql);
+      return { get: (...params) => plain(stmt.get(...params)), all: (...params) => stmt.all(...params).map(plain) };
+    },
+    close: () => db.close(),
+  };
 }
 
 export function logLines(server) {

@@ -84,7 +84,7 @@ test('the tarball installed with --omit=dev into a fresh prefix: doctor and serv
 
   const doctor = await execa(bin, ['doctor', '--data-dir', join(elsewhere, 'data'), '--host', '127.0.0.1', '--port', String(await freePort())], { cwd: elsewhere, env: userEnv(), extendEnv: false, reject: false, timeout: 60_000 });
   assert.equal(doctor.exitCode, 0, doctor.stdout + doctor.stderr);
-  assert.match(doctor.stdout, /^✓ better-sqlite3: better-sqlite3 12\.\d+\.\d+ with SQLite/m);
+  assert.match(doctor.stdout, /^✓ SQLite driver: better-sqlite3 12\.\d+\.\d+ with SQLite .*; in use/m);
   assert.match(doctor.stdout, /^✓ SQLite features/m);
   assert.match(doctor.stdout, /^\d+ passed, \d+ warnings, 0 failed$/m);
 
