@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { ensureDirSync, refusingParent } from '../fs/ensure-dir.js';
 import { prepareControlPath } from '../supervisor/control.js';
-import type { SqliteDriverName } from '../store/sqlite-driver.js';
+import type { SqliteDriverName } from '../store/sqlite-driver-name.js';
 import { acquireDataDirLock, LOCK_FILE, type DataDirLock } from '../supervisor/lock.js';
 import { isAlive, pidFromFile, writePidFile } from '../supervisor/pidfile.js';
 import { privateUmask, restrictFileModes } from '../supervisor/private-files.js';

@@ -1,4 +1,4 @@
-import type { SqliteDriverPreference } from '../store/sqlite-driver.js';
+import type { SqliteDriverPreference } from '../store/sqlite-driver-name.js';
 
 export type ProviderName = 'local' | 'openai';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';

@@ -7,7 +7,7 @@ import { defaultSettings, LOG_LEVELS, type LogLevel, type ProviderName, type Set
 import { detectPlatform } from './platform.js';
 import { loadProfile } from './profile.js';
 import { parseDatabaseUrl } from '../store/database-url.js';
-import { parseDriverPreference, SQLITE_DRIVER_ENV } from '../store/sqlite-driver.js';
+import { parseDriverPreference, SQLITE_DRIVER_ENV } from '../store/sqlite-driver-name.js';
 
 /** What the command line can set; undefined means "not given". */
 export interface SettingFlags {

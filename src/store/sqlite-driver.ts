@@ -18,10 +18,9 @@ import { ConfigError } from '../errors.js';
 import { knownBadFor } from '../doctor/matrix.js';
 import { sqliteCodeName } from './sqlite-codes.js';
 
-export type SqliteDriverName = 'better-sqlite3' | 'node:sqlite';
-export type SqliteDriverPreference = 'auto' | SqliteDriverName;
-export const SQLITE_DRIVERS: readonly SqliteDriverName[] = ['better-sqlite3', 'node:sqlite'];
-export const SQLITE_DRIVER_ENV = 'PRESENTER_SQLITE_DRIVER';
+import { parseDriverPreference, SQLITE_DRIVER_ENV, type SqliteDriverName, type SqliteDriverPreference } from './sqlite-driver-name.js';
+
+export { parseDriverPreference, SQLITE_DRIVER_ENV, SQLITE_DRIVERS, type SqliteDriverName, type SqliteDriverPreference } from './sqlite-driver-name.js';
 /** better-sqlite3's default busy timeout, kept for node:sqlite (whose default is 0). */
 const DEFAULT_TIMEOUT_MS = 5000;
 
@@ -168,15 +167,6 @@ export function betterSqlite3Problem(found: DriverFacts['betterSqlite3']): strin
   if (abi.length >= 2) return `better-sqlite3 ${found.version} built for another Node (NODE_MODULE_VERSION ${abi[0]}, this Node needs ${abi[1]})`;
   if (message.includes('Could not locate the bindings file')) return `better-sqlite3 ${found.version} installed without its native build`;
   return `better-sqlite3 ${found.version} failed to load: ${message.split('\n')[0]?.slice(0, 160) ?? ''}`;
-}
-
-/** Reads PRESENTER_SQLITE_DRIVER; an unknown value is a configuration error (exit 2). */
-export function parseDriverPreference(value: string | undefined): SqliteDriverPreference {
-  if (value === undefined || value === '' || value === 'auto') return 'auto';
-  if ((SQLITE_DRIVERS as readonly string[]).includes(value)) return value as SqliteDriverName;
-  throw new ConfigError('BAD_SQLITE_DRIVER', `${SQLITE_DRIVER_ENV} must be auto, better-sqlite3 or node:sqlite, got \`${value}\`.`, {
-    fix: `Unset ${SQLITE_DRIVER_ENV} (auto: better-sqlite3 when it loads, else node:sqlite), or set it to one of those three.`,
-  });
 }
 
 const INSTALL_BETTER = (): string =>
