@@ -1,6 +1,7 @@
 // `npm run bench`: HTTP load against serve (safe, advanced) next to a plain node:http baseline,
-// job throughput, chaos (workers SIGKILLed), and logs --duplicates throughput.
-// Flags: --quick, --only http,reference,jobs,postgres,chaos,logs, --profiles safe,advanced, --connections 50,200,1000,
+// job throughput, chaos (workers SIGKILLed), logs --duplicates throughput, and the event loop
+// (/healthz while big talks are analysed).
+// Flags: --quick, --only http,reference,jobs,postgres,chaos,logs,eventloop, --profiles safe,advanced, --connections 50,200,1000,
 // --duration <s>, --jobs <n>, --job-rate <n/s>, --talks <n>, --log-size 1GB, --cpu-prof,
 // --load autocannon|wrk|auto (default autocannon; auto = wrk when installed), --out <file>.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,8 +17,9 @@ import { chaosSection } from './sections/chaos.js';
 import { logsSection } from './sections/logs.js';
 import { referenceSection } from './sections/reference.js';
 import { postgresSection } from './sections/postgres.js';
+import { eventLoopSection } from './sections/eventloop.js';
 
-const SECTIONS = ['http', 'reference', 'jobs', 'postgres', 'chaos', 'logs'];
+const SECTIONS = ['http', 'reference', 'jobs', 'postgres', 'chaos', 'logs', 'eventloop'];
 const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -91,6 +93,7 @@ try {
       if (section === 'postgres') results.sections.postgres = await postgresSection({ quick, jobs: config.jobs, connections: config.connections, durationSec: config.durationSec, log, timeoutSec: quick ? 60 : 300 });
       if (section === 'chaos') results.sections.chaos = await chaosSection({ talks: config.talks, chaosSec: config.chaosSec, log, timeoutSec: quick ? 30 : 300 });
       if (section === 'logs') results.sections.logs = await logsSection({ size: config.logSize, log });
+      if (section === 'eventloop') results.sections.eventloop = await eventLoopSection({ talks: 4, rounds: quick ? 1 : 3, log, timeoutSec: quick ? 60 : 120 });
       if (section === 'reference') results.sections.reference = await referenceSection({ quick, durationSec: config.durationSec, log });
     } catch (error) {
       failed = true;
@@ -143,6 +146,11 @@ if (c && !c.error) {
 }
 const l = results.sections.logs;
 if (l) out.push(l.skipped ? `\nlogs --duplicates: skipped: ${l.skipped}` : l.error && !l.bytes ? `\nlogs --duplicates: FAILED` : `\nlogs --duplicates: ${(l.bytes / 1e6).toFixed(0)} MB in ${l.seconds.toFixed(2)} s = ${l.mbPerSec} MB/s (exit ${l.exitCode})`);
+const ev = results.sections.eventloop;
+if (ev && !ev.error) {
+  out.push(`\nEvent loop: /healthz while ${ev.talks} talks of ${(ev.talkBytes / 1024).toFixed(0)} KiB are analysed at once (local provider, 1 worker × ${ev.threads} threads)`);
+  out.push(table(['talks', 'rounds', 'seconds per round', 'idle p99', 'p50', 'p99', 'max', 'probes', 'failed'], [[ev.talks, ev.rounds, ev.roundSeconds.join(' '), `${ev.idle.p99Ms} ms`, `${ev.busy.p50Ms} ms`, `${ev.busy.p99Ms} ms`, `${ev.busy.maxMs} ms`, ev.busy.samples, ev.failures]]));
+}
 out.push(`\nmachine: ${results.machineAtStart.cpus} × ${results.machineAtStart.cpuModel}, ${results.machineAtStart.memGB} GB, Node ${process.version}; load average ${results.machineAtStart.loadavg.join(' ')} at start, ${results.machineAtEnd.loadavg.join(' ')} at end; ${results.wallSec} s`);
 if (left.length) out.push(`WARNING: processes left behind: ${left.join(', ')}`);
 process.stdout.write(`\n${out.join('\n')}\n`);
