@@ -69,7 +69,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const store = await openStore(settings, logger);
   const redact = makeRedactor(secretsOf({ apiKey: settings.ai.apiKey, adminToken: settings.adminToken, databaseUrl: settings.databaseUrl }));
   const metrics = createMetrics(store);
-  const provider = createProvider(settings.ai, options.env);
+  // the local analyser's thread pool has one thread per job slot: the slots are the pool's queue
+  const provider = createProvider(settings.ai, options.env, { threads: settings.threads });
   const runner = new JobRunner({
     store,
     provider,

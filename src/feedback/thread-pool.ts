@@ -1,0 +1,88 @@
+// A pool of worker threads (piscina) for CPU-bound tasks such as the local analyser: the event
+// loop only posts the input and awaits the answer, so requests, heartbeats and lease renewals go
+// on while a 1 MiB talk is analysed, and `size` tasks really run at once.
+// - Threads start when a task needs one and none is idle, and are kept: a thread costs ~30 ms of
+//   CPU to start (on its own thread), paid once, never at worker start-up. piscina is imported
+//   with the first task too.
+// - Abort terminates the thread that runs the task (V8 stops it at once, whatever the analyser is
+//   doing) and the next task starts a new one: aborts are rare (a lost lease, a stop past the
+//   graceful timeout), so that beats waiting for the analyser's next checkpoint.
+// - A thread that throws fails its task with the thrown message; one that dies (process.exit,
+//   an uncaught error, out of memory) fails it with `analysis thread stopped`; piscina replaces it.
+import type { Piscina } from 'piscina';
+
+export interface ThreadPoolOptions {
+  /** Tasks run at once (the profile's `threads`); more wait in the pool's queue. */
+  size: number;
+  /** The module whose default export runs one task in a thread. */
+  filename: URL;
+}
+
+const NICE_INCREMENT = 10;
+
+export class ThreadPool<Input, Output> {
+  private pool: Promise<Piscina> | undefined;
+  private started: Piscina | undefined;
+  private closed = false;
+
+  constructor(private readonly options: ThreadPoolOptions) {
+    if (!Number.isInteger(options.size) || options.size < 1) throw new RangeError(`ThreadPool size must be a positive integer, got ${options.size}`);
+  }
+
+  /** Threads alive now (started, not yet terminated). */
+  get threads(): number {
+    return this.started?.threads.length ?? 0;
+  }
+
+  async run(input: Input, signal: AbortSignal): Promise<Output> {
+    signal.throwIfAborted();
+    if (this.closed) throw new Error('the analysis thread pool is closed (the worker is stopping)');
+    this.pool ??= this.open();
+    const pool = await this.pool;
+    signal.throwIfAborted();
+    try {
+      return (await pool.run(input, { signal })) as Output;
+    } catch (error) {
+      // piscina rejects with its own AbortError; the caller expects the signal's reason, as inline.
+      if (signal.aborted) throw signal.reason;
+      throw describe(error);
+    }
+  }
+
+  /** Rejects queued tasks, terminates every thread (running tasks fail) and waits until they have exited. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const pool = await this.pool?.catch(() => undefined);
+    await pool?.destroy();
+  }
+
+  private async open(): Promise<Piscina> {
+    const { Piscina } = await import('piscina');
+    const pool = new Piscina({
+      filename: this.options.filename.href,
+      minThreads: 0,
+      maxThreads: this.options.size,
+      // kept until close(): no start cost per task
+      idleTimeout: Infinity,
+      // Linux: the threads run at a lower priority (nice is per thread there), so the event loop
+      // gets a core at once when a request comes, even with more analyses than cores; elsewhere
+      // nice would lower the whole process.
+      niceIncrement: process.platform === 'linux' ? NICE_INCREMENT : 0,
+    });
+    // A thread that dies between tasks: piscina has already removed it; nothing was lost.
+    pool.on('error', () => undefined);
+    this.started = pool;
+    return pool;
+  }
+}
+
+// piscina's words for a thread that died ("worker exited with code: 1", "Terminating worker
+// thread") become one message that says what happened; an error thrown by the task keeps its own.
+function describe(error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  const exited = /^worker exited with code: (-?\d+)/.exec(message);
+  if (exited) return new Error(`analysis thread stopped (exit code ${exited[1]}) before answering`, { cause: error });
+  if (message === 'Terminating worker thread') return new Error('analysis thread stopped: the pool is closing', { cause: error });
+  if ((error as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY') return new Error('analysis thread stopped: out of memory', { cause: error });
+  return error instanceof Error ? error : new Error(message);
+}
