@@ -1,6 +1,5 @@
 // The `local` provider: the embedded, offline, deterministic analyser (FEEDBACK.md).
 import type { FeedbackProvider, FeedbackRequest, FeedbackResult } from './types.js';
-import { analyse } from './analysis/analyse.js';
 import type { AnalysisTask } from './analysis/thread.js';
 import { ThreadPool } from './thread-pool.js';
 
@@ -37,7 +36,10 @@ export function createLocalProvider(options: LocalProviderOptions = {}): LocalPr
     async generate(request: FeedbackRequest, signal: AbortSignal): Promise<FeedbackResult> {
       signal.throwIfAborted();
       if (pool) return pool.run(taskOf(request), signal);
-      // Inline: synchronous, so the signal is only checked between the analyser's phases.
+      // Inline: synchronous, so the signal is only checked between the analyser's phases. Loaded
+      // here, not at start-up: a worker's analyses run in its threads, which load it themselves.
+      const { analyse } = await import('./analysis/analyse.js');
+      signal.throwIfAborted();
       const task = taskOf(request);
       const feedback = analyse(task.content, { language: task.language, targetMinutes: task.targetMinutes, checkpoint: () => signal.throwIfAborted() });
       return { feedback, raw: JSON.stringify(feedback) };

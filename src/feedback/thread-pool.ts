@@ -1,9 +1,9 @@
 // A pool of worker threads (piscina) for CPU-bound tasks such as the local analyser: the event
 // loop only posts the input and awaits the answer, so requests, heartbeats and lease renewals go
 // on while a 1 MiB talk is analysed, and `size` tasks really run at once.
-// - Threads start when a task needs one and none is idle, and are kept: a thread costs ~30 ms of
-//   CPU to start (on its own thread), paid once, never at worker start-up. piscina is imported
-//   with the first task too.
+// - Threads start when a task needs one and none is idle, and are kept: a thread costs tens of ms
+//   of CPU to start (on its own thread) and ~15 MB, paid once, never at worker start-up. piscina
+//   is imported with the first task too.
 // - Abort terminates the thread that runs the task (V8 stops it at once, whatever the analyser is
 //   doing) and the next task starts a new one: aborts are rare (a lost lease, a stop past the
 //   graceful timeout), so that beats waiting for the analyser's next checkpoint.
