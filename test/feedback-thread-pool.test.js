@@ -71,7 +71,7 @@ test('abort stops a huge analysis at once, with the signal’s reason, and the n
   await assert.rejects(running, (error) => error === reason);
   const ms = performance.now() - abortedAt;
   assert.ok(ms < 1000, `the abort took ${ms.toFixed(0)} ms`);
-  assert.equal(provider.threads, 0, 'the aborted thread is terminated');
+  assert.ok(provider.threads <= 1, 'the aborted thread is terminated (one new thread is kept ready)');
   const [again, inline] = await Promise.all([provider.generate(request(EN), never()), createLocalProvider().generate(request(EN), never())]);
   assert.deepEqual(again.feedback, inline.feedback);
   assert.equal(provider.threads, 1);
@@ -85,12 +85,34 @@ test('abort stops a huge analysis at once, with the signal’s reason, and the n
 test('threads start on demand, are kept between tasks, and never exceed the size', { timeout: 60_000 }, async (t) => {
   const pool = fixturePool(2);
   t.after(() => pool.close());
-  assert.equal(pool.threads, 0, 'no thread before the first task');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(pool.threads, 0, 'no thread before warm() or the first task');
   const first = await pool.run({ op: 'id' }, never());
   for (let i = 0; i < 5; i++) assert.equal(await pool.run({ op: 'id' }, never()), first, 'one task at a time reuses the thread');
   const ids = await Promise.all(Array.from({ length: 6 }, () => pool.run({ op: 'spin', ms: 100 }, never())));
   assert.ok(new Set(ids).size <= 2, `threads used: ${[...new Set(ids)]}`);
   assert.equal(pool.threads, 2);
+});
+
+test('warm() starts one thread, which the first task then uses; an aborted task’s thread is replaced', { timeout: 30_000 }, async (t) => {
+  const pool = fixturePool(4);
+  t.after(() => pool.close());
+  pool.warm();
+  pool.warm();
+  const deadline = Date.now() + 20_000;
+  while (pool.threads === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(pool.threads, 1);
+  const id = await pool.run({ op: 'id' }, never());
+  assert.equal(pool.threads, 1, 'the warm thread ran it');
+  const controller = new AbortController();
+  const spinning = pool.run({ op: 'spin', ms: 10_000 }, controller.signal);
+  await new Promise((r) => setTimeout(r, 100));
+  controller.abort(new Error('stop'));
+  await assert.rejects(spinning, { message: 'stop' });
+  const next = await pool.run({ op: 'id' }, never());
+  assert.notEqual(next, id, 'the spinning thread was terminated, a new one answers');
+  // the replacement starts at once; a task that comes before it is ready may start another
+  assert.ok(pool.threads >= 1 && pool.threads <= 2, `threads: ${pool.threads}`);
 });
 
 test('a task that throws fails with its message; the thread is kept', { timeout: 30_000 }, async (t) => {

@@ -14,6 +14,8 @@ export interface LocalProviderOptions {
 export interface LocalProvider extends FeedbackProvider {
   /** Threads of the pool alive now (0 inline or before the first analysis). */
   readonly threads: number;
+  /** Starts the pool's first thread in the background (no-op inline). */
+  warm(): void;
   /** Terminates the pool's threads; running analyses fail. */
   close(): Promise<void>;
 }
@@ -43,6 +45,9 @@ export function createLocalProvider(options: LocalProviderOptions = {}): LocalPr
       const task = taskOf(request);
       const feedback = analyse(task.content, { language: task.language, targetMinutes: task.targetMinutes, checkpoint: () => signal.throwIfAborted() });
       return { feedback, raw: JSON.stringify(feedback) };
+    },
+    warm() {
+      pool?.warm();
     },
     async close() {
       await pool?.close();

@@ -1,9 +1,10 @@
 // A pool of worker threads (piscina) for CPU-bound tasks such as the local analyser: the event
 // loop only posts the input and awaits the answer, so requests, heartbeats and lease renewals go
 // on while a 1 MiB talk is analysed, and `size` tasks really run at once.
-// - Threads start when a task needs one and none is idle, and are kept: a thread costs tens of ms
-//   of CPU to start (on its own thread) and ~15 MB, paid once, never at worker start-up. piscina
-//   is imported with the first task too.
+// - Nothing starts with the pool object: piscina is imported and the first thread started by
+//   warm() (the service calls it shortly after the worker is ready) or the first task. Then one
+//   thread is always kept ready; more start when tasks need them (up to `size`) and are kept
+//   too: a thread costs tens of ms of CPU to start (on its own thread) and ~15 MB.
 // - Abort terminates the thread that runs the task (V8 stops it at once, whatever the analyser is
 //   doing) and the next task starts a new one: aborts are rare (a lost lease, a stop past the
 //   graceful timeout), so that beats waiting for the analyser's next checkpoint.
@@ -34,6 +35,13 @@ export class ThreadPool<Input, Output> {
     return this.started?.threads.length ?? 0;
   }
 
+  /** Starts the pool and its first thread in the background, so the first task does not wait for them. */
+  warm(): void {
+    if (this.closed) return;
+    this.pool ??= this.open();
+    this.pool.catch(() => undefined); // a task reports the failure
+  }
+
   async run(input: Input, signal: AbortSignal): Promise<Output> {
     signal.throwIfAborted();
     if (this.closed) throw new Error('the analysis thread pool is closed (the worker is stopping)');
@@ -60,7 +68,7 @@ export class ThreadPool<Input, Output> {
     const { Piscina } = await import('piscina');
     const pool = new Piscina({
       filename: this.options.filename.href,
-      minThreads: 0,
+      minThreads: 1,
       maxThreads: this.options.size,
       // kept until close(): no start cost per task
       idleTimeout: Infinity,

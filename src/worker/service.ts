@@ -18,6 +18,7 @@ import { SqliteStore } from '../store/sqlite.js';
 import { isStoreError, type Store, type StoreEvent } from '../store/types.js';
 
 export const DB_FILE = 'presenter.db';
+const WARM_DELAY_MS = 250;
 
 export interface ServiceStats {
   rssBytes: number;
@@ -125,6 +126,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     response.once('close', () => requests--);
   });
   runner.start();
+  // The analyser's first thread starts shortly after ready, not on the way to it and not with the
+  // first job (which would wait ~0.1 s for it).
+  const warm = setTimeout(() => (provider as { warm?: () => void }).warm?.(), WARM_DELAY_MS);
+  warm.unref();
   // PostgreSQL: jobs queued on other hosts announce themselves (LISTEN/NOTIFY); SQLite: a no-op.
   const unsubscribe = store.onJobQueued(() => runner.wake());
 
@@ -163,6 +168,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     async stop(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       await drainAndClose(app, timeoutMs, logger, options.handoff ? handed : undefined);
+      clearTimeout(warm);
       await runner.stop(Math.max(0, deadline - Date.now()));
       await (provider as { close?: () => Promise<void> }).close?.();
       unsubscribe();
