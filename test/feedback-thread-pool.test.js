@@ -139,6 +139,17 @@ test('a thread that exits or dies fails its task cleanly and is replaced', { tim
   assert.ok(pool.threads <= 2);
 });
 
+test('threads that cannot start fail the waiting tasks instead of queueing them forever', { timeout: 60_000 }, async (t) => {
+  const pool = new ThreadPool({ size: 2, filename: new URL('./fixtures/threads/broken.js', import.meta.url) });
+  t.after(() => pool.close());
+  for (let i = 0; i < 3; i++) {
+    // piscina alone answered the first and kept the next queued: a job whose lease is renewed forever
+    await assert.rejects(pool.run({ op: 'id' }, never()), /this module cannot load/, `task ${i + 1}`);
+  }
+  const both = await Promise.allSettled([pool.run({ op: 'id' }, never()), pool.run({ op: 'id' }, never())]);
+  assert.deepEqual(both.map((r) => r.status), ['rejected', 'rejected']);
+});
+
 test('close fails the running task, ends every thread and refuses new tasks', { timeout: 30_000 }, async () => {
   const pool = fixturePool(2);
   await pool.run({ op: 'id' }, never());

@@ -10,6 +10,9 @@
 //   graceful timeout), so that beats waiting for the analyser's next checkpoint.
 // - A thread that throws fails its task with the thrown message; one that dies (process.exit,
 //   an uncaught error, out of memory) fails it with `analysis thread stopped`; piscina replaces it.
+// - A thread that cannot start (its module fails to load, no memory or file descriptors left)
+//   fails the tasks waiting for a thread when none is left: piscina would keep them queued
+//   forever, and the job runner would renew their leases forever.
 import type { Piscina } from 'piscina';
 
 export interface ThreadPoolOptions {
@@ -25,6 +28,8 @@ export class ThreadPool<Input, Output> {
   private pool: Promise<Piscina> | undefined;
   private started: Piscina | undefined;
   private closed = false;
+  /** Tasks handed to piscina and not answered yet, each with its own abort. */
+  private readonly pending = new Set<AbortController>();
 
   constructor(private readonly options: ThreadPoolOptions) {
     if (!Number.isInteger(options.size) || options.size < 1) throw new RangeError(`ThreadPool size must be a positive integer, got ${options.size}`);
@@ -48,12 +53,19 @@ export class ThreadPool<Input, Output> {
     this.pool ??= this.open();
     const pool = await this.pool;
     signal.throwIfAborted();
+    const task = new AbortController();
+    const abort = (): void => task.abort(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    this.pending.add(task);
     try {
-      return (await pool.run(input, { signal })) as Output;
+      return (await pool.run(input, { signal: task.signal })) as Output;
     } catch (error) {
       // piscina rejects with its own AbortError; the caller expects the signal's reason, as inline.
-      if (signal.aborted) throw signal.reason;
+      if (task.signal.aborted) throw task.signal.reason;
       throw describe(error);
+    } finally {
+      this.pending.delete(task);
+      signal.removeEventListener('abort', abort);
     }
   }
 
@@ -77,8 +89,13 @@ export class ThreadPool<Input, Output> {
       // nice would lower the whole process.
       niceIncrement: process.platform === 'linux' ? NICE_INCREMENT : 0,
     });
-    // A thread that dies between tasks: piscina has already removed it; nothing was lost.
-    pool.on('error', () => undefined);
+    // A thread that died without a task of its own: between tasks (nothing was lost), or while
+    // starting. With no thread left, the waiting tasks would never run: they fail instead.
+    pool.on('error', (error: unknown) => {
+      if (pool.threads.length > 0) return;
+      const reason = new Error(`analysis thread failed to start: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      for (const task of this.pending) task.abort(reason);
+    });
     this.started = pool;
     return pool;
   }
