@@ -2,7 +2,7 @@
 // loop only posts the input and awaits the answer, so requests, heartbeats and lease renewals go
 // on while a 1 MiB talk is analysed, and `size` tasks really run at once.
 // - Nothing starts with the pool object: piscina is imported and the first thread started by
-//   warm() (the service calls it shortly after the worker is ready) or the first task. Then one
+//   warm() (the service calls it right after the worker is ready) or the first task. Then one
 //   thread is always kept ready; more start when tasks need them (up to `size`) and are kept
 //   too: a thread costs tens of ms of CPU to start (on its own thread) and ~15 MB.
 // - Abort terminates the thread that runs the task (V8 stops it at once, whatever the analyser is

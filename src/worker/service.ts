@@ -18,7 +18,6 @@ import { SqliteStore } from '../store/sqlite.js';
 import { isStoreError, type Store, type StoreEvent } from '../store/types.js';
 
 export const DB_FILE = 'presenter.db';
-const WARM_DELAY_MS = 250;
 
 export interface ServiceStats {
   rssBytes: number;
@@ -126,10 +125,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     response.once('close', () => requests--);
   });
   runner.start();
-  // The analyser's first thread starts shortly after ready, not on the way to it and not with the
-  // first job (which would wait ~0.1 s for it).
-  const warm = setTimeout(() => (provider as { warm?: () => void }).warm?.(), WARM_DELAY_MS);
-  warm.unref();
+  // The analyser's first thread starts right after `ready` is sent (an immediate runs after the
+  // caller's continuation), not on the way to it: loading piscina costs the event loop ~15 ms once,
+  // and the thread's start (50-100 ms, more under load) runs beside it. Started by the first job
+  // instead, that job would wait for it all.
+  const warm = setImmediate(() => (provider as { warm?: () => void }).warm?.());
   // PostgreSQL: jobs queued on other hosts announce themselves (LISTEN/NOTIFY); SQLite: a no-op.
   const unsubscribe = store.onJobQueued(() => runner.wake());
 
@@ -168,7 +168,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     async stop(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       await drainAndClose(app, timeoutMs, logger, options.handoff ? handed : undefined);
-      clearTimeout(warm);
+      clearImmediate(warm);
       await runner.stop(Math.max(0, deadline - Date.now()));
       await (provider as { close?: () => Promise<void> }).close?.();
       unsubscribe();
