@@ -1,7 +1,7 @@
 // `npm run bench`: HTTP load against serve (safe, advanced) next to a plain node:http baseline,
-// job throughput, chaos (workers SIGKILLed), logs --duplicates throughput, and start times (the
-// CLI's commands, a worker from fork to ready).
-// Flags: --quick, --only http,reference,jobs,postgres,chaos,logs,cli, --profiles safe,advanced, --connections 50,200,1000,
+// job throughput, chaos (workers SIGKILLed), logs --duplicates throughput, start times (the
+// CLI's commands, a worker from fork to ready) and the event loop (/healthz while big talks are analysed).
+// Flags: --quick, --only http,reference,jobs,postgres,chaos,logs,cli,eventloop, --profiles safe,advanced, --connections 50,200,1000,
 // --duration <s>, --jobs <n>, --job-rate <n/s>, --talks <n>, --log-size 1GB, --cpu-prof,
 // --load autocannon|wrk|auto (default autocannon; auto = wrk when installed), --out <file>,
 // --sqlite-driver auto|better-sqlite3|node:sqlite (PRESENTER_SQLITE_DRIVER for every server and
@@ -20,8 +20,9 @@ import { logsSection } from './sections/logs.js';
 import { cliSection } from './sections/cli.js';
 import { referenceSection } from './sections/reference.js';
 import { postgresSection } from './sections/postgres.js';
+import { eventLoopSection } from './sections/eventloop.js';
 
-const SECTIONS = ['http', 'reference', 'jobs', 'postgres', 'chaos', 'logs', 'cli'];
+const SECTIONS = ['http', 'reference', 'jobs', 'postgres', 'chaos', 'logs', 'cli', 'eventloop'];
 const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -106,6 +107,7 @@ try {
       if (section === 'chaos') results.sections.chaos = await chaosSection({ talks: config.talks, chaosSec: config.chaosSec, log, timeoutSec: quick ? 30 : 300 });
       if (section === 'logs') results.sections.logs = await logsSection({ size: config.logSize, log });
       if (section === 'cli') results.sections.cli = await cliSection({ quick, log });
+      if (section === 'eventloop') results.sections.eventloop = await eventLoopSection({ talks: 4, rounds: quick ? 1 : 3, log, timeoutSec: quick ? 60 : 120 });
       if (section === 'reference') results.sections.reference = await referenceSection({ quick, durationSec: config.durationSec, log });
     } catch (error) {
       failed = true;
@@ -162,6 +164,11 @@ const cl = results.sections.cli;
 if (cl && !cl.error) {
   out.push(`\nStart times, spawn to exit (${cl.runs} runs each; the worker: \`worker.started\` to \`worker.ready\` in the log, over reloads)`);
   out.push(table(['command', 'median ms', 'p90 ms', '× node -e 0', 'CPU ms (median)'], [...cl.commands.map((r) => [r.command, r.medianMs, r.p90Ms, r.ratioToNode.toFixed(1), r.cpuMedianMs]), ['worker fork → ready', cl.workerForkToReady.medianMs, cl.workerForkToReady.p90Ms, '-', '-']]));
+}
+const ev = results.sections.eventloop;
+if (ev && !ev.error) {
+  out.push(`\nEvent loop: /healthz while ${ev.talks} talks of ${(ev.talkBytes / 1024).toFixed(0)} KiB are analysed at once (local provider, 1 worker × ${ev.threads} threads)`);
+  out.push(table(['talks', 'rounds', 'seconds per round', 'idle p99', 'p50', 'p99', 'max', 'probes', 'analyses only: p99', 'max', 'probes', 'failed'], [[ev.talks, ev.rounds, ev.roundSeconds.join(' '), `${ev.idle.p99Ms} ms`, `${ev.busy.p50Ms} ms`, `${ev.busy.p99Ms} ms`, `${ev.busy.maxMs} ms`, ev.busy.samples, `${ev.analysing.p99Ms} ms`, `${ev.analysing.maxMs} ms`, ev.analysing.samples, ev.failures]]));
 }
 out.push(`\nmachine: ${results.machineAtStart.cpus} × ${results.machineAtStart.cpuModel}, ${results.machineAtStart.memGB} GB, Node ${process.version}, sqlite driver ${sqliteDriver.name}; load average ${results.machineAtStart.loadavg.join(' ')} at start, ${results.machineAtEnd.loadavg.join(' ')} at end; ${results.wallSec} s`);
 if (left.length) out.push(`WARNING: processes left behind: ${left.join(', ')}`);

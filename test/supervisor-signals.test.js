@@ -80,6 +80,9 @@ test('logrotate: mv presenter.log + SIGUSR1 while talks are created: the new lin
       assert.equal(res.status, 201);
       ids.push(res.data.id);
       if (i === 60) {
+        // some feedback marked before the rotation: analyses run in threads, and a worker's first
+        // thread may still be starting under load while the first 60 talks are created
+        await waitUntil('a talk marked before the rotation', () => readLines(join(dir, 'presenter.log')).some((l) => l.event === 'feedback.marked'));
         renameSync(join(dir, 'presenter.log'), join(dir, 'presenter.log.1'));
         server.child.kill('SIGUSR1');
         rotated = true;

@@ -1,4 +1,9 @@
-// A small talk as the API takes it (~600 bytes of Markdown), numbered so titles differ.
+// Talks as the API takes them: a small one (~600 bytes of Markdown, numbered so titles differ)
+// and a big one (about 1 MiB).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './proc.js';
+
 const CONTENT = `# Caching at the edge
 
 ## Why
@@ -48,4 +53,15 @@ export async function createTalks(url, n, { concurrency = 16, idempotencyPrefix,
     }),
   );
   return { ids, failures };
+}
+
+/**
+ * A talk of about `bytes` (default just under the 1 MiB body limit): a real sample talk
+ * (test/fixtures/talks/en-build-cache.md) repeated, the input the local analyser takes longest on
+ * per byte. `n` goes into the first line so that talks differ.
+ */
+export function bigTalk(n, bytes = 2 ** 20 - 1024) {
+  const sample = readFileSync(join(ROOT, 'test/fixtures/talks/en-build-cache.md'), 'utf8');
+  const head = `# Big talk ${n}\n\n`;
+  return (head + `${sample}\n`.repeat(Math.ceil(bytes / (sample.length + 1)))).slice(0, bytes);
 }

@@ -35,11 +35,12 @@ function createNoopProvider(delayMs: number): FeedbackProvider {
   };
 }
 
-export function createProvider(ai: Settings['ai'], env: NodeJS.ProcessEnv): FeedbackProvider {
+/** `threads`: the local analyser runs in a pool of that many worker threads (a worker's job slots); without it, inline. */
+export function createProvider(ai: Settings['ai'], env: NodeJS.ProcessEnv, options: { threads?: number } = {}): FeedbackProvider {
   const delay = Number(env.PRESENTER_AI_DELAY_MS ?? 0) || 0;
   if (env.PRESENTER_AI_PROVIDER === 'noop') return createNoopProvider(delay);
   if (ai.provider === 'openai') {
     return createOpenAIProvider({ baseUrl: ai.baseUrl ?? '', apiKey: ai.apiKey, model: ai.model, timeoutMs: ai.timeoutMs });
   }
-  return createLocalProvider();
+  return createLocalProvider({ threads: options.threads });
 }

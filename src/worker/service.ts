@@ -67,7 +67,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const store = await openStore(settings, logger);
   const redact = makeRedactor(secretsOf({ apiKey: settings.ai.apiKey, adminToken: settings.adminToken, databaseUrl: settings.databaseUrl }));
   const metrics = createMetrics(store);
-  const provider = createProvider(settings.ai, options.env);
+  // the local analyser's thread pool has one thread per job slot: the slots are the pool's queue
+  const provider = createProvider(settings.ai, options.env, { threads: settings.threads });
   const runner = new JobRunner({
     store,
     provider,
@@ -127,6 +128,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     response.once('close', () => requests--);
   });
   runner.start();
+  // The analyser's first thread starts right after `ready` is sent (an immediate runs after the
+  // caller's continuation), not on the way to it: loading piscina costs the event loop ~15 ms once,
+  // and the thread's start (50-100 ms, more under load) runs beside it. Started by the first job
+  // instead, that job would wait for it all.
+  const warm = setImmediate(() => (provider as { warm?: () => void }).warm?.());
   // PostgreSQL: jobs queued on other hosts announce themselves (LISTEN/NOTIFY); SQLite: a no-op.
   const unsubscribe = store.onJobQueued(() => runner.wake());
 
@@ -151,6 +157,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     async stop(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       await drainAndClose(app, timeoutMs, logger);
+      clearImmediate(warm);
       await runner.stop(Math.max(0, deadline - Date.now()));
       await (provider as { close?: () => Promise<void> }).close?.();
       unsubscribe();

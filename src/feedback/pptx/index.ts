@@ -4,6 +4,7 @@
 export { PptxError } from './errors.js';
 export { PPTX_LIMITS, PPTX_MEDIA_TYPE } from './limits.js';
 export { readPptxIsolated } from './isolated.js';
+export type { PptxText } from './isolated.js';
 export { readPptx } from './read.js';
 export type { PptxTalk } from './read.js';
 export type { PptxSlide } from './ooxml.js';

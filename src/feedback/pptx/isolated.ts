@@ -18,15 +18,18 @@ async function slot(): Promise<() => void> {
   };
 }
 
+/** What the request needs of a deck. */
+export type PptxText = Pick<PptxTalk, 'title' | 'markdown'>;
+
 type Answer =
-  | { ok: true; talk: PptxTalk }
+  | { ok: true; talk: PptxText }
   | { ok: false; refused?: { statusCode: number; code: string; message: string }; failed?: string };
 
-export async function readPptxIsolated(buffer: Buffer): Promise<PptxTalk> {
+export async function readPptxIsolated(buffer: Buffer): Promise<PptxText> {
   if (buffer.length > PPTX_LIMITS.fileBytes) throw new PptxError(413, 'BODY_TOO_LARGE', `the .pptx is larger than ${PPTX_LIMITS.fileBytes / 1024 / 1024} MiB`);
   const release = await slot();
   try {
-    return await new Promise<PptxTalk>((resolve, reject) => {
+    return await new Promise<PptxText>((resolve, reject) => {
       const worker = new Worker(new URL('./worker.js', import.meta.url), {
         workerData: buffer,
         resourceLimits: { maxOldGenerationSizeMb: PPTX_LIMITS.workerHeapMb, maxYoungGenerationSizeMb: 32 },
