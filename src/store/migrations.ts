@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { SqliteDatabase as Database } from './sqlite-driver.js';
 
 // Versioned, forward-only. Run once at start-up by the supervisor, before any worker exists.
 // A presentation's status is not stored: it is its current version's job's, so one write per

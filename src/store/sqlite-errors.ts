@@ -1,6 +1,7 @@
 // SQLite's result codes as the store-independent StoreError (store/types.ts), so that HTTP and
-// the job runner never see a better-sqlite3 error. `sticky` errors leave the store unusable
+// the job runner never see a driver's error (better-sqlite3's or node:sqlite's). `sticky` errors leave the store unusable
 // until the server is restarted (a damaged file, an I/O error, a file that is no longer there).
+import { sqliteErrorCode } from './sqlite-codes.js';
 import { StoreError } from './types.js';
 
 export interface Translated {
@@ -9,8 +10,8 @@ export interface Translated {
 }
 
 export function translateSqliteError(error: unknown, file: string): Translated | undefined {
-  const code = (error as { code?: unknown })?.code;
-  if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return undefined;
+  const code = sqliteErrorCode(error);
+  if (code === undefined) return undefined;
   const said = (error as Error).message;
   if (code.startsWith('SQLITE_FULL')) {
     return { sticky: false, error: new StoreError('STORAGE_FULL', `the disk holding ${file} is full (${code}); free space on it`, { cause: error }) };

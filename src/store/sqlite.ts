@@ -1,8 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import type { Feedback } from '../feedback/types.js';
 import { migrate, schemaVersion, SCHEMA_VERSION } from './migrations.js';
+import { openSqlite, type SqliteDatabase, type SqliteDriverName } from './sqlite-driver.js';
 import { translateSqliteError } from './sqlite-errors.js';
 import { IdempotencyConflictError, StoreError } from './types.js';
 import type {
@@ -49,8 +49,9 @@ interface CandidateRow {
 
 const BUSY_TIMEOUT_MS = 5000;
 
-export function openDatabase(file: string): Database.Database {
-  const db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+/** `driver`: this process's choice when not given (store/sqlite-driver.ts). */
+export function openDatabase(file: string, driver?: SqliteDriverName): SqliteDatabase {
+  const db = openSqlite(file, { timeout: BUSY_TIMEOUT_MS, ...(driver ? { driver } : {}) });
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
@@ -61,8 +62,8 @@ export function openDatabase(file: string): Database.Database {
  * Creates or upgrades the schema; the supervisor calls this once before forking workers, after
  * a `PRAGMA quick_check`: a damaged file must stop the start, not fail the first POSTs.
  */
-export function migrateDatabase(file: string): number[] {
-  const db = openDatabase(file);
+export function migrateDatabase(file: string, driver?: SqliteDriverName): number[] {
+  const db = openDatabase(file, driver);
   try {
     assertIntact(db, file);
     return migrate(db);
@@ -77,7 +78,7 @@ export const CORRUPT_FIX = (file: string): string =>
   `Stop the server and restore ${file} from a backup, or salvage what is readable with \`sqlite3 ${file} ".recover" | sqlite3 recovered.db\` and put recovered.db in its place.`;
 
 /** Throws STORE_CORRUPT naming the file and the first problem when quick_check finds one. */
-export function assertIntact(db: Database.Database, file: string): void {
+export function assertIntact(db: SqliteDatabase, file: string): void {
   const rows = db.pragma('quick_check(5)') as { quick_check: string }[];
   const problems = rows.map((r) => r.quick_check.replace(/\s+/g, ' ').trim()).filter((r) => r !== 'ok');
   if (problems.length > 0) throw new StoreError('STORE_CORRUPT', `the database file ${file} is damaged (quick_check: ${problems.join('; ').slice(0, 300)})`);
@@ -90,11 +91,13 @@ function requestHash(input: NewPresentation): string {
 export interface SqliteStoreOptions {
   /** Told once per change of state (unusable, full, recovered), for the log. */
   onEvent?: (event: StoreEvent) => void;
+  /** The SQLite driver; default: this process's choice (store/sqlite-driver.ts). */
+  driver?: SqliteDriverName;
 }
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
-  private readonly db: Database.Database;
+  private readonly db: SqliteDatabase;
   private readonly stmt;
   private readonly claimTx;
   private readonly completeTx;
@@ -107,7 +110,7 @@ export class SqliteStore implements Store {
     private readonly file: string,
     private readonly options: SqliteStoreOptions = {},
   ) {
-    this.db = openDatabase(file);
+    this.db = openDatabase(file, options.driver);
     const st = statSync(file);
     this.identity = { dev: st.dev, ino: st.ino };
     const version = schemaVersion(this.db);
