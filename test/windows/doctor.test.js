@@ -24,12 +24,19 @@ test('doctor on win32: auto picks windows, the file system is not inspected, no 
   assert.equal(checks['open-files'].status, 'pass');
   assert.equal(checks['open-files'].detail, 'Windows has no per-process open-file limit to raise.');
   assert.equal(checks['fs-type'].status, 'pass');
-  assert.equal(checks['fs-type'].detail, `Not inspected on win32; keep ${toWin(dir)} on a local disk (not a network share).`);
+  assert.equal(checks['fs-type'].detail, `Not inspected on win32; keep ${toWin(dir)} on a local disk (not a network share or a mapped network drive).`);
   assert.equal(checks.port.status, 'pass');
   assert.equal(checks.port.detail, `127.0.0.1:${port} is free.`);
   assert.equal(checks['data-dir'].status, 'pass', checks['data-dir'].detail);
   assert.match(checks['data-dir'].detail, /^Z:\\tmp\\/, 'a Windows path');
   assert.equal(r.exitCode, report.checks.some((c) => c.status === 'fail') ? 1 : 0, r.stderr);
+});
+
+test('doctor on win32: a data dir on a network share (a UNC path) warns', { skip, timeout: 120_000 }, async (t) => {
+  const r = await runWin(t, ['doctor', '--json', '--data-dir', '\\\\files01\\presenter\\data', '--host', '127.0.0.1', '--port', String(await freePort())]);
+  const fs = byId(JSON.parse(r.stdout))['fs-type'];
+  assert.equal(fs.status, 'warn');
+  assert.match(fs.detail, /^\\\\files01\\presenter\\data is on the network share \\\\files01\\presenter: SQLite WAL needs/);
 });
 
 test('doctor on win32: a port held by another process fails with the Windows way to find the holder', { skip, timeout: 120_000 }, async (t) => {

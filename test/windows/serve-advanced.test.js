@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { Agent } from 'undici';
-import { sleep } from '../helpers/cli.js';
-import { completion, feedbackJson, startFakeOpenAI } from '../helpers/fake-openai.js';
+import { ROOT, sleep } from '../helpers/cli.js';
+import { request } from 'node:http';
 import { api, waitForStatus, waitUntil } from '../helpers/http.js';
-import { logLinesWin, runWin, startServeWin, wineProgram, wineSkip } from './helpers/wine.js';
+import { logLinesWin, runWin, startServeWin, toWin, wineProgram, wineSkip } from './helpers/wine.js';
 
 const skip = await wineSkip();
 
@@ -31,16 +31,55 @@ async function spread(server, n) {
 }
 
 /**
+ * POST a talk whose body is sent in two halves: the second once `when()` is true. `halfSent`
+ * settles after the first half; `answer` with the status, body and Connection header.
+ */
+function slowPost(server, when) {
+  const body = JSON.stringify({ title: 'Drain', content: `# Drain\n\n${'words and more words. '.repeat(500)}` });
+  const half = Math.floor(body.length / 2);
+  let finishedAt = 0;
+  let markHalf;
+  const halfSent = new Promise((resolve) => (markHalf = resolve));
+  const answer = new Promise((resolve, reject) => {
+    const req = request(`${server.url}/api/presentations`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode, body: text, connection: res.headers.connection }));
+    });
+    req.on('error', reject);
+    req.write(body.slice(0, half), () => markHalf());
+    void (async () => {
+      const deadline = Date.now() + 120_000;
+      while (!when() && Date.now() < deadline) await sleep(100);
+      await sleep(500);
+      finishedAt = Date.now();
+      req.end(body.slice(half));
+    })();
+  });
+  return { halfSent, answer, finishedAt: () => finishedAt };
+}
+
+/** When a Linux process started, in clock ticks since boot (/proc/<pid>/stat, field 22). */
+function startTicks(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+}
+
+/**
  * The Linux pids of this server's worker processes. Under Wine each Windows process is a Linux
- * process; those Wine started itself show their command line Windows-style, with the data dir.
+ * process (a child of init, with none of its Windows environment): a worker is a node.exe running
+ * this checkout's dist\worker\entry.js, started after the server (the lane runs one at a time).
  */
 function workerUnixPids(server) {
+  const since = server.startTicks;
+  const entry = `${toWin(ROOT)}\\dist\\worker\\entry.js\0`;
   const pids = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
     try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (/^Z:\\.*node\.exe\0/.test(cmd) && cmd.includes(server.winDataDir)) pids.push(Number(entry));
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+      if (/^Z:\\.*node\.exe\0/.test(cmd) && cmd.includes(entry) && startTicks(name) >= since) pids.push(Number(name));
     } catch {
       // gone meanwhile
     }
@@ -48,14 +87,9 @@ function workerUnixPids(server) {
   return pids;
 }
 
-test('advanced on win32: two workers share the port, a worker killed with taskkill /F is replaced, stop drains both', { skip, timeout: 300_000 }, async (t) => {
-  const model = await startFakeOpenAI(t, async () => {
-    await sleep(3000);
-    return { body: completion(JSON.stringify(feedbackJson())) };
-  });
+test('advanced on win32: two workers share the port, a worker killed with taskkill /F is replaced, stop drains both with a request in flight', { skip, timeout: 300_000 }, async (t) => {
   const server = await startServeWin(t, {
     args: ['--profile', 'advanced', '--log-level', 'debug'],
-    env: { PRESENTER_AI_PROVIDER: 'openai', PRESENTER_AI_BASE_URL: model.url, PRESENTER_AI_MODEL: 'fake' },
   });
   const before = await statusJson(t, server);
   assert.equal(before.profile, 'advanced');
@@ -87,19 +121,21 @@ test('advanced on win32: two workers share the port, a worker killed with taskki
   t.diagnostic(`killed worker's exit as the supervisor saw it: ${replaced.lastExit}`);
   await spread(server, 6);
 
-  // a job in flight on a worker (the model answers after 3 s) when stop arrives: stop waits for it
-  const created = await api(server, '/api/presentations', { method: 'POST', json: { title: 'Drain', content: '# Drain\n\nwords' } });
-  assert.equal(created.status, 201);
-  await waitUntil('the job to start', () => logLinesWin(server).some((l) => l.event === 'feedback.started' && l.presentationId === created.data.id));
+  // A request in flight on a worker when stop arrives (its body half sent, the rest only once the
+  // supervisor logged that it is stopping): the worker finishes it before it exits.
   const workerPids = after.workers.map((w) => w.pid);
+  const slow = slowPost(server, () => logLinesWin(server).some((l) => l.event === 'supervisor.stopping'));
+  await slow.halfSent;
   const stop = await runWin(t, ['stop', '--data-dir', server.winDataDir]);
+  const answer = await slow.answer;
+  assert.equal(answer.status, 201, answer.body);
+  assert.equal(answer.connection, 'close', 'a draining worker closes the connection after the answer');
   assert.equal(stop.exitCode, 0, stop.stderr);
   const exit = await server.result;
   assert.equal(exit.exitCode, 0, exit.stderr);
   const lines = logLinesWin(server);
-  const marked = lines.findIndex((l) => l.event === 'feedback.marked' && l.presentationId === created.data.id);
-  const stopped = lines.findIndex((l) => l.event === 'supervisor.stopped');
-  assert.ok(marked !== -1 && marked < stopped, 'the job in flight finished before the server stopped');
+  const stopping = lines.find((l) => l.event === 'supervisor.stopping');
+  assert.ok(slow.finishedAt() > stopping.time, 'the body was finished after the stop began');
   for (const pid of workerPids) {
     const line = lines.find((l) => l.event === 'worker.exited' && l.workerPid === pid);
     assert.ok(line, `worker ${pid} exited`);

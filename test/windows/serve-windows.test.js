@@ -23,7 +23,7 @@ test('serve --profile auto on win32: the windows profile serves the API from the
   const server = await startServeWin(t, { args: ['--profile', 'auto'] });
   const started = logLinesWin(server).find((l) => l.event === 'supervisor.started');
   assert.equal(started.profile, 'windows');
-  assert.match(started.reason, /^platform is win32/);
+  assert.match(started.reason, /^auto: platform is win32/);
   assert.equal(started.workers, 0, 'no fork');
   assert.equal(started.dataDir, server.winDataDir);
   const pid = Number(readFileSync(join(server.dataDir, 'presenter.pid'), 'utf8').trim());

@@ -139,7 +139,9 @@ export async function startServeWin(t, { args = [], env = {}, dataDir, port, rea
   });
   let exited;
   void run.result.then((r) => (exited = r));
-  const server = { ...run, port: p, dataDir: dir, winDataDir: toWin(dir), url: `http://127.0.0.1:${p}`, exited: () => exited };
+  const stat = readFileSync(`/proc/${run.child.pid}/stat`, 'utf8');
+  const startTicks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+  const server = { ...run, startTicks, port: p, dataDir: dir, winDataDir: toWin(dir), url: `http://127.0.0.1:${p}`, exited: () => exited };
   t.after(async () => {
     if (exited) return;
     await runWin(t, ['stop', '--data-dir', toWin(dir), '--wait', '40'], { dir: logs, timeout: 60_000 }).catch(() => {});
