@@ -1,13 +1,14 @@
 // The baseline for `npm run bench`: the same two routes as presenter-serve
-// (POST /api/presentations, GET /api/presentations/:id) on plain node:http and better-sqlite3
-// (WAL, synchronous=NORMAL), one process, no framework, no validation library, no logging.
+// (POST /api/presentations, GET /api/presentations/:id) on plain node:http and SQLite (WAL,
+// synchronous=NORMAL) through the driver serve uses (better-sqlite3, or node:sqlite with
+// --sqlite-driver: store/sqlite-driver.ts), one process, no framework, no validation, no logging.
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
+import { openSqlite } from '../dist/store/sqlite-driver.js';
 
 const { values } = parseArgs({ options: { port: { type: 'string' }, db: { type: 'string' } } });
-const db = new Database(values.db, { timeout: 5000 });
+const db = openSqlite(values.db, { timeout: 5000 });
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
 db.exec(`

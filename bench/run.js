@@ -2,7 +2,9 @@
 // job throughput, chaos (workers SIGKILLed), and logs --duplicates throughput.
 // Flags: --quick, --only http,reference,jobs,postgres,chaos,logs, --profiles safe,advanced, --connections 50,200,1000,
 // --duration <s>, --jobs <n>, --job-rate <n/s>, --talks <n>, --log-size 1GB, --cpu-prof,
-// --load autocannon|wrk|auto (default autocannon; auto = wrk when installed), --out <file>.
+// --load autocannon|wrk|auto (default autocannon; auto = wrk when installed), --out <file>,
+// --sqlite-driver auto|better-sqlite3|node:sqlite (PRESENTER_SQLITE_DRIVER for every server and
+// the baseline; node:sqlite needs Node 22.13+: run the bench with that Node).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,8 +34,17 @@ const { values: flags } = parseArgs({
     'log-size': { type: 'string' },
     'cpu-prof': { type: 'boolean', default: false },
     out: { type: 'string' },
+    'sqlite-driver': { type: 'string' },
   },
 });
+if (flags['sqlite-driver'] !== undefined) process.env.PRESENTER_SQLITE_DRIVER = flags['sqlite-driver'];
+let sqliteDriver;
+try {
+  sqliteDriver = (await import('../dist/store/sqlite-driver.js')).selectSqliteDriver();
+} catch (error) {
+  process.stderr.write(`error: ${error.message}\n${error.fix ? `  fix: ${error.fix}\n` : ''}`);
+  process.exit(2);
+}
 const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const only = flags.only ? list(flags.only) : SECTIONS;
 for (const s of only) if (!SECTIONS.includes(s)) {
@@ -51,6 +62,7 @@ const config = {
   chaosSec: quick ? 8 : 120,
   logSize: flags['log-size'] ?? (quick ? '50MB' : '1GB'),
   cpuProf: flags['cpu-prof'],
+  sqliteDriver,
 };
 
 const log = (line) => process.stdout.write(`  ${line}\n`);
@@ -74,7 +86,7 @@ process.on('SIGINT', () => {
 
 let failed = false;
 try {
-  process.stdout.write(`presenter-serve bench${quick ? ' (--quick)' : ''}: ${only.join(', ')}; load average ${results.machineAtStart.loadavg.join(' ')} on ${results.machineAtStart.cpus} CPUs\n`);
+  process.stdout.write(`presenter-serve bench${quick ? ' (--quick)' : ''}: ${only.join(', ')}; sqlite driver ${sqliteDriver.name} (${sqliteDriver.reason}), Node ${process.version}; load average ${results.machineAtStart.loadavg.join(' ')} on ${results.machineAtStart.cpus} CPUs\n`);
   for (const section of only) {
     if (interrupted) break;
     const started = Date.now();
@@ -143,7 +155,7 @@ if (c && !c.error) {
 }
 const l = results.sections.logs;
 if (l) out.push(l.skipped ? `\nlogs --duplicates: skipped: ${l.skipped}` : l.error && !l.bytes ? `\nlogs --duplicates: FAILED` : `\nlogs --duplicates: ${(l.bytes / 1e6).toFixed(0)} MB in ${l.seconds.toFixed(2)} s = ${l.mbPerSec} MB/s (exit ${l.exitCode})`);
-out.push(`\nmachine: ${results.machineAtStart.cpus} × ${results.machineAtStart.cpuModel}, ${results.machineAtStart.memGB} GB, Node ${process.version}; load average ${results.machineAtStart.loadavg.join(' ')} at start, ${results.machineAtEnd.loadavg.join(' ')} at end; ${results.wallSec} s`);
+out.push(`\nmachine: ${results.machineAtStart.cpus} × ${results.machineAtStart.cpuModel}, ${results.machineAtStart.memGB} GB, Node ${process.version}, sqlite driver ${sqliteDriver.name}; load average ${results.machineAtStart.loadavg.join(' ')} at start, ${results.machineAtEnd.loadavg.join(' ')} at end; ${results.wallSec} s`);
 if (left.length) out.push(`WARNING: processes left behind: ${left.join(', ')}`);
 process.stdout.write(`\n${out.join('\n')}\n`);
 

@@ -5,14 +5,40 @@ import { checkBetterSqlite3, classifyLoad } from '../dist/doctor/check-better-sq
 import { createProbeRunner } from '../dist/doctor/probe.js';
 import { makeDataDir } from './helpers/cli.js';
 import { doctorEnv, FIXTURES, outcome, settings } from './helpers/doctor.js';
+import { sqliteDriverSkip } from './helpers/stores.js';
 
 const fixture = (name) => fileURLToPath(new URL(name, FIXTURES));
 
-test('the real probe loads better-sqlite3 in a child and names its version and SQLite', async (t) => {
+test('the real probe loads better-sqlite3 in a child and names its version and SQLite, and that it is the driver in use', { skip: await sqliteDriverSkip('better-sqlite3') }, async (t) => {
   const dir = makeDataDir(t);
   const r = await checkBetterSqlite3(doctorEnv({ settings: settings({ dataDir: dir }) }));
   assert.equal(r.status, 'pass', r.detail);
-  assert.match(r.detail, /^better-sqlite3 12\.\d+\.\d+ with SQLite 3\.\d+\.\d+, loaded in a child process\.$/);
+  assert.match(r.detail, /^better-sqlite3 12\.\d+\.\d+ with SQLite 3\.\d+\.\d+, loaded in a child process; in use \(better-sqlite3 12\.\d+\.\d+ loaded\)\.$/);
+});
+
+// What the real probe prints when better-sqlite3 is absent or broken and a driver was (not) found.
+const NOT_INSTALLED = { stage: 'resolve-failed', error: { code: 'MODULE_NOT_FOUND', message: "Cannot find module 'better-sqlite3/package.json'" } };
+const NODE_SQLITE = { stage: 'node-sqlite', available: true, sqlite: '3.54.1' };
+
+test('better-sqlite3 not installed, node:sqlite in use: a pass that names the driver and why (the optional dependency is optional)', () => {
+  const r = classifyLoad(outcome([NOT_INSTALLED, NODE_SQLITE, { stage: 'driver', name: 'node:sqlite', reason: 'better-sqlite3 not installed', sqlite: '3.54.1' }], { exitCode: 0 }), '24.22.3');
+  assert.equal(r.status, 'pass');
+  assert.equal(r.detail, "node:sqlite (better-sqlite3 not installed), Node 24.22.3's built-in SQLite 3.54.1. better-sqlite3 is optional; installing it makes the store faster (see the README).");
+});
+
+test('better-sqlite3 installed but built for another Node, node:sqlite in use: a warning with the rebuild fix', () => {
+  const abi = 'The module was compiled against a different Node.js version using\nNODE_MODULE_VERSION 115. This version of Node.js requires\nNODE_MODULE_VERSION 137.';
+  const r = classifyLoad(outcome([{ stage: 'resolved', version: '12.11.1' }, { stage: 'load-failed', version: '12.11.1', error: { code: 'ERR_DLOPEN_FAILED', message: abi } }, NODE_SQLITE, { stage: 'driver', name: 'node:sqlite', reason: 'better-sqlite3 12.11.1 built for another Node', sqlite: '3.54.1' }]), '24.22.3');
+  assert.equal(r.status, 'warn');
+  assert.match(r.detail, /^node:sqlite \(better-sqlite3 12\.11\.1 built for another Node\), Node 24\.22\.3's built-in SQLite 3\.54\.1\. better-sqlite3 12\.11\.1 was compiled for NODE_MODULE_VERSION 115/);
+  assert.match(r.fix, /^npm rebuild better-sqlite3/);
+});
+
+test('no driver at all (Node 20 without better-sqlite3): a failure whose fix says what to install', () => {
+  const r = classifyLoad(outcome([NOT_INSTALLED, { stage: 'node-sqlite', available: false }, { stage: 'no-driver', error: { message: 'No SQLite driver: better-sqlite3 not installed, and Node 20.20.2 has no built-in node:sqlite (Node 22.13 or newer has it).', fix: 'Either install better-sqlite3 …, or run presenter-serve with Node 22.13 or newer' } }], { exitCode: 1 }), '20.20.2');
+  assert.equal(r.status, 'fail');
+  assert.match(r.detail, /^No SQLite driver: better-sqlite3 not installed, and Node 20\.20\.2 has no built-in node:sqlite/);
+  assert.match(r.fix, /install better-sqlite3 .*Node 22\.13 or newer/);
 });
 
 test('a probe child killed by SIGSEGV is reported, not fatal; 13 on Node 20 gets the pin-to-12 fix', async () => {

@@ -23,7 +23,7 @@ test('doctor on this machine: exit 0, one line per check, the summary last', asy
   assert.equal(r.stdout.split('\n').filter((l) => /^[✓!✗] /.test(l)).length, 11);
   assert.ok(!r.stdout.includes('\u001b['), 'no colour without a TTY / with NO_COLOR');
   if (NODE_MAJOR === 20) assert.match(r.stdout, /^! Node\.js version: Node 20\.\d+\.\d+ works, but Node 20 is end of life since 2026-04-30/m);
-  assert.match(r.stdout, /^✓ better-sqlite3: better-sqlite3 12\.\d+\.\d+ with SQLite 3\.\d+\.\d+/m);
+  assert.match(r.stdout, /^✓ SQLite driver: better-sqlite3 12\.\d+\.\d+ with SQLite 3\.\d+\.\d+.*; in use \(better-sqlite3 12\.\d+\.\d+ loaded\)\.$/m);
   assert.match(r.stdout, /^✓ SQLite features/m);
   assert.deepEqual(readdirSync(dir), [], 'the probe database is removed');
   // the 3 s budget is held by the runner's per-check cap; here only a hang would fail (the time is reported)

@@ -15,7 +15,7 @@ test('really creates a WAL db in the data dir, writes, reads it back, and remove
   const dir = makeDataDir(t);
   const r = await checkSqliteFeatures(doctorEnv({ settings: settings({ dataDir: dir }) }));
   assert.equal(r.status, 'pass', r.detail);
-  assert.match(r.detail, /Created a WAL database in .*read from a second connection \(SQLite 3\.\d+\.\d+\); removed it again\./);
+  assert.match(r.detail, /Created a WAL database in .*read from a second connection \(SQLite 3\.\d+\.\d+ through (better-sqlite3|node:sqlite)\); removed it again\./);
   assert.deepEqual(readdirSync(dir), []);
 });
 

@@ -598,7 +598,7 @@ for (const backend of BACKENDS) {
 
     test('health() is ok on an open store, and the store names its kind', async (t) => {
       const { stores: [a] } = await backend.open(t, 1);
-      assert.equal(a.kind, backend.name);
+      assert.equal(a.kind, backend.kind ?? backend.name);
       assert.deepEqual(await a.health(), { ok: true });
       const unsubscribe = a.onJobQueued(() => {});
       assert.equal(typeof unsubscribe, 'function');

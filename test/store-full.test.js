@@ -10,6 +10,8 @@ import { test } from 'node:test';
 import { sleep, startServer } from './helpers/cli.js';
 import { completion, feedbackJson, startFakeOpenAI } from './helpers/fake-openai.js';
 import { api, waitForStatus, waitUntil } from './helpers/http.js';
+import { nodeFor } from './helpers/node-bins.js';
+import { sqliteDriverSkip } from './helpers/stores.js';
 
 function mountTmpfs() {
   const dir = mkdtempSync(join(tmpdir(), 'presenter-full-'));
@@ -51,7 +53,14 @@ function fill(dir) {
 
 const talk = (i, words = 10) => ({ title: `Talk ${i}`, content: `# Talk ${i}\n\n${'word '.repeat(words)}` });
 
-test('disk full: POST 503 STORAGE_FULL with Retry-After, GET 200, claims back off; space freed: 201 and jobs run', { skip: probe.skip, timeout: 90_000 }, async (t) => {
+// Once per SQLite driver: node:sqlite must report SQLITE_FULL as better-sqlite3 does (a Node with
+// node:sqlite serves that half: this one, or a cached Node 24/22 where this is Node 20).
+const DRIVERS = [
+  { driver: 'better-sqlite3', runner: { node: process.execPath, skip: await sqliteDriverSkip('better-sqlite3') } },
+  { driver: 'node:sqlite', runner: nodeFor('node:sqlite') },
+];
+
+for (const { driver, runner } of DRIVERS) test(`disk full (${driver}): POST 503 STORAGE_FULL with Retry-After, GET 200, claims back off; space freed: 201 and jobs run`, { skip: probe.skip || runner.skip, timeout: 90_000 }, async (t) => {
   const { dir } = mountTmpfs();
   t.after(() => {
     execFileSync('umount', ['-l', dir]);
@@ -63,10 +72,11 @@ test('disk full: POST 503 STORAGE_FULL with Retry-After, GET 200, claims back of
     call.n === 1 ? { status: 500, headers: { 'retry-after': '2' }, body: { error: { message: 'try later' } } } : { body: completion(JSON.stringify(feedbackJson())) },
   );
   const server = await startServer(t, {
+    node: runner.node,
     dataDir: dir,
     args: ['--profile', 'safe', '--threads', '2'],
     // the claim loop's retries of a known store state are debug lines
-    env: { PRESENTER_AI_PROVIDER: 'openai', PRESENTER_AI_BASE_URL: model.url, PRESENTER_AI_MODEL: 'fake', PRESENTER_LOG_LEVEL: 'debug' },
+    env: { PRESENTER_SQLITE_DRIVER: driver, PRESENTER_AI_PROVIDER: 'openai', PRESENTER_AI_BASE_URL: model.url, PRESENTER_AI_MODEL: 'fake', PRESENTER_LOG_LEVEL: 'debug' },
   });
   let console = '';
   server.child.all.on('data', (chunk) => (console += chunk));

@@ -8,6 +8,7 @@ import { checkDatabase } from '../dist/doctor/check-database.js';
 import { migrateDatabase, SqliteStore } from '../dist/store/sqlite.js';
 import { freePort, makeDataDir, runCli } from './helpers/cli.js';
 import { settings } from './helpers/doctor.js';
+import { sqliteDriverSkip } from './helpers/stores.js';
 
 /** A real database of ~300 talks (many pages), closed (checkpointed), then 3 pages in its middle overwritten. */
 async function damagedDatabase(t) {
@@ -74,30 +75,32 @@ test('a quick_check that runs past its budget is a warning naming the command, n
   assert.match(r.fix, /PRAGMA quick_check/);
 });
 
-test('SQLITE_CORRUPT at run time flips health (for /readyz) and refuses writes as STORE_CORRUPT', async (t) => {
-  const { file } = await damagedDatabase(t);
-  const events = [];
-  const store = new SqliteStore(file, { onEvent: (e) => events.push(e) }); // the schema pages are intact: it opens
-  t.after(() => store.close());
-  assert.deepEqual(await store.health(), { ok: true });
-  let caught;
-  try {
-    for (let cursor, page = 0; page < 10; page++) {
-      const r = await store.listPresentations(100, cursor);
-      for (const item of r.items) await store.getPresentation(item.id);
-      cursor = r.nextCursor;
-      if (!cursor) break;
+for (const driver of ['better-sqlite3', 'node:sqlite']) {
+  test(`SQLITE_CORRUPT at run time flips health (for /readyz) and refuses writes as STORE_CORRUPT (${driver})`, { skip: await sqliteDriverSkip(driver) }, async (t) => {
+    const { file } = await damagedDatabase(t);
+    const events = [];
+    const store = new SqliteStore(file, { driver, onEvent: (e) => events.push(e) }); // the schema pages are intact: it opens
+    t.after(() => store.close());
+    assert.deepEqual(await store.health(), { ok: true });
+    let caught;
+    try {
+      for (let cursor, page = 0; page < 10; page++) {
+        const r = await store.listPresentations(100, cursor);
+        for (const item of r.items) await store.getPresentation(item.id);
+        cursor = r.nextCursor;
+        if (!cursor) break;
+      }
+    } catch (error) {
+      caught = error;
     }
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught, 'reading every talk meets the damaged pages');
-  assert.equal(caught.name, 'StoreError');
-  assert.equal(caught.code, 'STORE_CORRUPT');
-  const health = await store.health();
-  assert.equal(health.ok, false);
-  assert.equal(health.code, 'STORE_CORRUPT');
-  assert.match(health.reason, /presenter\.db is damaged \(SQLITE_CORRUPT.*\.recover/);
-  await assert.rejects(() => store.createPresentation({ title: 'U', content: 'c', language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 3), { name: 'StoreError', code: 'STORE_CORRUPT' });
-  assert.deepEqual(events.map((e) => e.type), ['unusable']);
-});
+    assert.ok(caught, 'reading every talk meets the damaged pages');
+    assert.equal(caught.name, 'StoreError');
+    assert.equal(caught.code, 'STORE_CORRUPT');
+    const health = await store.health();
+    assert.equal(health.ok, false);
+    assert.equal(health.code, 'STORE_CORRUPT');
+    assert.match(health.reason, /presenter\.db is damaged \(SQLITE_CORRUPT.*\.recover/);
+    await assert.rejects(() => store.createPresentation({ title: 'U', content: 'c', language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 3), { name: 'StoreError', code: 'STORE_CORRUPT' });
+    assert.deepEqual(events.map((e) => e.type), ['unusable']);
+  });
+}

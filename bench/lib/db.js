@@ -2,11 +2,10 @@
 import { existsSync, readdirSync, createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import Database from 'better-sqlite3';
+import { openSqlite } from '../../dist/store/sqlite-driver.js';
 
 export function openReadOnly(dataDir) {
-  const db = new Database(join(dataDir, 'presenter.db'), { readonly: true, fileMustExist: true, timeout: 5000 });
-  return db;
+  return openSqlite(join(dataDir, 'presenter.db'), { readonly: true, fileMustExist: true, timeout: 5000 });
 }
 
 /** Streams the JSON lines of presenter.log and its rotated files whose `event` is in `events`. */

@@ -32,10 +32,10 @@ export function freePort() {
   });
 }
 
-/** The environment without inherited PRESENTER_* settings. */
+/** The environment without inherited PRESENTER_* settings, but the SQLite driver (`--sqlite-driver`). */
 export function cleanEnv(extra = {}) {
   const env = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PRESENTER_') && k !== 'NODE_OPTIONS') env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if ((!k.startsWith('PRESENTER_') || k === 'PRESENTER_SQLITE_DRIVER') && k !== 'NODE_OPTIONS') env[k] = v;
   return { ...env, NO_COLOR: '1', ...extra };
 }
 

@@ -6,7 +6,7 @@ import { ControlRefused, controlPath, sendControl, type ControlArgs, type Contro
 import { parseIntFlag } from '../config/resolve.js';
 import { isDataDirLocked } from '../supervisor/lock.js';
 import { pidFromFile, readPidFile, removePidFile } from '../supervisor/pidfile.js';
-import type { SupervisorStatus } from '../supervisor/status.js';
+import { describeDriver, type SupervisorStatus } from '../supervisor/status.js';
 
 function dataDirOf(flag: string | undefined, ctx: Context): string {
   return resolve(ctx.cwd, flag ?? ctx.env.PRESENTER_DATA_DIR ?? './data');
@@ -47,7 +47,7 @@ async function ask(dataDir: string, command: ControlCommand, args: ControlArgs =
 function formatStatus(status: SupervisorStatus): string {
   const out: string[] = [];
   out.push(`presenter-serve running: pid ${status.pid}, profile ${status.profile}, ${status.host}:${status.port}, up ${formatUptime(status.uptimeSec)}`);
-  out.push(`data dir ${status.dataDir}, store ${status.store === 'sqlite' ? 'SQLite in the data dir' : `PostgreSQL ${status.store}`}, queue ${status.queueDepth ?? '-'} job(s) waiting`);
+  out.push(`data dir ${status.dataDir}, store ${status.store === 'sqlite' ? `SQLite in the data dir (sqlite driver: ${status.sqliteDriver ? describeDriver(status.sqliteDriver) : 'unknown'})` : `PostgreSQL ${status.store}`}, queue ${status.queueDepth ?? '-'} job(s) waiting`);
   out.push('');
   const num = (n: number | null, unit = ''): string => (n === null ? '-' : `${n}${unit}`);
   const rows = [

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { ensureDirSync, refusingParent } from '../fs/ensure-dir.js';
 import { prepareControlPath } from '../supervisor/control.js';
+import type { SqliteDriverName } from '../store/sqlite-driver.js';
 import { acquireDataDirLock, LOCK_FILE, type DataDirLock } from '../supervisor/lock.js';
 import { isAlive, pidFromFile, writePidFile } from '../supervisor/pidfile.js';
 import { privateUmask, restrictFileModes } from '../supervisor/private-files.js';
@@ -12,7 +13,7 @@ import { privateUmask, restrictFileModes } from '../supervisor/private-files.js'
  * The data dir exists (or is created), is private and writable, and is ours: its lock is held
  * for the life of this process, so a second server on it exits 2. Writes the pid file.
  */
-export async function claimDataDir(dataDir: string): Promise<{ lock: DataDirLock; stalePid?: number | undefined }> {
+export async function claimDataDir(dataDir: string, driver?: SqliteDriverName): Promise<{ lock: DataDirLock; stalePid?: number | undefined }> {
   const fix = 'Choose a writable directory on a local disk with --data-dir or PRESENTER_DATA_DIR (e.g. --data-dir ./data), or fix its owner and permissions.';
   try {
     privateUmask();
@@ -32,7 +33,7 @@ export async function claimDataDir(dataDir: string): Promise<{ lock: DataDirLock
   } catch (error) {
     throw new ConfigError('DATA_DIR_NOT_WRITABLE', `The data dir ${dataDir} is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`, { fix });
   }
-  const lock = acquireDataDirLock(dataDir);
+  const lock = acquireDataDirLock(dataDir, undefined, driver);
   if (!lock) {
     const pid = await holderPid(dataDir);
     throw new ConfigError('ALREADY_RUNNING', `presenter-serve is already running on ${dataDir} (${pid === undefined ? `pid unknown: it holds ${join(dataDir, LOCK_FILE)}` : `pid ${pid}`}).`, {

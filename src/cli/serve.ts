@@ -8,6 +8,7 @@ import { makeRedactor, secretsOf } from '../jobs/redact.js';
 import { redactDatabaseUrl } from '../store/database-url.js';
 import { createProvider } from '../feedback/providers.js';
 import { CORRUPT_FIX, migrateDatabase } from '../store/sqlite.js';
+import { selectSqliteDriver } from '../store/sqlite-driver.js';
 import { removePidFile } from '../supervisor/pidfile.js';
 import { disableInspectorSignal } from '../supervisor/signals.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -37,7 +38,11 @@ export function registerServe(program: Command, ctx: Context): void {
     .action(async (flags: SettingFlags & { quiet?: boolean }) => {
       disableInspectorSignal(); // from the start: a SIGUSR1 never opens the inspector (signals.ts)
       const settings = resolveSettings(flags, ctx);
-      const { lock, stalePid } = await claimDataDir(settings.dataDir);
+      // Once, here: the lock, the migration and every worker use the driver chosen now.
+      const driver = selectSqliteDriver(settings.sqliteDriver);
+      const withDriver = (s: Settings): Settings => ({ ...s, sqliteDriver: driver.name, sqliteDriverReason: driver.reason });
+      Object.assign(settings, withDriver(settings));
+      const { lock, stalePid } = await claimDataDir(settings.dataDir, driver.name);
       let applied: number[];
       try {
         applied = await prepare(settings, ctx.env);
@@ -47,7 +52,7 @@ export function registerServe(program: Command, ctx: Context): void {
         lock.release();
         throw error;
       }
-      const supervisor = new Supervisor(settings, ctx, { quiet: flags.quiet, lock, reread: () => resolveSettings(flags, ctx) });
+      const supervisor = new Supervisor(settings, ctx, { quiet: flags.quiet, lock, reread: () => withDriver(resolveSettings(flags, ctx)) });
       if (stalePid !== undefined) {
         supervisor.logger.warn({ event: 'supervisor.stale_pid', stalePid }, `Replaced a stale pid file (pid ${stalePid} is not running)`);
       }
@@ -68,7 +73,7 @@ async function prepare(settings: Settings, env: NodeJS.ProcessEnv): Promise<numb
   if (settings.databaseUrl) return migrateShared(settings.databaseUrl);
   const file = join(settings.dataDir, DB_FILE);
   try {
-    return migrateDatabase(file);
+    return migrateDatabase(file, settings.sqliteDriver === 'auto' ? undefined : settings.sqliteDriver);
   } catch (error) {
     const corrupt = (error as { code?: unknown }).code === 'STORE_CORRUPT';
     throw new ConfigError(corrupt ? 'DB_CORRUPT' : 'DB_UNUSABLE', `The database ${file} cannot be used: ${(error as Error).message}.`, {

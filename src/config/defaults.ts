@@ -1,3 +1,5 @@
+import type { SqliteDriverPreference } from '../store/sqlite-driver.js';
+
 export type ProviderName = 'local' | 'openai';
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -47,6 +49,13 @@ export interface Settings {
    * undefined: SQLite in the data dir. Shown only through redactDatabaseUrl. @default undefined
    */
   databaseUrl: string | undefined;
+  /**
+   * SQLite driver (PRESENTER_SQLITE_DRIVER): `auto` picks better-sqlite3 when it loads, else
+   * node:sqlite. `serve` resolves it once and hands workers the driver it chose. @default 'auto'
+   */
+  sqliteDriver: SqliteDriverPreference;
+  /** Why that driver, for the start-up line and `status`; set by `serve`. @default '' */
+  sqliteDriverReason: string;
   /** Largest accepted request body. @default 1048576 */
   bodyLimit: number;
   /** Attempts per feedback job before it is final. @default 5 */
@@ -94,6 +103,8 @@ export function defaultSettings(): Settings {
     maxQueue: 10_000,
     trustProxy: [],
     databaseUrl: undefined,
+    sqliteDriver: 'auto',
+    sqliteDriverReason: '',
     bodyLimit: 1024 * 1024,
     jobAttempts: 5,
     leaseMs: 30_000,

@@ -7,6 +7,7 @@ import { defaultSettings, LOG_LEVELS, type LogLevel, type ProviderName, type Set
 import { detectPlatform } from './platform.js';
 import { loadProfile } from './profile.js';
 import { parseDatabaseUrl } from '../store/database-url.js';
+import { parseDriverPreference, SQLITE_DRIVER_ENV } from '../store/sqlite-driver.js';
 
 /** What the command line can set; undefined means "not given". */
 export interface SettingFlags {
@@ -127,6 +128,7 @@ export function resolveSettings(flags: SettingFlags, ctx: Pick<Context, 'platfor
   s.maxQueue = envInt(env, 'PRESENTER_MAX_QUEUE', 0, 1_000_000_000) ?? s.maxQueue;
   if (env.PRESENTER_TRUST_PROXY) s.trustProxy = parseTrustProxy(env.PRESENTER_TRUST_PROXY, 'PRESENTER_TRUST_PROXY');
   if (env.PRESENTER_DATABASE_URL) s.databaseUrl = env.PRESENTER_DATABASE_URL;
+  s.sqliteDriver = parseDriverPreference(env[SQLITE_DRIVER_ENV]);
   const timeout = envInt(env, 'PRESENTER_TIMEOUT', 0, 3600);
   if (timeout !== undefined) s.heartbeatTimeoutMs = timeout * 1000;
   const maxMemory = envInt(env, 'PRESENTER_MAX_MEMORY', 0, 1024 * 1024);

@@ -2,8 +2,9 @@ import { knownBadFor } from './matrix.js';
 import { parseProbe } from './probe.js';
 import type { CheckResult, DoctorEnv, ProbeOutcome } from './types.js';
 
+// The id stays `better-sqlite3` for doctor --json readers; the check now names the driver in use.
 const ID = 'better-sqlite3';
-const TITLE = 'better-sqlite3';
+const TITLE = 'SQLite driver';
 const REBUILD = 'npm rebuild better-sqlite3 (needs python3, make and a C++ compiler when no prebuilt binary fits), or `npm ci` for a clean install.';
 // NODE_MODULE_VERSION (ABI) of each supported Node line, to name the Node a binary was built for.
 const ABI_TO_NODE: Record<string, string> = { '108': '18', '115': '20', '127': '22', '131': '23', '137': '24', '141': '25', '147': '26' };
@@ -18,8 +19,26 @@ export async function checkBetterSqlite3(env: Pick<DoctorEnv, 'settings' | 'node
 }
 
 export function classifyLoad(outcome: ProbeOutcome, nodeVersion: string): CheckResult {
-  const fail = (detail: string, fix: string): CheckResult => ({ id: ID, title: TITLE, status: 'fail', detail, fix });
   const report = parseProbe(outcome.stdout);
+  const result = classifyBetterSqlite3(outcome, nodeVersion, report);
+  const driver = report.driver;
+  if (report.noDriver) {
+    return { id: ID, title: TITLE, status: 'fail', detail: report.noDriver.message, fix: report.noDriver.fix ?? result.fix ?? 'Install better-sqlite3, or use Node 22.13 or newer.' };
+  }
+  if (!driver) return result;
+  const using = `${driver.name} (${driver.reason})`;
+  if (driver.name === 'better-sqlite3') return result.status === 'pass' ? { ...result, detail: `${result.detail.replace(/\.$/, '')}; in use (${driver.reason}).` } : result;
+  const builtIn = `Node ${nodeVersion}'s built-in SQLite ${driver.sqlite ?? '?'}`;
+  // node:sqlite by choice, or because the optional better-sqlite3 is absent: nothing to fix.
+  if (driver.reason.startsWith('PRESENTER_SQLITE_DRIVER') || report.resolveError) {
+    return { id: ID, title: TITLE, status: 'pass', detail: `${using}, ${builtIn}.${report.resolveError ? ' better-sqlite3 is optional; installing it makes the store faster (see the README).' : ''}` };
+  }
+  // installed but broken: serve works on node:sqlite, but not with the driver the operator installed
+  return { id: ID, title: TITLE, status: 'warn', detail: `${using}, ${builtIn}. ${result.detail}`, fix: result.fix ?? REBUILD };
+}
+
+function classifyBetterSqlite3(outcome: ProbeOutcome, nodeVersion: string, report: ReturnType<typeof parseProbe>): CheckResult {
+  const fail = (detail: string, fix: string): CheckResult => ({ id: ID, title: TITLE, status: 'fail', detail, fix });
   const bad = report.version ? knownBadFor('better-sqlite3', report.version, nodeVersion) : undefined;
   const named = report.version ? `better-sqlite3 ${report.version}` : 'better-sqlite3';
 
@@ -28,7 +47,7 @@ export function classifyLoad(outcome: ProbeOutcome, nodeVersion: string): CheckR
     if (bad) return fail(`Loading ${named} on Node ${nodeVersion} crashed the process (${outcome.signal}): ${bad.effect}.`, bad.fix);
     return fail(
       `Loading ${named} crashed the process (${outcome.signal}). A native module that crashes on load was built for another Node or platform, or its build is broken; serve would die the same way.`,
-      `${REBUILD} If it still crashes, pin the tested version: npm install better-sqlite3@12.`,
+      `${REBUILD} If it still crashes, pin the tested version: npm install better-sqlite3@12; or, on Node 22.13 or newer, use the built-in driver: PRESENTER_SQLITE_DRIVER=node:sqlite.`,
     );
   }
   if (outcome.timedOut) return fail(`Loading ${named} did not finish within the probe's time limit.`, `Run \`node -e "new (require('better-sqlite3'))(':memory:')"\` to see where it hangs; ${REBUILD}`);

@@ -20,7 +20,10 @@ export async function checkSqliteFeatures(env: Pick<DoctorEnv, 'settings' | 'pro
   const outcome = await env.probeSqlite(dir);
   const report = parseProbe(outcome.stdout);
   const fail = (detail: string, fix: string): CheckResult => ({ id: ID, title: TITLE, status: 'fail', detail, fix });
-  if (!report.steps && report.sqlite) {
+  if (!report.steps && report.noDriver) {
+    return fail('Not checked: no SQLite driver can be used (see the SQLite driver check).', report.noDriver.fix ?? 'Fix the SQLite driver problem first, then run doctor again.');
+  }
+  if (!report.steps && (report.sqlite || report.driver)) {
     // better-sqlite3 loaded, but the probe could not even start in the data dir.
     return fail(`Not checked: no database could be created in ${dir} (see the data dir check).`, 'Fix the data dir first, then run doctor again.');
   }
@@ -28,13 +31,14 @@ export async function checkSqliteFeatures(env: Pick<DoctorEnv, 'settings' | 'pro
     return fail('Not checked: better-sqlite3 did not load (see the better-sqlite3 check).', 'Fix the better-sqlite3 problem first, then run doctor again.');
   }
   const broken = report.steps.find((s) => !s.ok);
+  const sqlite = report.driver?.sqlite ?? report.sqlite;
   if (env.settings.databaseUrl !== undefined && broken?.name !== 'open') {
     // With PostgreSQL the data dir holds only the lock (an SQLite file without WAL), logs and the pid file.
-    const seen = broken ? `${WHAT[broken.name] ?? broken.name} failed in ${dir} (${broken.error ?? 'unknown error'}), which only the SQLite store needs` : `they work in ${dir} (SQLite ${report.sqlite ?? '?'})`;
+    const seen = broken ? `${WHAT[broken.name] ?? broken.name} failed in ${dir} (${broken.error ?? 'unknown error'}), which only the SQLite store needs` : `they work in ${dir} (SQLite ${sqlite ?? '?'})`;
     return { id: ID, title: TITLE, status: 'pass', detail: `Not needed: the store is PostgreSQL; ${seen}.` };
   }
   if (!broken) {
-    return { id: ID, title: TITLE, status: 'pass', detail: `Created a WAL database in ${dir}, wrote, upserted, read JSON and read from a second connection (SQLite ${report.sqlite ?? '?'}); removed it again.` };
+    return { id: ID, title: TITLE, status: 'pass', detail: `Created a WAL database in ${dir}, wrote, upserted, read JSON and read from a second connection (SQLite ${sqlite ?? '?'} through ${report.driver?.name ?? 'better-sqlite3'}); removed it again.` };
   }
   const what = WHAT[broken.name] ?? broken.name;
   const error = broken.error ?? 'unknown error';
@@ -47,6 +51,9 @@ export async function checkSqliteFeatures(env: Pick<DoctorEnv, 'settings' | 'pro
     case 'second-connection':
       return fail(`journal_mode answered wal, but ${what} failed in ${dir}: ${error}.`, LOCAL_DISK);
     default:
-      return fail(`${what} failed with SQLite ${report.sqlite ?? '?'}: ${error}.`, 'better-sqlite3 bundles a recent SQLite; a build against an old system SQLite lacks these. Reinstall it without a custom SQLite: npm rebuild better-sqlite3.');
+      return fail(
+        `${what} failed with SQLite ${sqlite ?? '?'}: ${error}.`,
+        report.driver?.name === 'node:sqlite' ? 'Node was built against an old system SQLite that lacks these: use the Node from nodejs.org (it bundles a recent SQLite), or install better-sqlite3.' : 'better-sqlite3 bundles a recent SQLite; a build against an old system SQLite lacks these. Reinstall it without a custom SQLite: npm rebuild better-sqlite3.',
+      );
   }
 }

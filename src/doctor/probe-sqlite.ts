@@ -1,49 +1,63 @@
 // Run as a child by doctor (`node dist/doctor/probe-sqlite.js <data-dir>`): loading a native
-// module can segfault or fail on an ABI mismatch, and doctor must live to report either.
+// module can segfault or fail on an ABI mismatch, and doctor must live to report either. Then
+// picks the SQLite driver as serve would (better-sqlite3, else node:sqlite) and tries the
+// features with it.
 // Prints one JSON object per line, so that what happened before a crash is still known.
 import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-
-type Db = {
-  pragma(source: string, options?: { simple?: boolean }): unknown;
-  exec(source: string): unknown;
-  prepare(source: string): { get(...params: unknown[]): unknown };
-  close(): void;
-};
-type DatabaseCtor = new (file: string) => Db;
+import { sqliteErrorCode } from '../store/sqlite-codes.js';
+import {
+  driverFacts,
+  openSqlite,
+  parseDriverPreference,
+  selectSqliteDriver,
+  SQLITE_DRIVER_ENV,
+  type SqliteDatabase,
+  type SqliteDriverChoice,
+  type SqliteDriverPreference,
+} from '../store/sqlite-driver.js';
 
 const require = createRequire(import.meta.url);
 const emit = (event: Record<string, unknown>): void => {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 };
 const describe = (error: unknown): { code?: string; message: string } => ({
-  code: (error as { code?: string }).code,
+  code: sqliteErrorCode(error) ?? (error as { code?: string }).code,
   message: error instanceof Error ? error.message : String(error),
 });
 
 function main(dataDir: string | undefined): number {
-  let version: string;
+  let preference: SqliteDriverPreference;
   try {
-    version = (require('better-sqlite3/package.json') as { version: string }).version;
-    emit({ stage: 'resolved', version, path: require.resolve('better-sqlite3') });
+    preference = parseDriverPreference(process.env[SQLITE_DRIVER_ENV]);
   } catch (error) {
-    emit({ stage: 'resolve-failed', error: describe(error) });
+    emit({ stage: 'no-driver', error: { message: (error as Error).message, fix: (error as { fix?: string }).fix } });
     return 1;
   }
-
-  let Database: DatabaseCtor;
+  // better-sqlite3 first, step by step, so that a crash while loading it still names it.
+  if (preference !== 'node:sqlite') {
+    try {
+      const version = (require('better-sqlite3/package.json') as { version: string }).version;
+      emit({ stage: 'resolved', version, path: require.resolve('better-sqlite3') });
+    } catch (error) {
+      emit({ stage: 'resolve-failed', error: describe(error) });
+    }
+  }
+  const facts = driverFacts(preference);
+  const better = facts.betterSqlite3;
+  if (better.sqlite) emit({ stage: 'loaded', version: better.version, sqlite: better.sqlite, node: process.versions.node, modules: process.versions.modules });
+  else if (better.version !== undefined) emit({ stage: 'load-failed', version: better.version, error: better.error ?? { message: better.skipped ?? 'not loaded' } });
+  emit({ stage: 'node-sqlite', ...facts.nodeSqlite });
+  let choice: SqliteDriverChoice;
   try {
-    Database = require('better-sqlite3') as DatabaseCtor;
-    // The native addon is loaded by the first `new Database`, not by require.
-    const memory = new Database(':memory:');
-    const sqlite = (memory.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
-    memory.close();
-    emit({ stage: 'loaded', version, sqlite, node: process.versions.node, modules: process.versions.modules });
+    choice = selectSqliteDriver(preference);
   } catch (error) {
-    emit({ stage: 'load-failed', version, error: describe(error) });
+    emit({ stage: 'no-driver', error: { message: (error as Error).message, fix: (error as { fix?: string }).fix } });
     return 1;
   }
+  const sqlite = choice.name === 'better-sqlite3' ? better.sqlite : facts.nodeSqlite.sqlite;
+  emit({ stage: 'driver', name: choice.name, reason: choice.reason, sqlite });
   if (dataDir === undefined) return 0;
 
   const file = join(dataDir, `.doctor-probe-${process.pid}.db`);
@@ -63,11 +77,12 @@ function main(dataDir: string | undefined): number {
       steps.push({ name, ok: false, error: e.code ? `${e.code}: ${e.message}` : e.message });
     }
   };
-  let db: Db | undefined;
-  let reader: Db | undefined;
+  const open = (): SqliteDatabase => openSqlite(file, { driver: choice.name });
+  let db: SqliteDatabase | undefined;
+  let reader: SqliteDatabase | undefined;
   try {
     step('open', () => {
-      db = new Database(file);
+      db = open();
     });
     step('wal', () => {
       const mode = db!.pragma('journal_mode = WAL', { simple: true });
@@ -75,7 +90,7 @@ function main(dataDir: string | undefined): number {
       return mode;
     });
     // journal_mode can answer wal and the first write still fail (no shared memory on the mount).
-    step('write', () => db!.exec('CREATE TABLE probe (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE, v TEXT)'));
+    step('write', () => void db!.exec('CREATE TABLE probe (id INTEGER PRIMARY KEY, k TEXT NOT NULL UNIQUE, v TEXT)'));
     step('returning', () => {
       const row = db!.prepare('INSERT INTO probe (k, v) VALUES (?, ?) RETURNING id').get('a', '1') as { id: number } | undefined;
       if (row?.id !== 1) throw new Error(`INSERT … RETURNING gave ${JSON.stringify(row)}`);
@@ -90,7 +105,7 @@ function main(dataDir: string | undefined): number {
     });
     // A second connection reads through the WAL index in shared memory, as a second worker would.
     step('second-connection', () => {
-      reader = new Database(file);
+      reader = open();
       const row = reader.prepare('SELECT v FROM probe WHERE k = ?').get('a') as { v: string } | undefined;
       if (row?.v !== '2') throw new Error(`a second connection read ${JSON.stringify(row)}`);
     });

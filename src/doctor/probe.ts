@@ -41,6 +41,11 @@ export interface ProbeReport {
   resolveError?: { code?: string; message: string };
   loadError?: { code?: string; message: string };
   steps?: ProbeStep[];
+  /** The driver serve would use here, and why; the SQLite version it brings. */
+  driver?: { name: string; reason: string; sqlite?: string };
+  /** Neither driver can be used: the message and what to install. */
+  noDriver?: { message: string; fix?: string };
+  nodeSqlite?: { available: boolean; sqlite?: string };
 }
 
 export function parseProbe(stdout: string): ProbeReport {
@@ -58,6 +63,9 @@ export function parseProbe(stdout: string): ProbeReport {
     if (event.stage === 'resolve-failed') report.resolveError = event.error as ProbeReport['resolveError'];
     if (event.stage === 'load-failed') report.loadError = event.error as ProbeReport['loadError'];
     if (event.stage === 'features' && Array.isArray(event.steps)) report.steps = event.steps as ProbeStep[];
+    if (event.stage === 'driver' && typeof event.name === 'string') report.driver = { name: event.name, reason: String(event.reason ?? ''), ...(typeof event.sqlite === 'string' ? { sqlite: event.sqlite } : {}) };
+    if (event.stage === 'no-driver') report.noDriver = event.error as ProbeReport['noDriver'];
+    if (event.stage === 'node-sqlite') report.nodeSqlite = { available: event.available === true, ...(typeof event.sqlite === 'string' ? { sqlite: event.sqlite } : {}) };
   }
   return report;
 }

@@ -18,7 +18,7 @@ import type { Check, CheckResult, DoctorEnv, ProbeOutcome } from './types.js';
 /** In the order they are printed. */
 export const CHECKS: readonly Check[] = [
   { id: 'node', title: 'Node.js version', run: checkNode },
-  { id: 'better-sqlite3', title: 'better-sqlite3', run: checkBetterSqlite3 },
+  { id: 'better-sqlite3', title: 'SQLite driver', run: checkBetterSqlite3 },
   { id: 'sqlite-features', title: 'SQLite features (WAL, RETURNING, UPSERT, JSON)', run: checkSqliteFeatures },
   { id: 'data-dir', title: 'Data dir writable, free space', run: checkDataDir },
   { id: 'fs-type', title: 'Data dir file system', run: checkFsType },

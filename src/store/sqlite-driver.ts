@@ -202,7 +202,7 @@ export function selectSqliteDriver(preference: SqliteDriverPreference = parseDri
     choice = { name: 'better-sqlite3', reason: preference === 'auto' ? `better-sqlite3 ${found.betterSqlite3.version} loaded` : `${SQLITE_DRIVER_ENV}=better-sqlite3` };
   } else if (preference === 'better-sqlite3') {
     throw new ConfigError('SQLITE_DRIVER_UNAVAILABLE', `${SQLITE_DRIVER_ENV}=better-sqlite3, but ${betterSqlite3Problem(found.betterSqlite3)}.`, {
-      fix: `${found.betterSqlite3.version === undefined ? INSTALL_BETTER() : REBUILD_BETTER()}; or unset ${SQLITE_DRIVER_ENV}${found.nodeSqlite.available ? ' to use node:sqlite' : ` and ${NEWER_NODE}`}.`,
+      fix: `Either ${found.betterSqlite3.version === undefined ? INSTALL_BETTER() : REBUILD_BETTER()}, or unset ${SQLITE_DRIVER_ENV}${found.nodeSqlite.available ? ' to use node:sqlite' : ` and ${NEWER_NODE}`}.`,
     });
   } else if (found.nodeSqlite.available) {
     choice = { name: 'node:sqlite', reason: betterSqlite3Problem(found.betterSqlite3) };
@@ -268,13 +268,12 @@ class NodeSqliteDatabase implements SqliteDatabase {
     }
   }
 
-  exec(source: string): this {
+  exec(source: string): void {
     try {
       this.db.exec(source);
     } catch (error) {
       throw withCode(error);
     }
-    return this;
   }
 
   pragma(source: string, options: { simple?: boolean } = {}): unknown {

@@ -34,6 +34,8 @@ export interface SupervisorStatus {
   dataDir: string;
   /** `sqlite` (in the data dir) or the PostgreSQL URL without its password. */
   store: string;
+  /** The SQLite driver and why it was chosen; null with PostgreSQL. */
+  sqliteDriver: { name: string; reason: string } | null;
   startedAt: string;
   uptimeSec: number;
   mode: 'cluster' | 'single';
@@ -52,9 +54,15 @@ export function baseStatus(settings: Settings, startedAt: number, now: number): 
     port: settings.port,
     dataDir: settings.dataDir,
     store: settings.databaseUrl ? redactDatabaseUrl(settings.databaseUrl) : 'sqlite',
+    sqliteDriver: settings.databaseUrl ? null : { name: settings.sqliteDriver, reason: settings.sqliteDriverReason },
     startedAt: new Date(startedAt).toISOString(),
     uptimeSec: Math.round((now - startedAt) / 1000),
   };
+}
+
+/** `node:sqlite (better-sqlite3 not installed)`, as the start-up line and `status` say it. */
+export function describeDriver(driver: { name: string; reason: string }): string {
+  return driver.reason ? `${driver.name} (${driver.reason})` : driver.name;
 }
 
 // One row per live worker process, whatever its role (so the rows are exactly the children that

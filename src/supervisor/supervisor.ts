@@ -24,7 +24,7 @@ import { createNotifier, type Notifier } from './notify.js';
 import { removePidFile } from './pidfile.js';
 import { installSignals } from './signals.js';
 import { SlotTable, type ReplaceOutcome } from './slots.js';
-import { baseStatus, loadFields, workerRows, type SupervisorStatus } from './status.js';
+import { baseStatus, describeDriver, loadFields, workerRows, type SupervisorStatus } from './status.js';
 import { describeExit, forkWorker, sendTo, stopWorker, type WorkerProcess } from './worker-process.js';
 
 export type { SupervisorStatus } from './status.js';
@@ -128,8 +128,8 @@ export class Supervisor {
   async run(): Promise<RunResult> {
     const s = this.settings;
     this.logger.info(
-      { event: 'supervisor.started', profile: s.profile, reason: s.profileReason, workers: s.fork ? s.workers : 0, threads: s.threads, host: s.host, port: s.port, dataDir: s.dataDir, store: s.databaseUrl ? redactDatabaseUrl(s.databaseUrl) : 'sqlite', node: process.version, nofile: openFileLimit(), rateLimit: s.rateLimit, maxQueue: s.maxQueue },
-      `presenter-serve ${s.profile} profile (${s.profileReason}): ${s.fork ? `${s.workers} worker(s)` : 'serving from the primary'} × ${s.threads} job slots on ${s.host}:${s.port}, store ${s.databaseUrl ? `PostgreSQL ${redactDatabaseUrl(s.databaseUrl)}` : 'SQLite in the data dir'}`,
+      { event: 'supervisor.started', profile: s.profile, reason: s.profileReason, workers: s.fork ? s.workers : 0, threads: s.threads, host: s.host, port: s.port, dataDir: s.dataDir, store: s.databaseUrl ? redactDatabaseUrl(s.databaseUrl) : 'sqlite', ...(s.databaseUrl ? {} : { sqliteDriver: s.sqliteDriver, sqliteDriverReason: s.sqliteDriverReason }), node: process.version, nofile: openFileLimit(), rateLimit: s.rateLimit, maxQueue: s.maxQueue },
+      `presenter-serve ${s.profile} profile (${s.profileReason}): ${s.fork ? `${s.workers} worker(s)` : 'serving from the primary'} × ${s.threads} job slots on ${s.host}:${s.port}, store ${s.databaseUrl ? `PostgreSQL ${redactDatabaseUrl(s.databaseUrl)}` : `SQLite in the data dir, sqlite driver: ${describeDriver({ name: s.sqliteDriver, reason: s.sqliteDriverReason })}`}`,
     );
     this.control = await listenControl(s.dataDir, (command, args) => this.onControl(command, args));
     installSignals(

@@ -174,7 +174,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 /** SQLite in the data dir, or PostgreSQL when a database URL is set (the pg module is loaded only then). */
 async function openStore(settings: Settings, logger: Logger): Promise<Store> {
   const onEvent = (event: StoreEvent): void => logStoreEvent(logger, event);
-  if (!settings.databaseUrl) return new SqliteStore(join(settings.dataDir, DB_FILE), { onEvent });
+  if (!settings.databaseUrl) return new SqliteStore(join(settings.dataDir, DB_FILE), { onEvent, ...(settings.sqliteDriver === 'auto' ? {} : { driver: settings.sqliteDriver }) });
   const { PostgresStore } = await import('../store/postgres.js');
   return PostgresStore.open(settings.databaseUrl, {
     poolSize: poolSizeFor(settings.threads),

@@ -44,8 +44,9 @@ export function assertNoNodeWarnings(stderr) {
 }
 
 /** Runs the CLI to completion. */
-export async function runCli(args, { env = {}, cwd = ROOT, timeout = 30_000, input } = {}) {
-  const result = await execa(process.execPath, [BIN, ...args], {
+/** `node`/`bin`: another Node binary or another install of the CLI (test/helpers/node-bins.js). */
+export async function runCli(args, { env = {}, cwd = ROOT, timeout = 30_000, input, node = process.execPath, bin = BIN } = {}) {
+  const result = await execa(node, [bin, ...args], {
     cwd,
     env: cleanEnv(env),
     extendEnv: false,
@@ -69,11 +70,11 @@ export async function sleep(ms) {
  * tests create talks faster than any presenter.
  */
 /** `launcher`: a command that execs the server, e.g. ['prlimit', '--nofile=512:4096', '--'] (same pid). */
-export async function startServer(t, { args = [], env: extraEnv = {}, dataDir, port, readyTimeout = 60_000, launcher = [] } = {}) {
+export async function startServer(t, { args = [], env: extraEnv = {}, dataDir, port, readyTimeout = 60_000, launcher = [], node = process.execPath, bin = BIN } = {}) {
   const env = { PRESENTER_RATE_LIMIT: '0', PRESENTER_MAX_QUEUE: '0', ...extraEnv };
   const dir = dataDir ?? makeDataDir(t);
   const p = port ?? (await freePort());
-  const command = [...launcher, process.execPath, BIN, 'serve', '--host', '127.0.0.1', '--port', String(p), '--data-dir', dir, ...args];
+  const command = [...launcher, node, bin, 'serve', '--host', '127.0.0.1', '--port', String(p), '--data-dir', dir, ...args];
   const child = execa(command[0], command.slice(1), {
     cwd: ROOT,
     forceKillAfterDelay: false,

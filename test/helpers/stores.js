@@ -1,5 +1,6 @@
-// The two store backends behind one shape, for the contract suite (test/store-contract.test.js):
-// SQLite on a temp data dir (two store instances on one file are two workers) and PostgreSQL on
+// The store backends behind one shape, for the contract suite (test/store-contract.test.js):
+// SQLite on a temp data dir (two store instances on one file are two workers), once through each
+// driver (better-sqlite3, node:sqlite: store/sqlite-driver.ts), and PostgreSQL on
 // a database made for the test file with a random name, dropped after. Each backend also gives
 // raw SQL on its database, so a test can check what the store interface cannot show (a second
 // feedback row refused by the database itself, the jobs' columns after each step).
@@ -7,19 +8,19 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import Database from 'better-sqlite3';
 import pg from 'pg';
 import { makeDataDir, ROOT } from './cli.js';
 
 const PG_HOST = '127.0.0.1';
 const PG_PORT = 5432;
 const POSTGRES_JS = join(ROOT, 'dist/store/postgres.js');
+const DRIVER_JS = join(ROOT, 'dist/store/sqlite-driver.js');
 
 /** Opens one store on a target made by a backend; also used inside worker threads (no `t` there). */
 export async function openStore(spec, options = {}) {
   if (spec.kind === 'sqlite') {
     const { SqliteStore } = await import('../../dist/store/sqlite.js');
-    return new SqliteStore(spec.file, options);
+    return new SqliteStore(spec.file, { ...options, ...(spec.driver ? { driver: spec.driver } : {}) });
   }
   const { PostgresStore } = await import(pathToFileURL(POSTGRES_JS).href);
   return PostgresStore.open(spec.url, { poolSize: 4, ...options });
@@ -29,7 +30,7 @@ export async function openStore(spec, options = {}) {
 export async function migrateTarget(spec) {
   if (spec.kind === 'sqlite') {
     const { migrateDatabase } = await import('../../dist/store/sqlite.js');
-    return migrateDatabase(spec.file);
+    return migrateDatabase(spec.file, spec.driver);
   }
   const { migratePostgresUrl } = await import(pathToFileURL(POSTGRES_JS).href);
   return migratePostgresUrl(spec.url);
@@ -38,13 +39,20 @@ export async function migrateTarget(spec) {
 // `$1, $2 …` in the order given (the only way the suite writes them) become SQLite's `?`.
 const toSqlite = (sql) => sql.replace(/\$\d+/g, '?');
 
-function sqliteRaw(file) {
-  const db = new Database(file, { timeout: 5000 });
+/** A raw connection through the store's own driver adapter, with `driver` (default: this process's choice). */
+export async function openSqliteRaw(file, driver, options = {}) {
+  const { openSqlite } = await import(pathToFileURL(DRIVER_JS).href);
+  return openSqlite(file, { timeout: 5000, ...options, ...(driver ? { driver } : {}) });
+}
+
+async function sqliteRaw(file, driver) {
+  const db = await openSqliteRaw(file, driver);
   return {
     dialect: 'sqlite',
     async query(sql, params = []) {
       const stmt = db.prepare(toSqlite(sql));
-      if (stmt.reader) return stmt.all(...params);
+      // node:sqlite's all() runs any statement; better-sqlite3's refuses one that returns no rows
+      if (driver === 'node:sqlite' || stmt.reader) return stmt.all(...params);
       stmt.run(...params);
       return [];
     },
@@ -131,22 +139,42 @@ function normalizeJob(r) {
   };
 }
 
-const sqliteBackend = {
-  name: 'sqlite',
-  skip: false,
-  async setup() {},
-  async teardown() {},
-  /** A target with no schema yet. */
-  async freshTarget(t) {
-    return { kind: 'sqlite', file: join(makeDataDir(t), 'presenter.db') };
-  },
-  /** A migrated, empty database with `instances` stores on it (workers) and raw SQL. */
-  async open(t, instances = 2, options = {}) {
-    const spec = await this.freshTarget(t);
-    await migrateTarget(spec);
-    return openAll(t, spec, instances, options, sqliteRaw(spec.file));
-  },
-};
+/** SQLite through one driver; `name` is `sqlite` for better-sqlite3 (the default) and `sqlite (node:sqlite)`. */
+function sqliteBackend(driver, skip) {
+  return {
+    name: driver === 'better-sqlite3' ? 'sqlite' : `sqlite (${driver})`,
+    kind: 'sqlite',
+    driver,
+    skip,
+    async setup() {},
+    async teardown() {},
+    /** A target with no schema yet. */
+    async freshTarget(t) {
+      return { kind: 'sqlite', driver, file: join(makeDataDir(t), 'presenter.db') };
+    },
+    /** A migrated, empty database with `instances` stores on it (workers) and raw SQL. */
+    async open(t, instances = 2, options = {}) {
+      const spec = await this.freshTarget(t);
+      await migrateTarget(spec);
+      return openAll(t, spec, instances, options, await sqliteRaw(spec.file, driver));
+    },
+  };
+}
+
+/**
+ * Why a driver cannot run in this process, or false. node:sqlite needs Node 22.13+: on Node 20
+ * its half of the suite skips, and CI runs it in the Node 24 line of scripts/test-matrix.sh.
+ * better-sqlite3 skips where node_modules was built for another Node (a cached Node 24 running
+ * this checkout's Node 20 build), which is itself the case the fallback exists for.
+ */
+export async function sqliteDriverSkip(driver) {
+  const { driverFacts, betterSqlite3Problem } = await import(pathToFileURL(DRIVER_JS).href);
+  const facts = driverFacts(driver);
+  if (driver === 'node:sqlite') {
+    return facts.nodeSqlite.available ? false : `node:sqlite needs Node 22.13 or newer (this is ${process.version}); CI runs this half in the Node 24 line (\`bash scripts/test-matrix.sh 24\`); here: PATH=~/.cache/presenter-serve/node-24/bin:$PATH node --test <file>`;
+  }
+  return facts.betterSqlite3.sqlite ? false : `${betterSqlite3Problem(facts.betterSqlite3)} on ${process.version}; the node:sqlite half runs instead (npm rebuild better-sqlite3 with this Node for both)`;
+}
 
 async function openAll(t, spec, instances, options, raw) {
   const stores = [];
@@ -228,5 +256,5 @@ export async function storeBackends() {
   let skip = false;
   if (!admin.user) skip = `PostgreSQL is not reachable at ${PG_HOST}:${PG_PORT} as postgres or root (${admin.reason}); start it with \`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\``;
   else if (!existsSync(POSTGRES_JS)) skip = 'the PostgreSQL store is not built yet (dist/store/postgres.js is missing): run `npm run build` once src/store/postgres.ts exists';
-  return [sqliteBackend, postgresBackend(admin, skip)];
+  return [sqliteBackend('better-sqlite3', await sqliteDriverSkip('better-sqlite3')), sqliteBackend('node:sqlite', await sqliteDriverSkip('node:sqlite')), postgresBackend(admin, skip)];
 }
