@@ -29,6 +29,12 @@ test('doctor on win32: auto picks windows, the file system is not inspected, no 
   assert.equal(checks.port.detail, `127.0.0.1:${port} is free.`);
   assert.equal(checks['data-dir'].status, 'pass', checks['data-dir'].detail);
   assert.match(checks['data-dir'].detail, /^Z:\\tmp\\/, 'a Windows path');
+  // better-sqlite3's Linux build cannot load in node.exe: the store's fallback is node:sqlite
+  assert.equal(checks['better-sqlite3'].status, 'warn');
+  assert.match(checks['better-sqlite3'].detail, /^node:sqlite \(better-sqlite3 [\d.]+ failed to load: Bad EXE format for .*\), Node 22\.[\d.]+'s built-in SQLite/);
+  assert.equal(checks['sqlite-features'].status, 'pass', checks['sqlite-features'].detail);
+  // Windows' error messages end their lines with CRLF: no stray CR may reach a line of doctor's
+  for (const c of report.checks) assert.doesNotMatch(`${c.detail}${c.fix ?? ''}`, /\r/, c.id);
   assert.equal(r.exitCode, report.checks.some((c) => c.status === 'fail') ? 1 : 0, r.stderr);
 });
 
