@@ -26,6 +26,8 @@ test('serve --profile auto on win32: the windows profile serves the API from the
   assert.match(started.reason, /^auto: platform is win32/);
   assert.equal(started.workers, 0, 'no fork');
   assert.equal(started.dataDir, server.winDataDir);
+  assert.equal(started.sqliteDriver, 'node:sqlite', 'the Linux build of better-sqlite3 cannot load in node.exe');
+  assert.match(started.sqliteDriverReason, /^better-sqlite3 [\d.]+ failed to load: Bad EXE format for \S+better_sqlite3\.node\.$/, 'one line, no CR');
   const pid = Number(readFileSync(join(server.dataDir, 'presenter.pid'), 'utf8').trim());
   assert.equal(started.pid, pid, 'the pid file names the serving process (its Windows pid)');
 
@@ -44,6 +46,7 @@ test('serve --profile auto on win32: the windows profile serves the API from the
   assert.equal(status.profile, 'windows');
   assert.equal(status.mode, 'single');
   assert.equal(status.dataDir, server.winDataDir);
+  assert.equal(status.sqliteDriver.name, 'node:sqlite');
   assert.equal(status.workers.length, 1);
   assert.equal(status.workers[0].pid, pid);
   assert.equal(status.workers[0].state, 'ready');

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BIN, ROOT, freePort, sleep } from '../../helpers/cli.js';
+import { BIN, ROOT, assertNoNodeWarnings, freePort, sleep } from '../../helpers/cli.js';
 
 const WINE = process.env.PRESENTER_WINE;
 const NODE_EXE = process.env.PRESENTER_WIN_NODE;
@@ -66,6 +66,7 @@ export async function runWin(t, args, { env = {}, timeout = 60_000, dir } = {}) 
   const timer = setTimeout(() => run.child.kill('SIGKILL'), timeout);
   const result = await run.result;
   clearTimeout(timer);
+  assertNoNodeWarnings(result.stderr);
   return result;
 }
 
@@ -148,7 +149,7 @@ export async function startServeWin(t, { args = [], env = {}, dataDir, port, rea
     const deadline = Date.now() + 20_000;
     while (!exited && Date.now() < deadline) await sleep(100);
     if (!exited) run.child.kill('SIGKILL');
-    await run.result;
+    assertNoNodeWarnings((await run.result).stderr);
   });
   const deadline = Date.now() + readyTimeout;
   while (Date.now() < deadline && !exited) {
