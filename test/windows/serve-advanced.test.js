@@ -4,10 +4,10 @@
 // supervisor features the README's table lists for the profiles with workers.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { test } from 'node:test';
 import { Agent } from 'undici';
 import { ROOT, sleep } from '../helpers/cli.js';
-import { request } from 'node:http';
 import { api, waitForStatus, waitUntil } from '../helpers/http.js';
 import { logLinesWin, runWin, startServeWin, toWin, wineProgram, wineSkip } from './helpers/wine.js';
 
