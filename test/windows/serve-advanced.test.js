@@ -19,6 +19,14 @@ async function statusJson(t, server) {
   return JSON.parse(r.stdout);
 }
 
+/** The status once both workers are ready: /readyz answers as soon as one is. */
+function bothReady(t, server) {
+  return waitUntil('both workers ready', async () => {
+    const s = await statusJson(t, server);
+    return s.workers.length === 2 && s.workers.every((w) => w.state === 'ready') && s;
+  }, 60_000, 250);
+}
+
 /** `n` requests, each on a new connection, answered by whichever worker the supervisor picks. */
 async function spread(server, n) {
   for (let i = 0; i < n; i++) {
@@ -91,10 +99,8 @@ test('advanced on win32: two workers share the port, a worker killed with taskki
   const server = await startServeWin(t, {
     args: ['--profile', 'advanced', '--log-level', 'debug'],
   });
-  const before = await statusJson(t, server);
+  const before = await bothReady(t, server);
   assert.equal(before.profile, 'advanced');
-  assert.equal(before.workers.length, 2);
-  assert.ok(before.workers.every((w) => w.state === 'ready'), JSON.stringify(before.workers));
   const pids = before.workers.map((w) => w.pid);
   assert.notEqual(pids[0], pids[1]);
 
@@ -149,7 +155,7 @@ test('advanced on win32: a hung worker (frozen) is killed at --timeout and repla
     args: ['--profile', 'advanced', '--timeout', '3', '--max-requests', '40', '--max-requests-jitter', '10'],
     env: { PRESENTER_AI_PROVIDER: 'noop' },
   });
-  const before = await statusJson(t, server);
+  const before = await bothReady(t, server);
   assert.equal(before.workers.length, 2);
 
   // Windows has no SIGSTOP; under Wine the worker is a Linux process, which SIGSTOP freezes whole
