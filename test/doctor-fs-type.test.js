@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkFsType, mountFor } from '../dist/doctor/check-fs-type.js';
+import { checkFsType, mountFor, windowsShare } from '../dist/doctor/check-fs-type.js';
 import { realFs } from '../dist/doctor/env.js';
 import { doctorEnv, settings } from './helpers/doctor.js';
 
@@ -47,4 +47,25 @@ test('other platforms are not inspected', async () => {
   const r = await checkFsType(doctorEnv({ platform: 'darwin' }));
   assert.equal(r.status, 'pass');
   assert.match(r.detail, /Not inspected on darwin/);
+});
+
+test('on win32 a UNC data dir (a network share) warns; drive letters and \\\\?\\C: device paths are not inspected', async () => {
+  const check = (dataDir, databaseUrl) => checkFsType(doctorEnv({ platform: 'win32', settings: settings({ dataDir, databaseUrl }) }));
+  for (const [dir, share] of [
+    ['\\\\files01\\presenter\\data', '\\\\files01\\presenter'],
+    ['//files01/presenter/data', '\\\\files01\\presenter'],
+    ['\\\\?\\UNC\\files01\\presenter\\data', '\\\\files01\\presenter'],
+  ]) {
+    const r = await check(dir);
+    assert.equal(r.status, 'warn', dir);
+    assert.equal(r.detail, `${dir} is on the network share ${share}: SQLite WAL needs shared memory and byte-range locks on a local disk, so writes can fail or the database can be corrupted there.`);
+    assert.match(r.fix, /C:\\ProgramData\\presenter-serve/);
+  }
+  assert.match((await check('\\\\files01\\presenter\\data', 'postgres://u@db/p')).detail, /the data dir's lock \(presenter\.lock\) needs byte-range locks/);
+  for (const dir of ['C:\\ProgramData\\presenter-serve', '\\\\?\\C:\\data', '\\\\.\\pipe\\x', '\\\\files01', 'Z:\\tmp\\data']) {
+    const r = await check(dir);
+    assert.equal(r.status, 'pass', dir);
+    assert.equal(r.detail, `Not inspected on win32; keep ${dir} on a local disk (not a network share or a mapped network drive).`);
+  }
+  assert.equal(windowsShare('\\\\server\\'), undefined, 'a server without a share');
 });

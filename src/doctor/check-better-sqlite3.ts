@@ -70,7 +70,7 @@ function classifyBetterSqlite3(outcome: ProbeOutcome, nodeVersion: string, repor
     return fail(`${named} is installed but its native build (better_sqlite3.node) is missing: its install script was skipped or failed.`, REBUILD);
   }
   if (report.loadError || !report.sqlite || outcome.exitCode === undefined) {
-    const first = (report.loadError?.message ?? outcome.stderr).trim().split('\n')[0] || `exit code ${String(outcome.exitCode)}`;
+    const first = (report.loadError?.message ?? outcome.stderr).trim().split(/\r?\n/)[0] || `exit code ${String(outcome.exitCode)}`;
     return fail(`Loading ${named} failed: ${first}`, REBUILD);
   }
   if (bad) return fail(`${named} loaded, but ${bad.effect}; this is Node ${nodeVersion}.`, bad.fix);

@@ -55,10 +55,36 @@ export function mountFor(mountinfo: string, path: string): { mountPoint: string;
   return best;
 }
 
+// On Windows a data dir on a network share is a UNC path (\\server\share\…, or \\?\UNC\server\share\…);
+// \\?\C:\… and \\.\… are local device paths. A mapped drive letter cannot be told without a
+// native call (GetDriveType), so it is named in the advice only.
+export function windowsShare(path: string): string | undefined {
+  const p = path.replaceAll('/', '\\');
+  let rest: string;
+  if (p.toUpperCase().startsWith('\\\\?\\UNC\\')) rest = p.slice(8);
+  else if (p.startsWith('\\\\') && !p.startsWith('\\\\?\\') && !p.startsWith('\\\\.\\')) rest = p.slice(2);
+  else return undefined;
+  const [server, share] = rest.split('\\');
+  return server && share ? `\\\\${server}\\${share}` : undefined;
+}
+
 export async function checkFsType(env: Pick<DoctorEnv, 'settings' | 'platform' | 'fs' | 'readSystemFile'>): Promise<CheckResult> {
   const dir = env.settings.dataDir;
+  const share = env.platform === 'win32' ? windowsShare(dir) : undefined;
+  if (share) {
+    return {
+      id: ID,
+      title: TITLE,
+      status: 'warn',
+      detail:
+        env.settings.databaseUrl === undefined
+          ? `${dir} is on the network share ${share}: SQLite WAL needs shared memory and byte-range locks on a local disk, so writes can fail or the database can be corrupted there.`
+          : `${dir} is on the network share ${share}: the data dir's lock (presenter.lock) needs byte-range locks on a local disk, so two servers may both believe they own it there.`,
+      fix: 'Put PRESENTER_DATA_DIR (or --data-dir) on a local disk, e.g. C:\\ProgramData\\presenter-serve.',
+    };
+  }
   if (env.platform !== 'linux') {
-    return { id: ID, title: TITLE, status: 'pass', detail: `Not inspected on ${env.platform}; keep ${dir} on a local disk (not a network share).` };
+    return { id: ID, title: TITLE, status: 'pass', detail: `Not inspected on ${env.platform}; keep ${dir} on a local disk (not a network share${env.platform === 'win32' ? ' or a mapped network drive' : ''}).` };
   }
   const real = await env.fs.realpath(dir);
   const mountinfo = env.readSystemFile('/proc/self/mountinfo');

@@ -166,7 +166,7 @@ export function betterSqlite3Problem(found: DriverFacts['betterSqlite3']): strin
   const abi = Array.from(message.matchAll(/NODE_MODULE_VERSION (\d+)/g), (m) => m[1]);
   if (abi.length >= 2) return `better-sqlite3 ${found.version} built for another Node (NODE_MODULE_VERSION ${abi[0]}, this Node needs ${abi[1]})`;
   if (message.includes('Could not locate the bindings file')) return `better-sqlite3 ${found.version} installed without its native build`;
-  return `better-sqlite3 ${found.version} failed to load: ${message.split('\n')[0]?.slice(0, 160) ?? ''}`;
+  return `better-sqlite3 ${found.version} failed to load: ${message.split(/\r?\n/)[0]?.slice(0, 160) ?? ''}`;
 }
 
 const INSTALL_BETTER = (): string =>
