@@ -1,5 +1,5 @@
 // Shared helpers for black-box tests: the real built binary, a temp data dir and a free port each.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -69,6 +69,23 @@ export async function sleep(ms) {
  * off unless the test sets PRESENTER_RATE_LIMIT / PRESENTER_MAX_QUEUE ('' = the defaults):
  * tests create talks faster than any presenter.
  */
+/** Whether the log says the supervisor is ready; true also when the log cannot be read (the test's own business). */
+async function allWorkersReady(dataDir, deadline) {
+  const dir = join(dataDir, 'logs');
+  while (Date.now() < deadline) {
+    let text = '';
+    try {
+      // a tiny PRESENTER_LOG_MAX_BYTES may have rotated the line out of presenter.log already
+      for (const name of readdirSync(dir)) if (name.startsWith('presenter.log') && !name.endsWith('.gz')) text += readFileSync(join(dir, name), 'utf8');
+    } catch {
+      return true;
+    }
+    if (text.includes('"event":"supervisor.ready"')) return true;
+    await sleep(25);
+  }
+  return false;
+}
+
 /** `launcher`: a command that execs the server, e.g. ['prlimit', '--nofile=512:4096', '--'] (same pid). */
 export async function startServer(t, { args = [], env: extraEnv = {}, dataDir, port, readyTimeout = 60_000, launcher = [], node = process.execPath, bin = BIN } = {}) {
   const env = { PRESENTER_RATE_LIMIT: '0', PRESENTER_MAX_QUEUE: '0', ...extraEnv };
@@ -100,7 +117,9 @@ export async function startServer(t, { args = [], env: extraEnv = {}, dataDir, p
     if (child.exitCode !== null) break;
     try {
       const res = await fetch(`${server.url}/readyz`);
-      if (res.status === 200) return server;
+      // /readyz answers once one worker accepts; wait for all of them (the supervisor's
+      // supervisor.ready line), or tests that count workers' sockets race the last one's start
+      if (res.status === 200 && (await allWorkersReady(dir, deadline))) return server;
     } catch {
       // not listening yet
     }
