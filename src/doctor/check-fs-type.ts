@@ -72,16 +72,7 @@ export async function checkFsType(env: Pick<DoctorEnv, 'settings' | 'platform' |
   const dir = env.settings.dataDir;
   const share = env.platform === 'win32' ? windowsShare(dir) : undefined;
   if (share) {
-    return {
-      id: ID,
-      title: TITLE,
-      status: 'warn',
-      detail:
-        env.settings.databaseUrl === undefined
-          ? `${dir} is on the network share ${share}: SQLite WAL needs shared memory and byte-range locks on a local disk, so writes can fail or the database can be corrupted there.`
-          : `${dir} is on the network share ${share}: the data dir's lock (presenter.lock) needs byte-range locks on a local disk, so two servers may both believe they own it there.`,
-      fix: 'Put PRESENTER_DATA_DIR (or --data-dir) on a local disk, e.g. C:\\ProgramData\\presenter-serve.',
-    };
+    return notLocal(`${dir} is on the network share ${share}`, env.settings.databaseUrl !== undefined, 'C:\\ProgramData\\presenter-serve');
   }
   if (env.platform !== 'linux') {
     return { id: ID, title: TITLE, status: 'pass', detail: `Not inspected on ${env.platform}; keep ${dir} on a local disk (not a network share${env.platform === 'win32' ? ' or a mapped network drive' : ''}).` };
@@ -115,16 +106,20 @@ export async function checkFsType(env: Pick<DoctorEnv, 'settings' | 'platform' |
   }
   const risky = RISKY[fsType];
   if (risky) {
-    return {
-      id: ID,
-      title: TITLE,
-      status: 'warn',
-      detail:
-        env.settings.databaseUrl === undefined
-          ? `${dir} is on ${fsType}${where}, a ${risky} file system: SQLite WAL needs shared memory and byte-range locks on a local disk, so writes can fail or the database can be corrupted there.`
-          : `${dir} is on ${fsType}${where}, a ${risky} file system: the data dir's lock (presenter.lock) needs byte-range locks on a local disk, so two servers may both believe they own it there.`,
-      fix: 'Put PRESENTER_DATA_DIR (or --data-dir) on a local disk, e.g. under /var/lib/presenter-serve or, in WSL, under your Linux home (~/presenter-data), not /mnt/c.',
-    };
+    return notLocal(`${dir} is on ${fsType}${where}, a ${risky} file system`, env.settings.databaseUrl !== undefined, 'under /var/lib/presenter-serve or, in WSL, under your Linux home (~/presenter-data), not /mnt/c');
   }
   return { id: ID, title: TITLE, status: 'pass', detail: `${dir} is on ${fsType}${where}.` };
+}
+
+/** The warning for a data dir on a network or remote file system: what breaks there depends on the store. */
+function notLocal(where: string, postgres: boolean, example: string): CheckResult {
+  return {
+    id: ID,
+    title: TITLE,
+    status: 'warn',
+    detail: postgres
+      ? `${where}: the data dir's lock (presenter.lock) needs byte-range locks on a local disk, so two servers may both believe they own it there.`
+      : `${where}: SQLite WAL needs shared memory and byte-range locks on a local disk, so writes can fail or the database can be corrupted there.`,
+    fix: `Put PRESENTER_DATA_DIR (or --data-dir) on a local disk, e.g. ${example}.`,
+  };
 }
