@@ -25,6 +25,12 @@ export default tseslint.config(
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },
   },
   {
+    // CommonJS on purpose (a piscina thread's module: src/feedback/analysis/thread-entry.cts)
+    files: ['**/*.cjs', '**/*.cts'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['public/**/*.js'],
     languageOptions: {
       globals: { window: 'readonly', document: 'readonly', navigator: 'readonly', location: 'readonly', history: 'readonly', FormData: 'readonly', FileReader: 'readonly', localStorage: 'readonly', URLSearchParams: 'readonly' },

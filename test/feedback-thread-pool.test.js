@@ -15,7 +15,7 @@ const EN = readFileSync(new URL('en-build-cache.md', TALKS), 'utf8');
 const mib = (n) => (EN + '\n').repeat(Math.ceil((n * 2 ** 20) / (EN.length + 1))).slice(0, n * 2 ** 20);
 const request = (content, extra = {}) => ({ presentationId: 'p1', title: 'Talk', content, language: 'auto', ...extra });
 const never = () => new AbortController().signal;
-const fixturePool = (size) => new ThreadPool({ size, filename: new URL('./fixtures/threads/task.js', import.meta.url) });
+const fixturePool = (size) => new ThreadPool({ size, filename: new URL('./fixtures/threads/task.cjs', import.meta.url) });
 
 test('the pool gives exactly the inline analyser’s feedback and raw answer', { timeout: 120_000 }, async (t) => {
   const pooled = createLocalProvider({ threads: 2 });
@@ -140,7 +140,7 @@ test('a thread that exits or dies fails its task cleanly and is replaced', { tim
 });
 
 test('threads that cannot start fail the waiting tasks instead of queueing them forever', { timeout: 60_000 }, async (t) => {
-  const pool = new ThreadPool({ size: 2, filename: new URL('./fixtures/threads/broken.js', import.meta.url) });
+  const pool = new ThreadPool({ size: 2, filename: new URL('./fixtures/threads/broken.cjs', import.meta.url) });
   t.after(() => pool.close());
   for (let i = 0; i < 3; i++) {
     // piscina alone answered the first and kept the next queued: a job whose lease is renewed forever

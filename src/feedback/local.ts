@@ -29,7 +29,7 @@ const taskOf = (request: FeedbackRequest): AnalysisTask => ({
 export function createLocalProvider(options: LocalProviderOptions = {}): LocalProvider {
   const pool = options.threads === undefined
     ? undefined
-    : new ThreadPool<AnalysisTask, FeedbackResult>({ size: options.threads, filename: new URL('./analysis/thread.js', import.meta.url) });
+    : new ThreadPool<AnalysisTask, FeedbackResult>({ size: options.threads, filename: new URL('./analysis/thread-entry.cjs', import.meta.url) });
   return {
     name: 'local',
     get threads() {
