@@ -2,12 +2,11 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../store/types.js';
 import type { ServiceMetrics } from './metrics.js';
+import { UUID } from './presentations.js';
 import { API_HEADERS } from './protocol-errors.js';
 
 const PREFIX = '/api/presentations/';
 const ROUTE = '/api/presentations/:id';
-// The ids this server makes (randomUUID): the only ones that can be found.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 export interface FastGetOptions {
   store: Store;

@@ -21,7 +21,8 @@ export interface PresentationRoutesOptions {
   checkAdmin: (request: FastifyRequest) => void;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** The ids this server makes (randomUUID): the only ones that can be found. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const LANGUAGES = ['de', 'en', 'auto'] as const;
 
 const createBody = {
