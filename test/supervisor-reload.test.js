@@ -28,7 +28,12 @@ async function settleAndCheck(server, slots, label) {
   }
   // the black-box view: what `status --json` prints
   const cli = await runCli(['status', '--json', '--data-dir', server.dataDir]);
-  assert.equal(cli.exitCode, 0, cli.stderr);
+  if (cli.exitCode !== 0 && server.child.exitCode !== null) {
+    // the supervisor itself is gone: say how it ended and what it printed last
+    const result = await server.child;
+    assert.fail(`${label}: the supervisor exited (code ${result.exitCode}, signal ${result.signal}); its last output:\n${(result.all ?? '').slice(-4000)}`);
+  }
+  assert.equal(cli.exitCode, 0, `${label}: ${cli.stderr}`);
   const status = JSON.parse(cli.stdout);
   const kids = children(server.child.pid);
   assert.deepEqual(kids, listed(status), `${label}: live children ${kids.join(',')} but status lists ${JSON.stringify(status.workers.map((w) => [w.pid, w.state]))}`);

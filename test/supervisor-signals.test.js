@@ -201,3 +201,42 @@ test('a worker still loading its modules survives the signals an operator or a t
   assert.ok(alive(starting));
   assert.equal(logLines(server).filter((l) => l.event === 'worker.exited' && l.workerPid === starting).length, 0);
 });
+
+// A message for a worker the kernel has just killed, before the supervisor has seen that exit
+// (a `status`, which asks each worker for its stats, or a stop): it goes down a pipe whose reader
+// is gone, and the write fails with EPIPE. The supervisor is frozen (SIGSTOP) while the worker is
+// killed and the request is queued, so on SIGCONT both arrive in one turn of its event loop.
+// Before the fix, that unhandled EPIPE killed the supervisor with a stack (seen once in CI, in
+// test/supervisor-reload.test.js) and left the other worker running without it.
+test('status or SIGTERM that lands right after a worker was SIGKILLed: the supervisor lives on, or stops cleanly; nothing left, no stack', { skip, timeout: 180_000 }, async (t) => {
+  const { sendControl } = await import('../dist/supervisor/control.js');
+  for (let round = 0; round < 6; round++) {
+    const server = await startServer(t, { args: ['--profile', 'advanced', '--graceful-timeout', '5'] });
+    const supervisor = server.child.pid;
+    const workers = children(supervisor);
+    assert.equal(workers.length, 2);
+    process.kill(supervisor, 'SIGSTOP');
+    process.kill(workers[round % 2], 'SIGKILL');
+    await sleep(100);
+    if (round < 4) {
+      // several requests queued on the control socket while the supervisor is frozen
+      const asks = Array.from({ length: 5 }, () => sendControl(server.dataDir, 'status', 10_000).catch((error) => ({ error: error.message })));
+      await sleep(200);
+      process.kill(supervisor, 'SIGCONT');
+      for (const answer of await Promise.all(asks)) {
+        if (answer.error === undefined) continue;
+        const ended = await Promise.race([server.child, sleep(3000)]);
+        assert.fail(`round ${round}: ${answer.error}; the supervisor ${ended ? `exited (code ${ended.exitCode}):\n${(ended.all ?? '').slice(-3000)}` : 'still runs'}`);
+      }
+      await waitUntil('the killed worker replaced', () => children(supervisor).length === 2 && !children(supervisor).includes(workers[round % 2]));
+      server.child.kill('SIGTERM');
+    } else {
+      process.kill(supervisor, 'SIGTERM');
+      process.kill(supervisor, 'SIGCONT');
+    }
+    const result = await server.child;
+    assert.equal(result.exitCode, 0, `round ${round}: exit ${result.exitCode} ${result.signal ?? ''}\n${(result.all ?? '').slice(-3000)}`);
+    assert.doesNotMatch(result.all ?? '', /EPIPE|\n\s+at /, `round ${round}: a stack or EPIPE in the output`);
+    for (const pid of children(supervisor).concat(workers)) assert.ok(!alive(pid), `round ${round}: worker ${pid} left running`);
+  }
+});

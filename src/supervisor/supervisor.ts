@@ -26,7 +26,7 @@ import { removePidFile } from './pidfile.js';
 import { installSignals } from './signals.js';
 import { SlotTable, type ReplaceOutcome } from './slots.js';
 import { baseStatus, describeDriver, loadFields, workerRows, type SupervisorStatus } from './status.js';
-import { describeExit, forkWorker, sendTo, stopWorker, type WorkerProcess } from './worker-process.js';
+import { channelGone, describeExit, forkWorker, sendTo, stopWorker, type WorkerProcess } from './worker-process.js';
 
 export type { SupervisorStatus } from './status.js';
 
@@ -216,6 +216,10 @@ export class Supervisor {
       },
       exited: (p) => this.onExit(p),
       message: (p, message) => this.onMessage(p, message),
+      error: (p, error) => {
+        if (channelGone(error)) this.logger.debug({ event: 'worker.ipc_error', workerId: p.id, code: error.code }, `Worker ${p.id} could not be reached (${error.code}): it is exiting`);
+        else this.logger.warn({ event: 'worker.ipc_error', workerId: p.id, code: error.code }, `Worker ${p.id}: ${error.message}`);
+      },
     });
     this.logger.info({ event: 'worker.started', workerId: proc.id, workerPid: proc.pid, slot }, `Worker ${proc.id} started (pid ${proc.pid})`);
     return proc;

@@ -25,7 +25,16 @@ export interface WorkerEvents {
   ready(proc: WorkerProcess): void;
   exited(proc: WorkerProcess): void;
   message(proc: WorkerProcess, message: FromWorker): void;
+  /** An IPC or process error; see `channelGone` for the ones a dying worker causes. */
+  error(proc: WorkerProcess, error: NodeJS.ErrnoException): void;
 }
+
+// A message written to a worker the kernel has just killed, before its exit reached the event
+// loop, fails with EPIPE (or ECONNRESET, or a closed channel). Its exit follows and is handled
+// there. Without a listener, cluster re-emits the error on the Worker and the supervisor died of
+// it: a SIGKILLed worker at the wrong moment took the whole server down.
+const CHANNEL_GONE = new Set(['EPIPE', 'ECONNRESET', 'ERR_IPC_CHANNEL_CLOSED', 'ERR_IPC_DISCONNECTED']);
+export const channelGone = (error: NodeJS.ErrnoException): boolean => error.code !== undefined && CHANNEL_GONE.has(error.code);
 
 export function forkWorker(env: NodeJS.ProcessEnv, sink: LogSink, access: AccessSink | undefined, stderr: Writable, events: WorkerEvents): WorkerProcess {
   const worker = cluster.fork(env);
@@ -49,6 +58,7 @@ export function forkWorker(env: NodeJS.ProcessEnv, sink: LogSink, access: Access
     proc.stderrTail.push(...chunk.split('\n').filter((l) => l.trim() !== ''));
     if (proc.stderrTail.length > STDERR_TAIL_LINES) proc.stderrTail.splice(0, proc.stderrTail.length - STDERR_TAIL_LINES);
   });
+  worker.on('error', (error: NodeJS.ErrnoException) => events.error(proc, error));
   // A worker that hangs in start-up is killed; its exit is then handled like any other.
   const readyTimer = setTimeout(() => worker.process.kill('SIGKILL'), READY_TIMEOUT_MS);
   worker.on('message', (message: unknown) => {
@@ -75,7 +85,8 @@ export function forkWorker(env: NodeJS.ProcessEnv, sink: LogSink, access: Access
 }
 
 export function sendTo(proc: WorkerProcess, message: ToWorker): void {
-  if (proc.worker.isConnected()) proc.worker.send(message);
+  // the callback takes a failed write's error, which would otherwise be emitted as 'error'
+  if (proc.worker.isConnected()) proc.worker.send(message, undefined, (error) => error && proc.worker.emit('error', error));
 }
 
 /** Asks a worker to stop; kills it if it is still running `graceMs` + 5 s later. */
