@@ -625,6 +625,42 @@ for (const backend of BACKENDS) {
       assert.equal(raw.createdAt, view.createdAt);
     });
 
+    // The fast read path (http/fast-get.ts) sends presentationJson's text where the route sends
+    // JSON.stringify of getPresentationRaw's view: they must be the same bytes, for any title or
+    // error (escaping is SQLite's json_object's there) and any creation time (strftime's %f there).
+    test('presentationJson, where the store has it, is byte for byte the route\'s body: random titles, errors and times', async (t) => {
+      const { stores: [a], raw } = await backend.open(t, 1);
+      if (typeof a.presentationJson !== 'function') {
+        assert.equal(backend.name, 'postgres', 'every SQLite store has the synchronous read');
+        t.skip('PostgreSQL reads asynchronously: the fast path builds the body from getPresentationRaw');
+        return;
+      }
+      const rnd = random(20261129);
+      const POOL = [...Array.from({ length: 31 }, (_, i) => String.fromCharCode(i + 1)), '"', '\\', '/', '\u007f', '\u0080', '\u00ff', 'é', '\u2028', '\u2029', '\ufeff', '\uffff', '🎤', '𝔘', '<', '>', '&', "'", 'a', 'Z', ' ', '0'];
+      const text = (n) => Array.from({ length: n }, () => POOL[Math.floor(rnd() * POOL.length)]).join('');
+      const body = (view) => {
+        const { feedbackJson, ...rest } = view;
+        const head = JSON.stringify(rest);
+        return `${head.slice(0, -1)},"feedback":${feedbackJson ?? 'null'}}`;
+      };
+      const ids = [];
+      for (let i = 0; i < 150; i++) ids.push((await a.createPresentation({ title: text(1 + Math.floor(rnd() * 40)), content: 'x', language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 1)).id);
+      // creation times across 1970..2200, with every millisecond ending (.000, .001, .999...)
+      for (const [i, id] of ids.entries()) {
+        const at = i < 3 ? [0, 999, 253402300799999][i] : Math.floor(rnd() * 7_258_118_400_000) + (i % 10 === 0 ? 999 : 0);
+        await raw.query('UPDATE presentations SET created_at = $1 WHERE id = $2', [at, id]);
+      }
+      // a third fail with random public errors, a third get feedback, the rest stay pending
+      const claimed = (await a.claimJobs(ids.length, 1, LONG)).jobs;
+      for (const [i, job] of claimed.entries()) {
+        if (i % 3 === 0) await a.failJob(job.jobId, job.lease, { detail: 'd', public: text(1 + Math.floor(rnd() * 30)) }, null);
+        else if (i % 3 === 1) await complete(a, job);
+        else await a.releaseJob(job.jobId, job.lease);
+      }
+      for (const id of ids) assert.equal(a.presentationJson(id), body(await a.getPresentationRaw(id)), id);
+      assert.equal(a.presentationJson('00000000-0000-4000-8000-000000000000'), undefined);
+    });
+
     // U+0000 is refused by the HTTP layer for both stores (PostgreSQL text cannot hold it): test/api.test.js
     test('a talk holding any Unicode but U+0000 is stored and read back exactly as sent', async (t) => {
       const { stores: [a] } = await backend.open(t, 1);

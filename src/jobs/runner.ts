@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { FeedbackProvider } from '../feedback/types.js';
 import { ProviderError } from '../feedback/types.js';
 import { publicErrorMessage } from '../feedback/public-error.js';
-import { isStoreError, type ClaimedJob, type CompleteInput, type Store } from '../store/types.js';
+import { isStoreError, type ClaimedJob, type ClaimResult, type CompleteInput, type Store } from '../store/types.js';
 import { backoffMs, retryDelayMs } from './backoff.js';
 import type { JobMetrics } from './metrics.js';
 
@@ -55,10 +55,24 @@ export class JobRunner {
   private wakeScheduled = false;
   private claimFailures = 0;
   private claimRetryAt = 0;
+  /** A claimJobs call is between its start and accept(). */
+  private claiming = false;
+  /** Releases of jobs claimed as stop() began: stop waits for them. */
+  private readonly releasing = new Set<Promise<unknown>>();
 
   constructor(private readonly options: RunnerOptions) {}
 
   start(): void {
+    // Claim in the store's own write transactions while slots are free (SQLite): a talk created
+    // into an idle worker, or the next job after one finished, then needs no claim transaction.
+    // Never while a claimJobs result is still on its way to accept(): its jobs are not counted
+    // in `generating` yet, and both claims together could exceed the slots.
+    this.options.store.setClaimer?.({
+      pid: process.pid,
+      leaseMs: this.options.leaseMs,
+      wanted: () => (this.stopping || this.claiming || this.claimFailures > 0 ? 0 : Math.max(0, this.options.slots - this.generating)),
+      claimed: (result) => this.accept(result),
+    });
     this.wake();
   }
 
@@ -115,6 +129,7 @@ export class JobRunner {
     const free = this.options.slots - this.generating;
     if (free <= 0) return;
     let claimed;
+    this.claiming = true;
     try {
       claimed = await this.options.store.claimJobs(free, process.pid, this.options.leaseMs);
       if (this.claimFailures > 0) this.options.logger.info({ event: 'job.claim_recovered', failures: this.claimFailures }, `Claiming jobs works again after ${this.claimFailures} failed attempts`);
@@ -129,8 +144,15 @@ export class JobRunner {
       // retries go to debug. Anything else is unexpected and logged at each (backed-off) retry.
       const level = isStoreError(error) ? 'debug' : 'error';
       this.options.logger[level]({ event: 'job.claim_failed', err: error, failures: this.claimFailures, retryInMs }, `Claiming jobs failed; trying again in ${retryInMs} ms`);
+      this.claiming = false;
       return;
     }
+    this.claiming = false;
+    this.accept(claimed);
+  }
+
+  /** Runs what a claim brought (claimJobs', or a write transaction's of the store: setClaimer). */
+  private accept(claimed: ClaimResult): void {
     for (const gone of claimed.exhausted) {
       // No new lease is taken for a job failed at claim time: its lines carry the lost one.
       const base = { presentationId: gone.presentationId, jobId: gone.jobId, version: gone.version, attempt: gone.attempt, lease: gone.previousLease };
@@ -143,7 +165,9 @@ export class JobRunner {
     }
     if (this.stopping) {
       // stop() came while the claim was in flight: give the jobs straight back.
-      await Promise.all(claimed.jobs.map((job) => this.options.store.releaseJob(job.jobId, job.lease).catch(() => false)));
+      const released = Promise.all(claimed.jobs.map((job) => this.options.store.releaseJob(job.jobId, job.lease).catch(() => false)));
+      this.releasing.add(released);
+      void released.finally(() => this.releasing.delete(released));
       return;
     }
     for (const job of claimed.jobs) this.run(job);
@@ -203,19 +227,27 @@ export class JobRunner {
     renew.unref();
 
     this.generating += 1;
+    // The slot is free once the provider has answered (or failed), exactly once. A result's
+    // completion is queued before the wake-up, so the completion's transaction is the one that
+    // claims this slot's next job (setClaimer) and the wake-up then finds the slot taken.
+    let holdsSlot = true;
+    const freeSlot = (): void => {
+      if (!holdsSlot) return;
+      holdsSlot = false;
+      this.generating -= 1;
+      this.scheduleWake();
+    };
     entry.done = provider
       .generate({ presentationId: job.presentationId, title: job.title, content: job.content, language: job.language, targetMinutes: job.targetMinutes }, controller.signal)
-      .finally(() => {
-        this.generating -= 1;
-        this.scheduleWake();
-      })
       .then(
         async (result) => {
           if (controller.signal.aborted) throw controller.signal.reason;
           const responseHash = createHash('sha256').update(result.raw).digest('hex');
           const feedbackId = randomUUID();
           // From here on a failure is the store's, not the provider's: commit again, never call the model again.
-          if (!(await this.commit({ jobId: job.jobId, lease: job.lease, feedbackId, feedback: result.feedback, responseHash }, controller.signal, lease, base))) {
+          const committed = this.commit({ jobId: job.jobId, lease: job.lease, feedbackId, feedback: result.feedback, responseHash }, controller.signal, lease, base);
+          freeSlot();
+          if (!(await committed)) {
             logger.warn({ event: 'job.lease_lost', ...base }, `Job ${job.jobId} lost its lease; its result was discarded`);
             return;
           }
@@ -227,7 +259,10 @@ export class JobRunner {
           metrics?.outcome('done', durationMs);
         },
       )
-      .catch((error: unknown) => this.failed(job, controller, error))
+      .catch((error: unknown) => {
+        freeSlot();
+        return this.failed(job, controller, error);
+      })
       .catch((error: unknown) => logger.error({ event: 'job.store_failed', ...base, err: error }, `Recording the outcome of job ${job.jobId} failed`))
       .finally(() => {
         clearInterval(renew);
@@ -350,8 +385,10 @@ export class JobRunner {
    */
   async stop(timeoutMs: number): Promise<void> {
     this.stopping = true;
+    this.options.store.setClaimer?.(undefined);
     clearTimeout(this.timer);
     await this.filled;
+    await Promise.all(this.releasing);
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([

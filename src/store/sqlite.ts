@@ -8,6 +8,7 @@ import { IdempotencyConflictError, StoreError } from './types.js';
 import type {
   ClaimResult,
   CompleteInput,
+  Claimer,
   CreateResult,
   InputLanguage,
   NewPresentation,
@@ -93,6 +94,7 @@ export class SqliteStore implements Store {
   private readonly identity: { dev: number; ino: number };
   private unusable: Extract<StoreHealth, { ok: false }> | undefined;
   private full = false;
+  private claimer: Claimer | undefined;
 
   constructor(
     private readonly file: string,
@@ -115,6 +117,12 @@ export class SqliteStore implements Store {
         VALUES (@id, @presentationId, @version, 'queued', @maxAttempts, @now, @now)`),
       get: db.prepare(`SELECT s.id, s.title, s.language, s.created_at, s.status, s.attempts, s.error,
           (SELECT f.body FROM feedback f WHERE f.presentation_id = s.id ORDER BY f.version DESC LIMIT 1) AS feedback
+        FROM presentation_status s WHERE s.id = ?`),
+      // the same row as \`get\`, its public view serialised by SQLite: the fast read path's
+      // (presentationJson); key order and escaping equal JSON.stringify's (test/store-contract)
+      getJson: db.prepare(`SELECT json_object('id', s.id, 'title', s.title, 'language', s.language,
+            'createdAt', strftime('%Y-%m-%dT%H:%M:%fZ', s.created_at / 1000.0, 'unixepoch'), 'status', s.status, 'attempts', s.attempts) AS head,
+          s.error, (SELECT f.body FROM feedback f WHERE f.presentation_id = s.id ORDER BY f.version DESC LIMIT 1) AS feedback
         FROM presentation_status s WHERE s.id = ?`),
       list: db.prepare(`SELECT id, title, language, created_at, status FROM presentation_status
         WHERE (created_at, id) < (@at, @id) ORDER BY created_at DESC, id DESC LIMIT @limit`),
@@ -148,51 +156,59 @@ export class SqliteStore implements Store {
       ping: db.prepare('SELECT 1 AS ok'),
     };
 
-    this.claimTx = db.transaction((n: number, pid: number, leaseMs: number): ClaimResult => {
-      const now = Date.now();
-      const rows = this.stmt.candidates.all({ now, n }) as CandidateRow[];
-      const result: ClaimResult = { jobs: [], exhausted: [] };
-      for (const row of rows) {
-        const expired = row.status === 'running' && row.lease_token ? { previousLease: row.lease_token, previousPid: row.lease_pid } : undefined;
-        if (expired && row.attempts >= row.max_attempts) {
-          const error = `the worker (pid ${row.lease_pid ?? '?'}) running the last attempt stopped before finishing (its lease expired)`;
-          this.stmt.exhaust.run({ id: row.id, error, publicError: 'The server processing this feedback stopped during the last attempt.', now });
-          result.exhausted.push({ jobId: row.id, presentationId: row.presentation_id, version: row.version, attempt: row.attempts, ...expired });
-          continue;
-        }
-        const lease = randomBytes(12).toString('base64url');
-        this.stmt.lease.run({ id: row.id, lease, expires: now + leaseMs, pid });
-        const attempt = row.attempts + 1;
-        const p = this.stmt.presentationFor.get(row.presentation_id) as { title: string; content: string; language: InputLanguage; target_minutes: number | null };
-        result.jobs.push({
-          jobId: row.id,
-          presentationId: row.presentation_id,
-          version: row.version,
-          attempt,
-          maxAttempts: row.max_attempts,
-          lease,
-          title: p.title,
-          content: p.content,
-          language: p.language,
-          targetMinutes: p.target_minutes ?? undefined,
-          waitedMs: Math.max(0, now - (expired ? (row.lease_expires_at ?? now) : row.run_at)),
-          ...(expired ? { expired } : {}),
-        });
-      }
-      return result;
+    this.claimTx = db.transaction((n: number, pid: number, leaseMs: number): ClaimResult => this.claimRows(n, pid, leaseMs));
+    this.completeTx = db.transaction((inputs: readonly CompleteInput[], claim: { n: number; pid: number; leaseMs: number } | undefined) => {
+      const results = inputs.map((input) => this.completeOne(input));
+      // the slots these jobs freed, claimed again in the same transaction
+      return { results, claimed: claim ? this.claimRows(claim.n, claim.pid, claim.leaseMs) : undefined };
     });
-
-    this.completeTx = db.transaction((inputs: readonly CompleteInput[]): boolean[] => inputs.map((input) => this.completeOne(input)));
-    this.createTx = db.transaction((batch: readonly { input: NewPresentation; maxAttempts: number }[]): (CreateResult | IdempotencyConflictError)[] =>
-      batch.map(({ input, maxAttempts }) => {
+    this.createTx = db.transaction((batch: readonly { input: NewPresentation; maxAttempts: number }[], claim: { n: number; pid: number; leaseMs: number } | undefined) => {
+      const results = batch.map(({ input, maxAttempts }): CreateResult | IdempotencyConflictError => {
         try {
           return this.createOne(input, maxAttempts);
         } catch (error) {
           if (error instanceof IdempotencyConflictError) return error;
           throw error;
         }
-      }),
-    );
+      });
+      // the runner's free slots, claimed in this transaction (the new jobs' pages are dirty already)
+      return { results, claimed: claim ? this.claimRows(claim.n, claim.pid, claim.leaseMs) : undefined };
+    });
+  }
+
+  /** Claims up to `n` due jobs: the body of claimJobs' transaction, and of a create's (createClaimer). */
+  private claimRows(n: number, pid: number, leaseMs: number): ClaimResult {
+    const now = Date.now();
+    const rows = this.stmt.candidates.all({ now, n }) as CandidateRow[];
+    const result: ClaimResult = { jobs: [], exhausted: [] };
+    for (const row of rows) {
+      const expired = row.status === 'running' && row.lease_token ? { previousLease: row.lease_token, previousPid: row.lease_pid } : undefined;
+      if (expired && row.attempts >= row.max_attempts) {
+        const error = `the worker (pid ${row.lease_pid ?? '?'}) running the last attempt stopped before finishing (its lease expired)`;
+        this.stmt.exhaust.run({ id: row.id, error, publicError: 'The server processing this feedback stopped during the last attempt.', now });
+        result.exhausted.push({ jobId: row.id, presentationId: row.presentation_id, version: row.version, attempt: row.attempts, ...expired });
+        continue;
+      }
+      const lease = randomBytes(12).toString('base64url');
+      this.stmt.lease.run({ id: row.id, lease, expires: now + leaseMs, pid });
+      const attempt = row.attempts + 1;
+      const p = this.stmt.presentationFor.get(row.presentation_id) as { title: string; content: string; language: InputLanguage; target_minutes: number | null };
+      result.jobs.push({
+        jobId: row.id,
+        presentationId: row.presentation_id,
+        version: row.version,
+        attempt,
+        maxAttempts: row.max_attempts,
+        lease,
+        title: p.title,
+        content: p.content,
+        language: p.language,
+        targetMinutes: p.target_minutes ?? undefined,
+        waitedMs: Math.max(0, now - (expired ? (row.lease_expires_at ?? now) : row.run_at)),
+        ...(expired ? { expired } : {}),
+      });
+    }
+    return result;
   }
 
   private completeOne(input: CompleteInput): boolean {
@@ -230,19 +246,34 @@ export class SqliteStore implements Store {
   private flushCreates(): void {
     const batch = this.pendingCreates.splice(0);
     if (batch.length === 0) return;
-    let results: (CreateResult | IdempotencyConflictError)[];
+    const claimer = this.claimer;
+    const claim = this.claimWanted();
+    let outcome: { results: (CreateResult | IdempotencyConflictError)[]; claimed: ClaimResult | undefined };
     try {
       if (!this.db.open) throw new StoreError('STORE_UNAVAILABLE', 'the store is closed (the worker is stopping)');
-      results = this.guard(true, () => this.createTx.immediate(batch));
+      outcome = this.guard(true, () => this.createTx.immediate(batch, claim));
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;
     }
+    // the leases are taken: the runner starts the jobs before the creates are answered
+    if (outcome.claimed) claimer!.claimed(outcome.claimed);
     batch.forEach((item, i) => {
-      const result = results[i]!;
+      const result = outcome.results[i]!;
       if (result instanceof IdempotencyConflictError) item.reject(result);
       else item.resolve(result);
     });
+  }
+
+  setClaimer(claimer: Claimer | undefined): void {
+    this.claimer = claimer;
+  }
+
+  /** What the claimer wants claimed in the write transaction about to run, if anything. */
+  private claimWanted(): { n: number; pid: number; leaseMs: number } | undefined {
+    const claimer = this.claimer;
+    const n = claimer?.wanted() ?? 0;
+    return claimer && n > 0 ? { n, pid: claimer.pid, leaseMs: claimer.leaseMs } : undefined;
   }
 
   /** One create inside the batch's transaction; a key conflict throws before any write. */
@@ -281,6 +312,19 @@ export class SqliteStore implements Store {
 
   async getPresentationRaw(id: string): Promise<(Omit<PresentationView, 'feedback'> & { feedbackJson: string | null }) | undefined> {
     return this.readRaw(id);
+  }
+
+  /**
+   * GET /api/presentations/:id's body, byte for byte what the route builds from getPresentationRaw,
+   * or undefined; synchronous, and the JSON is made by SQLite: no row object, no Date, no
+   * JSON.stringify and no promise on the most frequent request (http/fast-get.ts).
+   */
+  presentationJson(id: string): string | undefined {
+    return this.guard(false, () => {
+      const row = this.stmt.getJson.get(id) as { head: string; error: string | null; feedback: string | null } | undefined;
+      if (!row) return undefined;
+      return `${row.head.slice(0, -1)}${row.error === null ? '' : `,"error":${JSON.stringify(row.error)}`},"feedback":${row.feedback ?? 'null'}}`;
+    });
   }
 
   private readRaw(id: string): RawPresentationView | undefined {
@@ -333,9 +377,11 @@ export class SqliteStore implements Store {
   }
 
   async completeJobs(inputs: readonly CompleteInput[]): Promise<boolean[]> {
-    return this.guard(true, () => {
-      return this.completeTx.immediate(inputs);
-    });
+    const claimer = this.claimer;
+    const claim = this.claimWanted();
+    const { results, claimed } = this.guard(true, () => this.completeTx.immediate(inputs, claim));
+    if (claimed && claimer) claimer.claimed(claimed);
+    return results;
   }
 
   async failJob(jobId: string, lease: string, error: { detail: string; public: string }, retryInMs: number | null): Promise<boolean> {

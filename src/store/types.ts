@@ -80,6 +80,15 @@ export interface ClaimResult {
   exhausted: ExhaustedJob[];
 }
 
+export interface Claimer {
+  /** How many jobs to claim now (free slots), 0 for none; asked once per write transaction. */
+  wanted(): number;
+  readonly pid: number;
+  readonly leaseMs: number;
+  /** The claim, after its transaction committed: the runner now owns these leases. */
+  claimed(result: ClaimResult): void;
+}
+
 export interface CompleteInput {
   jobId: string;
   lease: string;
@@ -142,6 +151,8 @@ export interface Store {
   getPresentation(id: string): Promise<PresentationView | undefined>;
   /** The same, with the feedback as the stored JSON text (the API sends it on without parsing). */
   getPresentationRaw(id: string): Promise<RawPresentationView | undefined>;
+  /** The route's JSON body for a found id, synchronously; only a store that can (SQLite). */
+  presentationJson?(id: string): string | undefined;
   listPresentations(limit: number, cursor: string | undefined): Promise<{ items: PresentationSummary[]; nextCursor: string | null }>;
   /** Queues the next feedback version; undefined when the presentation does not exist. */
   requestFeedback(id: string, maxAttempts: number): Promise<{ version: number; jobId: string } | undefined>;
@@ -151,6 +162,13 @@ export interface Store {
    * a new lease of `leaseMs`; a job whose lease expired on its last attempt is failed instead.
    */
   claimJobs(n: number, pid: number, leaseMs: number): Promise<ClaimResult>;
+  /**
+   * Lets the runner claim inside the store's other write transactions, the group commit of new
+   * talks and the batch of completions (only SQLite: its writes are local and synchronous). A
+   * job claimed there costs no claim transaction of its own; the claim is claimJobs' (the oldest
+   * due jobs first, not only the new ones).
+   */
+  setClaimer?(claimer: Claimer | undefined): void;
   renewLease(jobId: string, lease: string, leaseMs: number): Promise<boolean>;
   /** Completes several jobs in one transaction; false for a job whose lease was lost (nothing written for it). */
   completeJobs(inputs: readonly CompleteInput[]): Promise<boolean[]>;
