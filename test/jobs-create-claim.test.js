@@ -272,3 +272,38 @@ test('a completion while a claimJobs answer is still on its way claims nothing: 
   assert.ok(stats.max <= 2, `${stats.max} jobs ran at once in 2 slots`);
   assert.deepEqual(stats.calls.sort(), ['Talk A', 'Talk B', 'Talk C', 'Talk D']);
 });
+
+// A job claimed by its own create carries the talk from memory, not read back: it must be the
+// talk as stored. SQLite stores a lone surrogate (valid in a JS string, and in JSON as "\ud800")
+// as U+FFFD; such a talk is read back, so the provider sees what any later claim would.
+test('a job claimed by its create carries the talk exactly as stored, a lone surrogate included', { timeout: 30_000 }, async (t) => {
+  const { store, real, file } = countingStore(t);
+  const seen = new Map();
+  const provider = {
+    name: 'counting',
+    async generate(request) {
+      seen.set(request.presentationId, { title: request.title, content: request.content, language: request.language, targetMinutes: request.targetMinutes });
+      return { feedback: FEEDBACK, raw: 'x' };
+    },
+  };
+  const runner = new JobRunner({ store, provider, logger: quietLogger(), slots: 4, leaseMs: 60_000, idlePollMs: 50 });
+  runner.start();
+  t.after(() => runner.stop(2000));
+  await sleep(50);
+  const inputs = [
+    { title: 'Plain', content: '# Plain\n\nwords 🎤 ü', language: 'de', targetMinutes: 12, idempotencyKey: undefined },
+    { title: 'Lone \ud800 title', content: '# Lone\n\na \udc00 b \ud83c', language: 'en', targetMinutes: undefined, idempotencyKey: undefined },
+  ];
+  const ids = (await Promise.all(inputs.map((input) => store.createPresentation(input, 3)))).map((r) => r.id);
+  await allDone(real, ids);
+  const db = await openSqliteRaw(file);
+  try {
+    for (const id of ids) {
+      const row = db.prepare('SELECT title, content, language, target_minutes FROM presentations WHERE id = ?').get(id);
+      assert.deepEqual(seen.get(id), { title: row.title, content: row.content, language: row.language, targetMinutes: row.target_minutes ?? undefined }, id);
+    }
+  } finally {
+    db.close();
+  }
+  assert.match(seen.get(ids[1]).content, /\ufffd/, 'the stored form, not the sent one');
+});

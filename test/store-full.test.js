@@ -11,7 +11,7 @@ import { sleep, startServer } from './helpers/cli.js';
 import { completion, feedbackJson, startFakeOpenAI } from './helpers/fake-openai.js';
 import { api, waitForStatus, waitUntil } from './helpers/http.js';
 import { nodeFor } from './helpers/node-bins.js';
-import { sqliteDriverSkip } from './helpers/stores.js';
+import { openSqliteRaw, sqliteDriverSkip } from './helpers/stores.js';
 
 function mountTmpfs() {
   const dir = mkdtempSync(join(tmpdir(), 'presenter-full-'));
@@ -85,6 +85,22 @@ for (const { driver, runner } of DRIVERS) test(`disk full (${driver}): POST 503 
   assert.equal(before.status, 201);
   await waitUntil('the first attempt to fail', () => consoleLines().some((l) => l.event === 'feedback.failed'), 10_000);
 
+  // The log is emptied to 0 bytes, then a reader holds a snapshot for the whole full-disk phase
+  // (a backup, a report), so every write must grow the log. Without that, the worker's
+  // checkpoint thread (store/wal-checkpointer.ts) lets small writes such as a claim reuse the
+  // space the log already has, and only bigger ones meet the full disk.
+  const reader = await openSqliteRaw(join(dir, 'presenter.db'), 'better-sqlite3');
+  await waitUntil('the log emptied', () => reader.pragma('wal_checkpoint(TRUNCATE)')[0].busy === 0, 10_000, 20);
+  reader.exec('BEGIN');
+  reader.prepare('SELECT COUNT(*) AS n FROM jobs').get();
+  let readerOpen = true;
+  const release = () => {
+    if (!readerOpen) return;
+    readerOpen = false;
+    reader.exec('COMMIT');
+    reader.close();
+  };
+  t.after(release);
   const filler = fill(dir);
   const refused = [];
   for (let i = 0; i < 10; i++) refused.push(await api(server, '/api/presentations', { method: 'POST', json: talk(100 + i, 2000) }));
@@ -115,6 +131,7 @@ for (const { driver, runner } of DRIVERS) test(`disk full (${driver}): POST 503 
   assert.equal((await api(server, `/api/presentations/${before.data.id}`)).status, 200);
 
   rmSync(filler);
+  release();
   const after = await api(server, '/api/presentations', { method: 'POST', json: talk(200) });
   assert.equal(after.status, 201, JSON.stringify(after.data));
   for (const id of [before.data.id, after.data.id]) {

@@ -170,7 +170,19 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 /** SQLite in the data dir, or PostgreSQL when a database URL is set (the pg module is loaded only then). */
 async function openStore(settings: Settings, logger: Logger): Promise<Store> {
   const onEvent = (event: StoreEvent): void => logStoreEvent(logger, event);
-  if (!settings.databaseUrl) return new SqliteStore(join(settings.dataDir, DB_FILE), { onEvent, ...(settings.sqliteDriver === 'auto' ? {} : { driver: settings.sqliteDriver }) });
+  if (!settings.databaseUrl) {
+    return new SqliteStore(join(settings.dataDir, DB_FILE), {
+      onEvent,
+      ...(settings.sqliteDriver === 'auto' ? {} : { driver: settings.sqliteDriver }),
+      // WAL checkpoints in a thread: never a 40 ms commit on the event loop (store/wal-checkpointer.ts)
+      checkpointThread: true,
+      onCheckpointer: (event) => {
+        if (event.type === 'failed') logger.warn({ event: 'store.checkpointer_failed', reason: event.reason }, `WAL checkpoints run inside commits again (the checkpoint thread failed: ${event.reason})`);
+        // a full disk is said once by store.full already
+        else logger[event.code === 'SQLITE_FULL' ? 'debug' : 'warn']({ event: 'store.checkpoint_failed', code: event.code, reason: event.reason }, `A WAL checkpoint failed (${event.code}): ${event.reason}; the next one tries again`);
+      },
+    });
+  }
   const { PostgresStore } = await import('../store/postgres.js');
   return PostgresStore.open(settings.databaseUrl, {
     poolSize: poolSizeFor(settings.threads),

@@ -1,0 +1,81 @@
+// store/wal-checkpointer.ts: with checkpointThread, the store's connection never checkpoints inside
+// a commit (wal_autocheckpoint = 0 once the thread is up); the thread copies the log into the
+// database file while the store serves; a dead thread gives the store its own checkpoints back and
+// says so; close leaves no log behind and nothing lost. On a real SQLite file, each driver.
+import assert from 'node:assert/strict';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { migrateDatabase, SqliteStore } from '../dist/store/sqlite.js';
+import { bigTalk } from '../bench/lib/talk.js';
+import { makeDataDir, sleep } from './helpers/cli.js';
+import { waitUntil } from './helpers/http.js';
+import { openSqliteRaw, sqliteDriverSkip } from './helpers/stores.js';
+
+const talk = (i, content = `# Talk ${i}\n\nwords`) => ({ title: `Talk ${i}`, content, language: 'en', targetMinutes: undefined, idempotencyKey: undefined });
+
+for (const driver of ['better-sqlite3', 'node:sqlite']) {
+  const skip = await sqliteDriverSkip(driver);
+
+  test(`${driver}: the thread checkpoints while the store writes; the store's own connection never does; close leaves no log`, { skip, timeout: 60_000 }, async (t) => {
+    const file = join(makeDataDir(t), 'presenter.db');
+    migrateDatabase(file, driver);
+    const events = [];
+    const store = new SqliteStore(file, { driver, checkpointThread: true, onCheckpointer: (e) => events.push(e) });
+    let closed = false;
+    t.after(() => (closed ? undefined : store.close()));
+    await waitUntil('the thread is up', () => store.db.pragma('wal_autocheckpoint', { simple: true }) === 0, 10_000, 10);
+    // 24 talks of 1 MiB: without any checkpoint the file would stay at its empty size and the log
+    // would hold ~24 MiB
+    const content = bigTalk(0);
+    const ids = [];
+    for (let i = 0; i < 24; i++) {
+      ids.push((await store.createPresentation(talk(i, content), 3)).id);
+      if (i % 6 === 5) await sleep(250); // a few rounds of the thread
+    }
+    await waitUntil('the data is in the database file', () => statSync(file).size > 20 * 1024 * 1024, 10_000, 50);
+    assert.ok(store.checkpointsInThread > 0, 'checkpoints ran in the thread');
+    assert.equal(store.db.pragma('wal_autocheckpoint', { simple: true }), 0, 'the serving connection does not checkpoint');
+    assert.deepEqual(events, []);
+    await store.close();
+    closed = true;
+    assert.equal(existsSync(`${file}-wal`), false, 'the last close checkpointed and removed the log');
+    const db = await openSqliteRaw(file, driver);
+    try {
+      assert.equal(db.prepare('SELECT COUNT(*) AS n FROM presentations WHERE length(content) = ?').get(content.length).n, 24);
+      assert.equal(db.pragma('quick_check', { simple: true }), 'ok');
+    } finally {
+      db.close();
+    }
+  });
+
+  test(`${driver}: a checkpoint thread that dies: the store checkpoints inside commits again, says so once, and loses nothing`, { skip, timeout: 60_000 }, async (t) => {
+    const file = join(makeDataDir(t), 'presenter.db');
+    migrateDatabase(file, driver);
+    const events = [];
+    const store = new SqliteStore(file, { driver, checkpointThread: true, onCheckpointer: (e) => events.push(e) });
+    t.after(() => store.close());
+    await waitUntil('the thread is up', () => store.db.pragma('wal_autocheckpoint', { simple: true }) === 0, 10_000, 10);
+    const before = (await store.createPresentation(talk(0), 3)).id;
+    // the worst moment: the thread is killed while the store is writing
+    const writing = Promise.all(Array.from({ length: 50 }, (_, i) => store.createPresentation(talk(i + 1), 3)));
+    await store.checkpointer.worker.terminate();
+    const ids = (await writing).map((r) => r.id);
+    await waitUntil('the failure is told', () => events.length > 0, 5000, 10);
+    assert.equal(events.length, 1, JSON.stringify(events));
+    assert.equal(events[0].type, 'failed');
+    assert.match(events[0].reason, /checkpoint thread exited/);
+    assert.equal(store.db.pragma('wal_autocheckpoint', { simple: true }), 1000, 'SQLite\'s own checkpoints are back');
+    const more = (await store.createPresentation(talk(99), 3)).id;
+    for (const id of [before, ...ids, more]) assert.equal((await store.getPresentation(id)).status, 'pending');
+  });
+}
+
+test('without checkpointThread the store keeps SQLite\'s automatic checkpoints (CLI tools, tests, the supervisor\'s migration)', async (t) => {
+  const file = join(makeDataDir(t), 'presenter.db');
+  migrateDatabase(file);
+  const store = new SqliteStore(file);
+  t.after(() => store.close());
+  assert.equal(store.db.pragma('wal_autocheckpoint', { simple: true }), 1000);
+  assert.equal(store.checkpointsInThread, 0);
+});
