@@ -225,9 +225,12 @@ test('a POST /api/presentations with an Idempotency-Key that reached a dying hos
   const results = [];
   for (let i = 0; i < 8; i++) {
     const id = `create-${i}`;
-    // every other one with a key; odd ones to the regeneration route, which takes no key
+    // each kind twice in a row (keyed create, create, keyed regeneration, regeneration), so that
+    // nginx's round robin over two hosts sends each kind to both: with the kinds alternating, a
+    // kind always met the same host, and whether a keyed create ever reached the dying one hung
+    // on where the round robin stood after the readiness probes
     const keyed = i % 4 < 2;
-    const path = i % 2 === 0 ? '/api/presentations' : '/api/presentations/p1/feedback';
+    const path = i < 4 ? '/api/presentations' : '/api/presentations/p1/feedback';
     const headers = { 'x-test-id': id, 'content-type': 'application/json', ...(keyed ? { 'idempotency-key': `key-${i}` } : {}) };
     const r = await send(n.port, { method: 'POST', path, headers, body });
     const at = (list) => list.arrivals.filter((x) => x.id === id);
