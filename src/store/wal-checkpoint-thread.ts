@@ -15,6 +15,7 @@ try {
   db = openSqlite(file, { timeout: 5000, ...(driver ? { driver } : {}) });
   // this connection writes nothing, but a checkpoint of its own at close is what empties the log
   db.pragma('wal_autocheckpoint = 0');
+  db.pragma('journal_size_limit = 16777216'); // as the store's connection (store/sqlite.ts)
 } catch (error) {
   port.postMessage({ type: 'failed', reason: `cannot open ${file}: ${(error as Error).message}` });
   process.exit(1);
