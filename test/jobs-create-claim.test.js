@@ -45,8 +45,19 @@ function countingStore(t, lateMs) {
   return { store, real, counts, file };
 }
 
-/** A provider that records how many generations run at once; each takes `delayMs()`. */
-function gaugedProvider(delayMs) {
+/**
+ * A provider that records how many generations run at once and which (by `key`); each waits for
+ * `work(request)`. gaugedProvider(delayMs) waits `delayMs()` ms (0: a microtask).
+ */
+function gaugedProvider(work, key = (request) => request.presentationId) {
+  if (typeof work === 'function' && work.length === 0) {
+    const delayMs = work;
+    work = async () => {
+      const ms = delayMs();
+      if (ms > 0) await sleep(ms);
+      else await null;
+    };
+  }
   const stats = { running: 0, max: 0, calls: [] };
   return {
     stats,
@@ -55,11 +66,9 @@ function gaugedProvider(delayMs) {
       async generate(request) {
         stats.running += 1;
         stats.max = Math.max(stats.max, stats.running);
-        stats.calls.push(request.presentationId);
+        stats.calls.push(key(request));
         try {
-          const ms = delayMs();
-          if (ms > 0) await sleep(ms);
-          else await null;
+          await work(request);
           return { feedback: FEEDBACK, raw: `answer for ${request.presentationId}` };
         } finally {
           stats.running -= 1;
@@ -221,21 +230,7 @@ test('a completion while a claimJobs answer is still on its way claims nothing: 
     },
   });
   const gates = new Map();
-  const stats = { running: 0, max: 0, calls: [] };
-  const provider = {
-    name: 'counting',
-    async generate(request) {
-      stats.running += 1;
-      stats.max = Math.max(stats.max, stats.running);
-      stats.calls.push(request.title);
-      try {
-        await new Promise((resolve) => gates.set(request.title, resolve));
-        return { feedback: FEEDBACK, raw: request.title };
-      } finally {
-        stats.running -= 1;
-      }
-    },
-  };
+  const { provider, stats } = gaugedProvider((request) => new Promise((resolve) => gates.set(request.title, resolve)), (request) => request.title);
   const runner = new JobRunner({ store: held, provider, logger: quietLogger(), slots: 2, leaseMs: 60_000, idlePollMs: 60_000 });
   runner.start();
   t.after(() => runner.stop(2000));
