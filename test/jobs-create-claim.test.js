@@ -302,3 +302,32 @@ test('a job claimed by its create carries the talk exactly as stored, a lone sur
   }
   assert.match(seen.get(ids[1]).content, /\ufffd/, 'the stored form, not the sent one');
 });
+
+// The claim rides in a transaction that has committed when the runner gets it: a runner that
+// throws then must not turn a stored talk into a failed create. The throw surfaces on its own
+// (an uncaught exception: a bug, which the supervisor answers with a restart).
+test('a runner that throws on a claim made in a create: the create is answered and stored, the error surfaces afterwards', { timeout: 30_000 }, async (t) => {
+  const dir = makeDataDir(t);
+  const script = `
+    import { migrateDatabase, SqliteStore } from ${JSON.stringify(new URL('../dist/store/sqlite.js', import.meta.url).href)};
+    const file = ${JSON.stringify(join(dir, 'presenter.db'))};
+    migrateDatabase(file);
+    const store = new SqliteStore(file);
+    const seen = [];
+    process.on('uncaughtException', (error) => { seen.push('uncaught: ' + error.message); });
+    store.setClaimer({ pid: process.pid, leaseMs: 60000, wanted: () => 1, claimed: () => { throw new Error('runner bug'); } });
+    const created = await store.createPresentation({ title: 'T', content: 'x', language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 3);
+    seen.push('created: ' + created.status);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const view = await store.getPresentation(created.id);
+    seen.push('stored: ' + view.status);
+    console.log(JSON.stringify(seen));
+    await store.close();
+  `;
+  const { execFileSync } = await import('node:child_process');
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  // the create was answered, the throw surfaced (outside the transaction), the claim stands
+  const seen = JSON.parse(out);
+  assert.deepEqual(seen.slice(0, 2).sort(), ['created: pending', 'uncaught: runner bug']);
+  assert.equal(seen[2], 'stored: processing');
+});

@@ -41,6 +41,21 @@ interface CandidateRow {
 
 const BUSY_TIMEOUT_MS = 5000;
 const WAL_FILE_LIMIT_BYTES = 16 * 1024 * 1024;
+/**
+ * Hands a claim made inside a create or completion transaction to the runner. The transaction has
+ * committed: a throw from the runner must not turn it into a failed create or completion (which
+ * would be retried, or answered 500, though stored). It is thrown again outside, as the bug it is.
+ */
+function deliver(claimer: Claimer, claimed: ClaimResult): void {
+  try {
+    claimer.claimed(claimed);
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}
+
 /** In `u` mode a pair is one code point: only a lone surrogate matches. */
 const LONE_SURROGATE = /\p{Cs}/u;
 /** Talk text (UTF-16 units) one group commit of creates holds at most: see flushCreates. */
@@ -307,7 +322,7 @@ export class SqliteStore implements Store {
       return;
     }
     // the leases are taken: the runner starts the jobs before the creates are answered
-    if (outcome.claimed) claimer!.claimed(outcome.claimed);
+    if (outcome.claimed) deliver(claimer!, outcome.claimed);
     batch.forEach((item, i) => {
       const result = outcome.results[i]!;
       if (result instanceof IdempotencyConflictError) item.reject(result);
@@ -430,7 +445,7 @@ export class SqliteStore implements Store {
     const claimer = this.claimer;
     const claim = this.claimWanted();
     const { results, claimed } = this.guard(true, () => this.completeTx.immediate(inputs, claim));
-    if (claimed && claimer) claimer.claimed(claimed);
+    if (claimed && claimer) deliver(claimer, claimed);
     return results;
   }
 
