@@ -227,7 +227,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** Claims up to `n` due jobs: the body of claimJobs' transaction, and of a create's (createClaimer). */
+  /** Claims up to `n` due jobs: the body of claimJobs' transaction, and part of a create's or a completion's (setClaimer). */
   private claimRows(n: number, pid: number, leaseMs: number, known?: ReadonlyMap<string, NewPresentation>): ClaimResult {
     const now = Date.now();
     const rows = this.stmt.candidates.all({ now, n }) as CandidateRow[];
