@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Metric } from 'prom-client';
+import { createRequestTally } from './request-tally.js';
 import type { JobMetrics } from '../jobs/metrics.js';
 import type { Store } from '../store/types.js';
 
@@ -15,14 +17,16 @@ export interface ServiceMetrics {
 export function createMetrics(store: Store): ServiceMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'presenter_' });
-  const requests = new Counter({ name: 'presenter_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
-  const latency = new Histogram({
-    name: 'presenter_http_request_duration_seconds',
-    help: 'HTTP request latency by route',
-    labelNames: ['method', 'route'],
+  // counted on the request path without prom-client's per-call label hashing (request-tally.ts)
+  const tally = createRequestTally({
+    counterName: 'presenter_http_requests_total',
+    counterHelp: 'HTTP requests by route and status',
+    histogramName: 'presenter_http_request_duration_seconds',
+    histogramHelp: 'HTTP request latency by route',
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
   });
+  registry.registerMetric(tally.counter as unknown as Metric);
+  registry.registerMetric(tally.histogram as unknown as Metric);
   const fast = new Counter({ name: 'presenter_http_fast_path_total', help: 'GET /api/presentations/:id answered in front of the framework (also counted in presenter_http_requests_total)', registers: [registry] });
   const outcomes = new Counter({ name: 'presenter_jobs_total', help: 'Feedback job attempts by outcome (done, retried, failed)', labelNames: ['outcome'], registers: [registry] });
   const retries = new Counter({ name: 'presenter_job_retries_total', help: 'Failed attempts that were scheduled again', registers: [registry] });
@@ -42,24 +46,9 @@ export function createMetrics(store: Store): ServiceMetrics {
       }
     },
   });
-  // prom-client hashes the label object on every inc/observe; the few (method, route, status)
-  // combinations keep their bound children instead (~3 µs a request, npm run bench --cpu-prof).
-  // Routes are the router's patterns, never raw paths, so the map stays small.
-  const bound = new Map<string, { inc: () => void; observe: (seconds: number) => void }>();
   return {
     registry,
-    request(method, route, status, seconds) {
-      const key = `${method} ${route} ${status}`;
-      let child = bound.get(key);
-      if (!child) {
-        const count = requests.labels(method, route, String(status));
-        const hist = latency.labels(method, route);
-        child = { inc: () => count.inc(), observe: (s) => hist.observe(s) };
-        bound.set(key, child);
-      }
-      child.inc();
-      child.observe(seconds);
-    },
+    request: tally.record,
     fastPath: () => fast.inc(),
     jobs: {
       started: (waitedMs) => wait.observe(waitedMs / 1000),
