@@ -11,11 +11,22 @@ import { test } from 'node:test';
 import { BIN, makeDataDir, runCli, sleep, startServer } from './helpers/cli.js';
 import { notLinux } from './helpers/skip.js';
 
-const noAnalyze = notLinux || (spawnSync('systemd-analyze', ['--version']).error ? 'systemd-analyze is not installed (Debian: apt-get install systemd)' : false);
-const noNotify =
+const missingAnalyze = notLinux || (spawnSync('systemd-analyze', ['--version']).error ? 'systemd-analyze is not installed (Debian: apt-get install systemd)' : false);
+const missingNotify =
   notLinux ||
   (spawnSync('systemd-notify', ['--version']).error ? 'systemd-notify is not installed (Debian: apt-get install systemd)' : false) ||
   (spawnSync('python3', ['--version']).error ? 'python3 is not installed: it plays systemd\'s side of NOTIFY_SOCKET' : false);
+// CI (.ci/run) installs systemd and python3 and sets PRESENTER_SYSTEMD_REQUIRED=1: there a missing
+// tool fails these tests instead of skipping them
+const required = (reason) => {
+  if (reason && process.env.PRESENTER_SYSTEMD_REQUIRED === '1' && !notLinux) {
+    test(`PRESENTER_SYSTEMD_REQUIRED=1, but ${reason}`, () => assert.fail(reason));
+    return false;
+  }
+  return reason;
+};
+const noAnalyze = required(missingAnalyze);
+const noNotify = required(missingNotify);
 
 async function verify(t, unit) {
   const dir = makeDataDir(t, 'presenter-unit-');
