@@ -2,9 +2,11 @@
 // slot's own backoff and never stop the service, however often; only workers that keep dying
 // before they are ready stop it (test/serve.test.js: the crash loop).
 import assert from 'node:assert/strict';
+import { cpSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { BootFailures, RestartBackoff } from '../dist/supervisor/backoff.js';
-import { runCli, startServer } from './helpers/cli.js';
+import { makeDataDir, ROOT, runCli, startServer } from './helpers/cli.js';
 import { api, logLines, waitUntil } from './helpers/http.js';
 import { alive } from './helpers/proc.js';
 import { notPosix } from './helpers/skip.js';
@@ -50,4 +52,60 @@ test('a ready worker killed 10 times in a row: restarted each time with its slot
   assert.ok(restarts.every((l) => l.wasReady === true));
   assert.equal(lines.filter((l) => l.event === 'worker.crash_loop').length, 0);
   assert.ok(alive(server.child.pid), 'the service runs on');
+});
+
+// A copy of the built install whose worker entry the test can break while the server runs, as an
+// upgrade on disk that went wrong would.
+function installCopy(t) {
+  const dir = makeDataDir(t, 'presenter-install-');
+  for (const part of ['bin', 'dist', 'profiles', 'public', 'package.json']) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
+}
+
+test('once serving, a slot whose new workers cannot boot retries and says so at error; the other worker serves on, and the slot comes back once it can boot', { skip: notPosix, timeout: 180_000 }, async (t) => {
+  const install = installCopy(t);
+  const server = await startServer(t, { args: ['--profile', 'advanced'], bin: join(install, 'bin/presenter-serve.js') });
+  const [victim, other] = (await workers(server)).sort((a, b) => a.slot - b.slot);
+  const entry = join(install, 'dist/worker/entry.js');
+  const good = readFileSync(entry);
+  writeFileSync(entry, "process.stderr.write('broken upgrade: this worker cannot boot\\n');\nprocess.exit(1);\n");
+  // /healthz every 100 ms for the whole test: the other worker answers every one
+  let probing = true;
+  const probes = { ok: 0, failed: [] };
+  const prober = (async () => {
+    while (probing) {
+      try {
+        const r = await api(server, '/healthz');
+        if (r.status === 200) probes.ok++;
+        else probes.failed.push(r.status);
+      } catch (error) {
+        probes.failed.push(error.cause?.code ?? error.message);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  try {
+    process.kill(victim.pid, 'SIGKILL');
+    // 10 boot failures of one slot: the restart delays 100 ms … 15 s add up to ~45 s
+    const failing = await waitUntil('worker.boot_failing', () => logLines(server).find((l) => l.event === 'worker.boot_failing'), 120_000, 500);
+    assert.equal(failing.level, 50);
+    assert.equal(failing.slot, victim.slot);
+    assert.equal(failing.serving, 1);
+    assert.match(failing.lastError, /broken upgrade: this worker cannot boot/);
+    assert.ok(alive(server.child.pid), 'the supervisor runs on');
+    assert.equal(logLines(server).filter((l) => l.event === 'worker.crash_loop').length, 0);
+    const during = await workers(server);
+    assert.ok(during.some((w) => w.slot === other.slot && w.pid === other.pid && w.state === 'ready'), 'the other worker serves on, untouched');
+    // the install is repaired: the slot's next restart boots (its delay is capped at 15 s)
+    writeFileSync(entry, good);
+    await waitUntil('the slot ready again', async () => (await workers(server)).find((w) => w.slot === victim.slot && w.state === 'ready'), 40_000, 200);
+  } finally {
+    probing = false;
+    await prober;
+  }
+  assert.deepEqual(probes.failed, [], 'every health check answered');
+  assert.ok(probes.ok > 100, `${probes.ok} health checks answered`);
+  const now = await workers(server);
+  assert.ok(now.some((w) => w.slot === other.slot && w.pid === other.pid), 'the other worker kept its pid throughout');
 });

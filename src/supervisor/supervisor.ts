@@ -308,10 +308,21 @@ export class Supervisor {
     const now = Date.now();
     if (proc.readyAt === undefined && this.bootFailures.failed(now)) {
       const lastError = proc.stderrTail.slice(-12).join('\n') || `(the worker printed nothing; it exited with ${describeExit(proc)})`;
-      this.logger.error({ event: 'worker.crash_loop', workerId: proc.id, lastError }, 'Workers died before they were ready 10 times within 60 s: the service cannot start; stopping');
-      this.ctx.stderr.write(`error: crash loop: workers crashed 10 times within 60 s before they were ready. The last worker's error:\n${lastError}\n`);
-      setImmediate(() => void this.shutdown(1, 'crash loop'));
-      return;
+      // Once the service runs, workers that still serve are never taken down by a slot whose new
+      // workers cannot boot (say, a broken upgrade on disk): that slot keeps retrying at its
+      // capped delay, said at error. At start-up, or with nothing left serving, the service
+      // cannot boot: stop.
+      const serving = this.table.workers().filter((w) => w.role === 'current' && w.ready).length;
+      if (this.state === 'starting' || serving === 0) {
+        this.logger.error({ event: 'worker.crash_loop', workerId: proc.id, lastError }, 'Workers died before they were ready 10 times within 60 s: the service cannot start; stopping');
+        this.ctx.stderr.write(`error: crash loop: workers crashed 10 times within 60 s before they were ready. The last worker's error:\n${lastError}\n`);
+        setImmediate(() => void this.shutdown(1, 'crash loop'));
+        return;
+      }
+      this.logger.error(
+        { event: 'worker.boot_failing', slot, workerId: proc.id, serving, lastError },
+        `New workers died before they were ready 10 times within 60 s; ${serving} worker(s) still serve, slot ${slot} keeps retrying`,
+      );
     }
     const delay = (this.backoffs[slot] ??= new RestartBackoff()).next(now, proc.readyAt);
     this.restarts[slot] = (this.restarts[slot] ?? 0) + 1;
