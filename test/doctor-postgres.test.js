@@ -12,6 +12,7 @@ import { execa } from 'execa';
 import pg from 'pg';
 import { checkDatabase } from '../dist/doctor/check-database.js';
 import { checkFsType } from '../dist/doctor/check-fs-type.js';
+import { checkPostgresVersion, POSTGRES_EOL, POSTGRES_MINIMUM } from '../dist/doctor/check-postgres.js';
 import { CLOCK_FAIL_MS, CLOCK_WARN_MS } from '../dist/doctor/check-postgres-clock.js';
 import { checkSqliteFeatures } from '../dist/doctor/check-sqlite-features.js';
 import { realFs } from '../dist/doctor/env.js';
@@ -438,4 +439,55 @@ test('with a database URL the SQLite-file checks say what no longer applies, and
   r = await checkFsType(doctorEnv({ platform: 'linux', settings: settings({ dataDir: '/srv/share/data', databaseUrl }), readSystemFile: () => nfs, fs: { ...realFs, realpath: async (p) => p } }));
   assert.equal(r.status, 'warn');
   assert.match(r.detail, /NFS file system: the data dir's lock \(presenter\.lock\) needs byte-range locks/);
+});
+
+// The version check on fake facts (no server needed): each branch of checkPostgresVersion, with
+// the clock injected through env.now. Versions before 10 count as 9.6 (server_version_num 90624).
+test('PostgreSQL version: below 13 fails with the upgrade fix; 13 warns from its end-of-life date on; a supported major passes', async () => {
+  const databaseUrl = `postgres://app:${PASSWORD}@db.example:5432/presenter`;
+  const facts = (versionNum, version) => ({
+    display: 'postgres://app:***@db.example:5432/presenter',
+    host: 'db.example',
+    port: 5432,
+    database: 'presenter',
+    user: 'app',
+    tcpMs: 1,
+    server: { versionNum, version, maxConnections: 100, superuserReserved: 3, reserved: 0, inUse: 5, roleLimit: -1, databaseLimit: -1, superuser: false },
+  });
+  const at = (iso) => () => Date.parse(iso);
+  const version = (versionNum, text, now) => checkPostgresVersion({ settings: settings({ databaseUrl }), probePostgres: async () => facts(versionNum, text), now });
+  const supported = '15, 16, 17, 18'; // the last four majors of POSTGRES_EOL
+  assert.equal(POSTGRES_MINIMUM, 13);
+  assert.equal(POSTGRES_EOL[13], '2025-11-13');
+
+  // too old: fail, whatever the date, with how to upgrade
+  for (const [num, text] of [[120022, '12.22'], [90624, '9.6.24'], [110000, '11.0']]) {
+    const r = await version(num, text, at('2024-01-01T00:00:00Z'));
+    assert.equal(r.status, 'fail', `${text}: ${r.detail}`);
+    assert.equal(r.id, 'postgres-version');
+    assert.equal(r.detail, `PostgreSQL ${text} (server_version_num ${num}) is older than 13, the oldest presenter-serve supports.`);
+    assert.equal(r.fix, `Upgrade the server to a supported major (${supported}): pg_upgrade, or your provider's upgrade.`);
+  }
+
+  // 13: supported until the day before its end of life, a warning from that day on
+  const before = await version(130022, '13.22', at('2025-11-12T23:59:59Z'));
+  assert.equal(before.status, 'pass');
+  assert.equal(before.detail, 'PostgreSQL 13.22 (server_version_num 130022), supported until 2025-11-13.');
+  for (const iso of ['2025-11-13T00:00:00Z', '2026-06-01T12:00:00Z']) {
+    const r = await version(130022, '13.22', at(iso));
+    assert.equal(r.status, 'warn', `${iso}: ${r.detail}`);
+    assert.equal(r.detail, 'PostgreSQL 13.22 (server_version_num 130022) works, but PostgreSQL 13 is end of life since 2025-11-13 (no security fixes).');
+    assert.equal(r.fix, "Plan an upgrade to a supported major: pg_upgrade, or your provider's upgrade.");
+  }
+  // a later major on the same date passes; one newer than the table passes without a date
+  const r15 = await version(150008, '15.8 (Debian 15.8-0+deb12u1)', at('2026-06-01T12:00:00Z'));
+  assert.equal(r15.status, 'pass');
+  assert.equal(r15.detail, 'PostgreSQL 15.8 (Debian 15.8-0+deb12u1) (server_version_num 150008), supported until 2027-11-11.');
+  const r99 = await version(990001, '99.1', at('2026-06-01T12:00:00Z'));
+  assert.deepEqual([r99.status, r99.detail], ['pass', 'PostgreSQL 99.1 (server_version_num 990001).']);
+
+  // through the doctor runner: the same facts and clock reach the check
+  const report = await runDoctor(doctorEnv({ settings: settings({ databaseUrl }), probePostgres: async () => facts(130022, '13.22'), now: at('2026-01-01T00:00:00Z') }), { checks: POSTGRES_CHECKS.filter((c) => c.id === 'postgres-version') });
+  assert.deepEqual(report.checks.map((c) => [c.id, c.status]), [['postgres-version', 'warn']]);
+  assert.equal(report.summary.warnings, 1);
 });

@@ -188,6 +188,7 @@ test('3 hosts behind nginx, 2,000 talks: one host SIGKILLed, one frozen past its
       return { body: completion(JSON.stringify(feedbackJson({ summary: `Feedback for ${call.text.slice(0, 40)}` }))) };
     } finally {
       pending[who]--;
+      call.answeredAt = Date.now(); // the answer is written right after
     }
   });
   const base = model.url.replace(/\/v1$/, '');
@@ -309,6 +310,23 @@ test('3 hosts behind nginx, 2,000 talks: one host SIGKILLed, one frozen past its
   const commitFailed = ev('job.commit_failed').map((l) => `pid ${l.pid} job ${l.jobId}: ${l.err?.message ?? l.msg}`);
   assert.deepEqual(commitFailed, [], 'no completion failed (a UNIQUE violation would)');
   const feedbackOf = new Map((await db.query('SELECT job_id, id FROM feedback')).rows.map((r) => [r.job_id, r.id]));
+  // Which path refused each late attempt (runner.ts logs the same event for three; the message
+  // tells them apart). A model answer that reached B before it resumed is normally read before the
+  // overdue renewal's reply comes back: the completion goes out and the fence refuses it ("its
+  // result was discarded"). An attempt with no answer by then is aborted by the renewal that finds
+  // the lease gone ("its attempt was abandoned"); so may an answered one on a slow machine, if the
+  // renewal's reply wins that race. Each line is one of the two, and the fence refused one at least
+  // (the diagnostic says how many answers reached B before it resumed).
+  const talkOf = (call) => Number(/^Title: Talk (\d+)$/m.exec(call.text)?.[1]);
+  const jobOfKey = new Map((await db.query('SELECT p.idempotency_key AS k, j.id FROM jobs j JOIN presentations p ON p.id = j.presentation_id')).rows.map((r) => [r.k, r.id]));
+  const answeredWhileFrozen = new Set(model.calls.filter((c) => c.url.startsWith('/B/') && c.answeredAt < resumedAt).map((c) => jobOfKey.get(keys[talkOf(c)])));
+  const kinds = leaseLost.map((l) => /; its (result|attempt|failure) was (discarded|abandoned)$/.exec(l.msg)?.[1] ?? l.msg);
+  t.diagnostic(`B's job.lease_lost kinds: ${JSON.stringify(kinds)}; answered while frozen: ${answeredWhileFrozen.size}`);
+  for (const l of leaseLost) {
+    assert.equal(l.level, 40);
+    assert.match(l.msg, new RegExp(`^Job ${l.jobId} lost its lease; its (result was discarded|attempt was abandoned)$`));
+  }
+  assert.ok(kinds.includes('result'), `at least one of B's finished results was refused at completion by the fence and logged (kinds: ${kinds.join(', ')})`);
   for (const l of leaseLost) {
     assert.ok(frozenOnB.has(l.jobId), `job.lease_lost for ${l.jobId} is one of B's frozen attempts`);
     const marks = markedBy.get(l.jobId) ?? [];
@@ -388,4 +406,6 @@ test('a host resumed while its model calls still run logs that it lost their lea
   t.diagnostic(`B's attempts taken over while it was frozen: ${takenFromB.length}; job.lease_lost lines on B: ${lostOnB.length}; B's other lines about them: ${lines.B.filter((l) => takenFromB.some((x) => x.previousLease === l.lease) && l.event !== 'feedback.started').map((l) => l.event).join(', ') || 'none'}`);
   assert.ok(takenFromB.length >= 1, 'B was frozen with jobs running');
   assert.deepEqual(lostOnB.map((l) => l.lease).sort(), takenFromB.map((l) => l.previousLease).sort(), 'B logged job.lease_lost for each attempt another host took over');
+  // and it is the renewal's path: the call was aborted and the release found the lease gone
+  for (const l of lostOnB) assert.equal(l.msg, `Job ${l.jobId} lost its lease; its attempt was abandoned`);
 });
