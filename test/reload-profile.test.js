@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { freePort, makeDataDir, runCli, startServer } from './helpers/cli.js';
-import { api, logLines } from './helpers/http.js';
+import { execa } from 'execa';
+import { BIN, ROOT, assertNoNodeWarnings, cleanEnv, freePort, makeDataDir, runCli, startServer } from './helpers/cli.js';
+import { api, logLines, waitUntil } from './helpers/http.js';
 
 test('reload applies a changed profile, says what changed and what needs a restart; a broken one is refused', { timeout: 120_000 }, async (t) => {
   const dir = makeDataDir(t, 'presenter-profile-');
@@ -42,4 +43,67 @@ test('reload applies a changed profile, says what changed and what needs a resta
   assert.match(broken.stderr, /refused `reload`: the profile cannot be read again: .*site\.json.*; the workers keep serving/);
   assert.doesNotMatch(broken.stderr, /\n\s+at /);
   assert.equal((await api(server, '/healthz')).status, 200);
+});
+
+// startServer pins the address with --host/--port, which win over the profile: this server takes
+// its address from the profile file alone, so a changed host or port there is a changed setting.
+async function serveFromProfile(t, file, dataDir, url) {
+  const child = execa(process.execPath, [BIN, 'serve', '--profile', file, '--data-dir', dataDir], {
+    cwd: ROOT,
+    env: cleanEnv({ PRESENTER_RATE_LIMIT: '0', PRESENTER_MAX_QUEUE: '0' }),
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+    all: true,
+  });
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const r = await child;
+    clearTimeout(timer);
+    assertNoNodeWarnings(r.all ?? '');
+  });
+  await waitUntil('serve ready on the profile\'s address', async () => {
+    if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}:\n${(await child).all}`);
+    const ok = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+    return ok && logLines({ dataDir }).some((l) => l.event === 'supervisor.ready');
+  }, 60_000, 100);
+}
+
+test('reload says a changed host and port are not applied until a restart, and keeps serving on the old address', { timeout: 120_000 }, async (t) => {
+  const dir = makeDataDir(t, 'presenter-profile-');
+  const file = join(dir, 'site.json');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  writeFileSync(file, JSON.stringify({ workers: 2, threads: 1, host: '127.0.0.1', port }));
+  await serveFromProfile(t, file, dir, url);
+  const before = JSON.parse((await runCli(['status', '--json', '--data-dir', dir])).stdout);
+  assert.deepEqual([before.host, before.port], ['127.0.0.1', port]);
+
+  const newPort = await freePort();
+  assert.notEqual(newPort, port);
+  writeFileSync(file, JSON.stringify({ workers: 2, threads: 1, host: '127.0.0.2', port: newPort }));
+  const r = await runCli(['reload', '--data-dir', dir], { timeout: 90_000 });
+  assert.equal(r.exitCode, 0, r.stderr);
+  assert.match(r.stdout, /^reloaded 2 worker\(s\)/m);
+  assert.doesNotMatch(r.stdout, /^settings changed:/m, 'host and port are not said to be applied');
+  assert.match(r.stdout, /^not applied until a restart \(the supervisor's own\): host, port$/m);
+  assert.doesNotMatch(r.stdout, /^no setting changed$/m, 'host and port did change: it is not said that nothing did');
+  const line = logLines({ dataDir: dir }).findLast((l) => l.event === 'supervisor.reloading');
+  assert.deepEqual(line.notLive, ['host', 'port']);
+  assert.deepEqual(line.changed, []);
+
+  // the new workers serve on the old address; nothing took the new one
+  const after = JSON.parse((await runCli(['status', '--json', '--data-dir', dir])).stdout);
+  const oldPids = before.workers.map((w) => w.pid);
+  const ready = after.workers.filter((w) => w.state === 'ready');
+  assert.equal(ready.length, 2);
+  assert.ok(ready.every((w) => !oldPids.includes(w.pid)), `the workers were replaced: ${oldPids} -> ${ready.map((w) => w.pid)}`);
+  assert.deepEqual([after.host, after.port], ['127.0.0.1', port]);
+  for (let i = 0; i < 5; i++) assert.equal((await fetch(`${url}/healthz`)).status, 200);
+  for (const host of ['127.0.0.1', '127.0.0.2']) {
+    const error = await fetch(`http://${host}:${newPort}/healthz`).then(() => undefined, (e) => e);
+    assert.ok(error, `nothing answers on ${host}:${newPort}`);
+    assert.equal(error.cause?.code, 'ECONNREFUSED', `${host}:${newPort}: ${error.cause?.code ?? error.message}`);
+  }
 });

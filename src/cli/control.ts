@@ -125,8 +125,9 @@ export function registerControl(program: Command, ctx: Context): void {
     .action(async (opts: { dataDir?: string }) => {
       const result = (await ask(dataDirOf(opts.dataDir, ctx), 'reload')) as { reloaded: number; pids: number[]; changed?: string[]; notLive?: string[] };
       ctx.stdout.write(`reloaded ${result.reloaded} worker(s); new pids ${result.pids.join(', ')}\n`);
-      ctx.stdout.write(result.changed?.length ? `settings changed: ${result.changed.join(', ')}\n` : 'no setting changed\n');
+      if (result.changed?.length) ctx.stdout.write(`settings changed: ${result.changed.join(', ')}\n`);
       if (result.notLive?.length) ctx.stdout.write(`not applied until a restart (the supervisor's own): ${result.notLive.join(', ')}\n`);
+      if (!result.changed?.length && !result.notLive?.length) ctx.stdout.write('no setting changed\n');
     });
 
   program
