@@ -2,54 +2,17 @@
 // claim loop backs off, and everything works again once space is freed. A real full file
 // system: a 2 MB tmpfs (needs root, or CAP_SYS_ADMIN).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, rmSync, rmdirSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { sleep, startServer } from './helpers/cli.js';
 import { completion, feedbackJson, startFakeOpenAI } from './helpers/fake-openai.js';
 import { api, waitForStatus, waitUntil } from './helpers/http.js';
+import { fill, tmpfsFor, tmpfsSkip } from './helpers/full-disk.js';
 import { nodeFor } from './helpers/node-bins.js';
 import { openSqliteRaw, sqliteDriverSkip } from './helpers/stores.js';
 
-function mountTmpfs() {
-  const dir = mkdtempSync(join(tmpdir(), 'presenter-full-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir], { stdio: 'pipe' });
-    return { dir };
-  } catch (error) {
-    rmdirSync(dir);
-    return { skip: `cannot mount a tmpfs here (${String(error.stderr || error.message).trim().split('\n')[0]}): run as root to test a full disk` };
-  }
-}
-const probe = mountTmpfs();
-if (probe.dir) {
-  execFileSync('umount', [probe.dir]);
-  rmdirSync(probe.dir);
-}
-
-/** Writes a file until the file system has no byte left; returns its path. */
-function fill(dir) {
-  const file = join(dir, 'filler');
-  const fd = openSync(file, 'w');
-  try {
-    for (const size of [256 * 1024, 4096, 512, 1]) {
-      const chunk = Buffer.alloc(size, 1);
-      for (;;) {
-        try {
-          writeSync(fd, chunk);
-        } catch (error) {
-          if (error.code === 'ENOSPC') break;
-          throw error;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return file;
-}
+const probe = { skip: tmpfsSkip() };
 
 const talk = (i, words = 10) => ({ title: `Talk ${i}`, content: `# Talk ${i}\n\n${'word '.repeat(words)}` });
 
@@ -61,11 +24,7 @@ const DRIVERS = [
 ];
 
 for (const { driver, runner } of DRIVERS) test(`disk full (${driver}): POST 503 STORAGE_FULL with Retry-After, GET 200, claims back off; space freed: 201 and jobs run`, { skip: probe.skip || runner.skip, timeout: 90_000 }, async (t) => {
-  const { dir } = mountTmpfs();
-  t.after(() => {
-    execFileSync('umount', ['-l', dir]);
-    rmdirSync(dir);
-  });
+  const dir = tmpfsFor(t);
   // The first model call fails with Retry-After: 2, so that job is due again while the disk is
   // full and the claim loop meets SQLITE_FULL; every other call answers.
   const model = await startFakeOpenAI(t, async (call) =>

@@ -3,7 +3,7 @@
 // database file while the store serves; a dead thread gives the store its own checkpoints back and
 // says so; close leaves no log behind and nothing lost. On a real SQLite file, each driver.
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { migrateDatabase, SqliteStore } from '../dist/store/sqlite.js';
@@ -11,6 +11,9 @@ import { bigTalk } from '../bench/lib/talk.js';
 import { makeDataDir, sleep } from './helpers/cli.js';
 import { waitUntil } from './helpers/http.js';
 import { openSqliteRaw, sqliteDriverSkip } from './helpers/stores.js';
+import { fill, tmpfsFor, tmpfsSkip } from './helpers/full-disk.js';
+
+const noTmpfs = tmpfsSkip();
 
 const talk = (i, content = `# Talk ${i}\n\nwords`) => ({ title: `Talk ${i}`, content, language: 'en', targetMinutes: undefined, idempotencyKey: undefined });
 
@@ -68,6 +71,57 @@ for (const driver of ['better-sqlite3', 'node:sqlite']) {
     assert.equal(store.db.pragma('wal_autocheckpoint', { simple: true }), 1000, 'SQLite\'s own checkpoints are back');
     const more = (await store.createPresentation(talk(99), 3)).id;
     for (const id of [before, ...ids, more]) assert.equal((await store.getPresentation(id)).status, 'pending');
+  });
+}
+
+for (const driver of ['better-sqlite3', 'node:sqlite']) {
+  const skip = noTmpfs || (await sqliteDriverSkip(driver));
+
+  // The disk fills between a write and its checkpoint: the log has room (it reuses the space of
+  // the frames already checkpointed) but the database file cannot grow to take the new pages.
+  test(`${driver}: a checkpoint on a full disk fails once with SQLITE_FULL, writes and reads go on, and the next one after space is freed copies everything`, { skip, timeout: 60_000 }, async (t) => {
+    const dir = tmpfsFor(t);
+    const file = join(dir, 'presenter.db');
+    migrateDatabase(file, driver);
+    const events = [];
+    const store = new SqliteStore(file, { driver, checkpointThread: true, onCheckpointer: (e) => events.push(e) });
+    let closed = false;
+    t.after(() => (closed ? undefined : store.close()));
+    await waitUntil('the thread is up', () => store.db.pragma('wal_autocheckpoint', { simple: true }) === 0, 10_000, 10);
+    // ~400 KB through the log and into the file, in two group commits (one transaction per talk
+    // would write the same index pages again and again: more log than the 2 MB disk): the log
+    // keeps that size for the frames to come
+    const content = `# Talk\n\n${'word '.repeat(800)}`;
+    const create = async (from, n) => (await Promise.all(Array.from({ length: n }, (_, k) => store.createPresentation(talk(from + k, content), 3)))).map((r) => r.id);
+    const ids = await create(0, 100);
+    const rounds = store.checkpointsInThread;
+    await waitUntil('a checkpoint after the writes', () => store.checkpointsInThread > rounds, 5000, 10);
+    assert.ok(statSync(`${file}-wal`).size > 300 * 1024, `the log has room: ${statSync(`${file}-wal`).size} bytes`);
+    const filler = fill(dir);
+    // ~100 KB of new pages: into the log's old frames, beyond the end of the database file
+    ids.push(...(await create(100, 25)));
+    await waitUntil('the failed checkpoint is told', () => events.length > 0, 5000, 10);
+    assert.deepEqual(events.map((e) => [e.type, e.code]), [['error', 'SQLITE_FULL']], JSON.stringify(events));
+    assert.equal(store.db.pragma('wal_autocheckpoint', { simple: true }), 0, 'the thread goes on: the serving connection still does not checkpoint');
+    // more writes on the full disk: the same failure is not told again
+    ids.push(...(await create(125, 5)));
+    await sleep(300);
+    assert.equal(events.length, 1, 'told once per kind, not per round');
+    assert.equal((await store.getPresentation(ids[110])).title, 'Talk 110', 'reads go on');
+    rmSync(filler);
+    const failedRounds = store.checkpointsInThread;
+    ids.push((await store.createPresentation(talk(130, content), 3)).id);
+    await waitUntil('a checkpoint succeeds once space is freed', () => store.checkpointsInThread > failedRounds, 5000, 10);
+    await store.close();
+    closed = true;
+    assert.equal(existsSync(`${file}-wal`), false, 'the last close emptied and removed the log');
+    const db = await openSqliteRaw(file, driver);
+    try {
+      assert.equal(db.prepare('SELECT COUNT(*) AS n FROM presentations').get().n, 131);
+      assert.equal(db.pragma('quick_check', { simple: true }), 'ok');
+    } finally {
+      db.close();
+    }
   });
 }
 
