@@ -70,7 +70,10 @@ test('once serving, a slot whose new workers cannot boot retries and says so at 
   const entry = join(install, 'dist/worker/entry.js');
   const good = readFileSync(entry);
   writeFileSync(entry, "process.stderr.write('broken upgrade: this worker cannot boot\\n');\nprocess.exit(1);\n");
-  // /healthz every 100 ms for the whole test: the other worker answers every one
+  process.kill(victim.pid, 'SIGKILL');
+  // a request in flight on the killed worker may be cut; from its death on, every one is answered
+  await waitUntil('the killed worker gone', () => !alive(victim.pid), 10_000, 20);
+  // /healthz every 100 ms from here on: the other worker answers every one
   let probing = true;
   const probes = { ok: 0, failed: [] };
   const prober = (async () => {
@@ -86,7 +89,6 @@ test('once serving, a slot whose new workers cannot boot retries and says so at 
     }
   })();
   try {
-    process.kill(victim.pid, 'SIGKILL');
     // 10 boot failures of one slot: the restart delays 100 ms … 15 s add up to ~45 s
     const failing = await waitUntil('worker.boot_failing', () => logLines(server).find((l) => l.event === 'worker.boot_failing'), 120_000, 500);
     assert.equal(failing.level, 50);
