@@ -2,11 +2,11 @@
 // slot's own backoff and never stop the service, however often; only workers that keep dying
 // before they are ready stop it (test/serve.test.js: the crash loop).
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { BootFailures, RestartBackoff } from '../dist/supervisor/backoff.js';
-import { makeDataDir, ROOT, runCli, startServer } from './helpers/cli.js';
+import { bootFailureVerdict, BootFailures, RestartBackoff } from '../dist/supervisor/backoff.js';
+import { runCli, startServer } from './helpers/cli.js';
+import { BROKEN_ENTRY, installCopy } from './helpers/install-copy.js';
 import { api, logLines, waitUntil } from './helpers/http.js';
 import { alive } from './helpers/proc.js';
 import { notPosix } from './helpers/skip.js';
@@ -26,6 +26,21 @@ test('backoff: per slot, doubling to 15 s, back to 100 ms after 30 s of health; 
   assert.equal(boot.failed(19_000), true, 'the 10th within 60 s');
   const slow = new BootFailures();
   for (let i = 0; i < 20; i++) assert.equal(slow.failed(i * 7000), false, 'one every 7 s is never 10 within 60 s');
+});
+
+test('boot failures: at start-up 10 within 60 s stop; once running, only a slot failing 10 times in a row with nothing serving stops, and one with others serving is said every 10th time', () => {
+  const v = (starting, bootLoop, serving, slotFailures) => bootFailureVerdict({ starting, bootLoop, serving, slotFailures });
+  assert.equal(v(true, true, 1, 10), 'stop', 'start-up: the window decides, whatever serves');
+  assert.equal(v(true, false, 0, 25), 'retry');
+  for (let n = 1; n < 10; n++) {
+    assert.equal(v(false, true, 0, n), 'retry', `running, nothing serving, ${n} in a row: not yet`);
+    assert.equal(v(false, true, 2, n), 'retry');
+  }
+  assert.equal(v(false, false, 0, 10), 'stop', 'nothing serves and the slot failed 10 times in a row, whatever the window says');
+  assert.equal(v(false, false, 0, 37), 'stop', 'the serving worker left after the slot was already failing');
+  const said = [];
+  for (let n = 1; n <= 40; n++) if (v(false, true, 1, n) === 'failing') said.push(n);
+  assert.deepEqual(said, [10, 20, 30, 40], 'others serve: said at error every 10th failure, never a stop');
 });
 
 async function workers(server) {
@@ -54,22 +69,13 @@ test('a ready worker killed 10 times in a row: restarted each time with its slot
   assert.ok(alive(server.child.pid), 'the service runs on');
 });
 
-// A copy of the built install whose worker entry the test can break while the server runs, as an
-// upgrade on disk that went wrong would.
-function installCopy(t) {
-  const dir = makeDataDir(t, 'presenter-install-');
-  for (const part of ['bin', 'dist', 'profiles', 'public', 'package.json']) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
-  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
-  return dir;
-}
-
 test('once serving, a slot whose new workers cannot boot retries and says so at error; the other worker serves on, and the slot comes back once it can boot', { skip: notPosix, timeout: 180_000 }, async (t) => {
   const install = installCopy(t);
-  const server = await startServer(t, { args: ['--profile', 'advanced'], bin: join(install, 'bin/presenter-serve.js') });
+  const server = await startServer(t, { args: ['--profile', 'advanced'], bin: install.bin });
   const [victim, other] = (await workers(server)).sort((a, b) => a.slot - b.slot);
-  const entry = join(install, 'dist/worker/entry.js');
+  const entry = install.workerEntry;
   const good = readFileSync(entry);
-  writeFileSync(entry, "process.stderr.write('broken upgrade: this worker cannot boot\\n');\nprocess.exit(1);\n");
+  writeFileSync(entry, BROKEN_ENTRY);
   process.kill(victim.pid, 'SIGKILL');
   // a request in flight on the killed worker may be cut; from its death on, every one is answered
   await waitUntil('the killed worker gone', () => !alive(victim.pid), 10_000, 20);
@@ -94,6 +100,7 @@ test('once serving, a slot whose new workers cannot boot retries and says so at 
     assert.equal(failing.level, 50);
     assert.equal(failing.slot, victim.slot);
     assert.equal(failing.serving, 1);
+    assert.equal(failing.failures, 10);
     assert.match(failing.lastError, /broken upgrade: this worker cannot boot/);
     assert.ok(alive(server.child.pid), 'the supervisor runs on');
     assert.equal(logLines(server).filter((l) => l.event === 'worker.crash_loop').length, 0);
@@ -102,6 +109,9 @@ test('once serving, a slot whose new workers cannot boot retries and says so at 
     // the install is repaired: the slot's next restart boots (its delay is capped at 15 s)
     writeFileSync(entry, good);
     await waitUntil('the slot ready again', async () => (await workers(server)).find((w) => w.slot === victim.slot && w.state === 'ready'), 40_000, 200);
+    const recovered = await waitUntil('worker.boot_recovered', () => logLines(server).find((l) => l.event === 'worker.boot_recovered'), 5000, 50);
+    assert.equal(recovered.slot, victim.slot);
+    assert.ok(recovered.failures >= 10, `${recovered.failures} failures in a row before it came back`);
   } finally {
     probing = false;
     await prober;

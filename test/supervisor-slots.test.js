@@ -145,8 +145,12 @@ function runSequence(seed, length) {
       }
       case 'shrink': {
         if (w.stopped) continue;
+        const serving = new Set(w.table.workers().filter((x) => x.role === 'current' && x.ready).map((x) => x.slot));
+        const hadIdle = w.table.openCount > serving.size;
         const removed = w.table.shrink();
         trace.push(removed === undefined ? 'shrinkRefused' : `shrink ${removed}`);
+        // scaling down takes a slot that serves nobody (starting, restarting) before one that serves
+        if (removed !== undefined && hadIdle) assert.ok(!serving.has(removed), `shrink removed serving slot ${removed} while an open slot served nobody (seed ${seed})`);
         break;
       }
       case 'stop':

@@ -2,7 +2,10 @@
 // its slot's own: 100 ms doubling to a 15 s cap, back to 100 ms after 30 s of health (PM2's
 // numbers). Such crashes never stop the service: the other slots keep serving. Workers that die
 // before they are ready, again and again, mean the service cannot boot (a broken install, a bad
-// setting): 10 of those within 60 s stop it with exit 1 and the last worker's error.
+// setting): at start-up, 10 of those within 60 s stop it with exit 1 and the last worker's error.
+// Once it runs, a slot whose new workers keep dying before ready (a broken upgrade on disk) never
+// takes the serving workers down: it keeps retrying, said at error every 10th failure; only when
+// no worker is left serving does its 10th failure in a row stop the service (bootFailureVerdict).
 export const RESTART_POLICY = { initialMs: 100, capMs: 15_000, healthyResetMs: 30_000, loopCrashes: 10, loopWindowMs: 60_000 };
 
 /** One slot's restart delays. */
@@ -32,4 +35,16 @@ export class BootFailures {
   booted(): void {
     this.times.length = 0;
   }
+}
+
+/**
+ * What a worker that died before it was ready means. `slotFailures`: the boot failures in a row of
+ * its slot, this one included (reset when the slot has a ready worker); `bootLoop`: BootFailures
+ * said 10 within 60 s; `serving`: workers ready now.
+ */
+export function bootFailureVerdict(o: { starting: boolean; bootLoop: boolean; serving: number; slotFailures: number }): 'stop' | 'failing' | 'retry' {
+  if (o.starting) return o.bootLoop ? 'stop' : 'retry';
+  if (o.slotFailures < RESTART_POLICY.loopCrashes) return 'retry';
+  if (o.serving === 0) return 'stop';
+  return o.slotFailures % RESTART_POLICY.loopCrashes === 0 ? 'failing' : 'retry';
 }

@@ -82,14 +82,16 @@ export class SlotTable<W> {
   }
 
   /**
-   * One worker less (scale down): the highest open slot is removed and its workers asked to stop
-   * (they drain as in a reload). Never the last open slot: undefined then.
+   * One worker less (scale down): the highest open slot without a ready worker (one that is
+   * starting, or restarting after a crash), else the highest open slot, is removed and its
+   * workers asked to stop (they drain as in a reload). Never the last open slot: undefined then.
    */
   shrink(): number | undefined {
     if (this.stopping) return undefined;
     const open = this.slots.map((slot, index) => (slot.open ? index : -1)).filter((index) => index !== -1);
     if (open.length <= 1) return undefined;
-    const index = open[open.length - 1]!;
+    const idle = open.filter((i) => !(this.slots[i]!.current !== undefined && this.slots[i]!.currentReady));
+    const index = (idle.length > 0 ? idle : open)[(idle.length > 0 ? idle : open).length - 1]!;
     const slot = this.slots[index]!;
     slot.open = false;
     if (slot.restartArmed) {

@@ -15,7 +15,7 @@ import { ACCESS_STDIO } from '../logging/access.js';
 import { AccessSink } from '../logging/access-sink.js';
 import { LogSink } from '../logging/sink.js';
 import { startService, type Service } from '../worker/service.js';
-import { BootFailures, RestartBackoff } from './backoff.js';
+import { bootFailureVerdict, BootFailures, RESTART_POLICY, RestartBackoff } from './backoff.js';
 import { ListenSocket } from './listen-socket.js';
 import { Heartbeats } from './heartbeat.js';
 import { listenControl, type ControlArgs, type ControlCommand } from './control.js';
@@ -35,6 +35,8 @@ const MAX_WORKERS = 64;
 
 /** A worker is replaced for its memory only after this long in service (see maybeRecycle). */
 const RECYCLE_MIN_AGE_MS = 5000;
+/** Recycling a slot whose replacement could not start: tried again after 1 s, doubling to 60 s. */
+const RECYCLE_RETRY_MS = { initial: 1000, cap: 60_000 };
 
 const WORKER_ENTRY = fileURLToPath(new URL('../worker/entry.js', import.meta.url));
 
@@ -59,6 +61,8 @@ export class Supervisor {
   private readonly pendingReplace = new Map<number, (outcome: ReplaceOutcome<WorkerProcess>) => void>();
   private readonly backoffs: RestartBackoff[];
   private readonly bootFailures = new BootFailures();
+  /** Per slot: workers in a row that died before they were ready (bootFailureVerdict). */
+  private readonly slotBootFailures: number[] = [];
   private readonly startedAt = Date.now();
   private control: Server | undefined;
   private service: Service | undefined;
@@ -80,6 +84,8 @@ export class Supervisor {
   private pingSeq = 0;
   /** Slots whose worker is being replaced for --max-memory / --max-requests, and when that is done. */
   private readonly recycling = new Map<number, Promise<void>>();
+  /** Per slot, after a replacement that could not start: when recycling may try again. */
+  private readonly recycleBackoff = new Map<number, { delayMs: number; retryAt: number }>();
   /** Each worker's --max-requests plus its own jitter, drawn when it became ready. */
   private readonly requestLimits = new WeakMap<WorkerProcess, number>();
   private readonly notify: Notifier;
@@ -202,6 +208,9 @@ export class Supervisor {
     const proc = forkWorker(env, this.sink, this.accessSink, this.ctx.stderr, {
       ready: (p) => {
         this.bootFailures.booted();
+        const failed = this.slotBootFailures[slot] ?? 0;
+        this.slotBootFailures[slot] = 0;
+        if (failed >= RESTART_POLICY.loopCrashes) this.logger.info({ event: 'worker.boot_recovered', slot, failures: failed }, `Slot ${slot} has a ready worker again after ${failed} that died before they were ready`);
         this.heartbeats.watch(p, Date.now());
         const { maxRequests, maxRequestsJitter } = this.settings;
         if (maxRequests > 0) this.requestLimits.set(p, maxRequests + (maxRequestsJitter > 0 ? randomInt(0, maxRequestsJitter + 1) : 0));
@@ -306,23 +315,27 @@ export class Supervisor {
   // dying before they are ready stop the service.
   private onCrash(slot: number, proc: WorkerProcess): void {
     const now = Date.now();
-    if (proc.readyAt === undefined && this.bootFailures.failed(now)) {
-      const lastError = proc.stderrTail.slice(-12).join('\n') || `(the worker printed nothing; it exited with ${describeExit(proc)})`;
-      // Once the service runs, workers that still serve are never taken down by a slot whose new
-      // workers cannot boot (say, a broken upgrade on disk): that slot keeps retrying at its
-      // capped delay, said at error. At start-up, or with nothing left serving, the service
-      // cannot boot: stop.
+    if (proc.readyAt === undefined) {
+      const slotFailures = (this.slotBootFailures[slot] ?? 0) + 1;
+      this.slotBootFailures[slot] = slotFailures;
       const serving = this.table.workers().filter((w) => w.role === 'current' && w.ready).length;
-      if (this.state === 'starting' || serving === 0) {
-        this.logger.error({ event: 'worker.crash_loop', workerId: proc.id, lastError }, 'Workers died before they were ready 10 times within 60 s: the service cannot start; stopping');
-        this.ctx.stderr.write(`error: crash loop: workers crashed 10 times within 60 s before they were ready. The last worker's error:\n${lastError}\n`);
+      const verdict = bootFailureVerdict({ starting: this.state === 'starting', bootLoop: this.bootFailures.failed(now), serving, slotFailures });
+      const lastError = proc.stderrTail.slice(-12).join('\n') || `(the worker printed nothing; it exited with ${describeExit(proc)})`;
+      if (verdict === 'stop') {
+        const why = this.state === 'starting' ? 'Workers died before they were ready 10 times within 60 s: the service cannot start; stopping' : `No worker serves and slot ${slot}'s new workers died before they were ready ${slotFailures} times in a row; stopping`;
+        this.logger.error({ event: 'worker.crash_loop', workerId: proc.id, slot, lastError }, why);
+        this.ctx.stderr.write(`error: crash loop: ${this.state === 'starting' ? 'workers crashed 10 times within 60 s before they were ready' : `no worker serves and slot ${slot}'s workers crashed ${slotFailures} times in a row before they were ready`}. The last worker's error:\n${lastError}\n`);
         setImmediate(() => void this.shutdown(1, 'crash loop'));
         return;
       }
-      this.logger.error(
-        { event: 'worker.boot_failing', slot, workerId: proc.id, serving, lastError },
-        `New workers died before they were ready 10 times within 60 s; ${serving} worker(s) still serve, slot ${slot} keeps retrying`,
-      );
+      // Once the service runs, the workers that still serve are never taken down by a slot whose
+      // new workers cannot boot: it retries at its capped delay, said at error every 10th time.
+      if (verdict === 'failing') {
+        this.logger.error(
+          { event: 'worker.boot_failing', slot, workerId: proc.id, failures: slotFailures, serving, lastError },
+          `Slot ${slot}'s new workers died before they were ready ${slotFailures} times in a row; ${serving} worker(s) still serve, the slot keeps retrying`,
+        );
+      }
     }
     const delay = (this.backoffs[slot] ??= new RestartBackoff()).next(now, proc.readyAt);
     this.restarts[slot] = (this.restarts[slot] ?? 0) + 1;
@@ -449,6 +462,8 @@ export class Supervisor {
     if (this.state !== 'running' || (s.maxMemoryBytes === 0 && s.maxRequests === 0)) return;
     const tracked = this.table.workers().find((w) => w.worker === proc);
     if (!tracked || tracked.role !== 'current' || !tracked.ready || this.recycling.has(tracked.slot)) return;
+    // a replacement that could not start (a broken install on disk) is tried again later, not at every heartbeat
+    if (Date.now() < (this.recycleBackoff.get(tracked.slot)?.retryAt ?? 0)) return;
     const limit = this.requestLimits.get(proc);
     let reason: Record<string, unknown> | undefined;
     if (s.maxMemoryBytes > 0 && beat.rssBytes > s.maxMemoryBytes && Date.now() - (proc.readyAt ?? Date.now()) >= RECYCLE_MIN_AGE_MS) {
@@ -467,8 +482,17 @@ export class Supervisor {
     );
     const done = this.replaceSlot(slot).then(
       async (outcome) => {
-        if (outcome.ok) await proc.exited;
-        else if (outcome.reason !== 'stopping') this.logger.warn({ event: 'worker.recycle_failed', workerId: proc.id, slot, reason: outcome.reason }, `Replacing worker ${proc.id} failed (${outcome.reason}); it keeps serving`);
+        if (outcome.ok) {
+          this.recycleBackoff.delete(slot);
+          await proc.exited;
+          return;
+        }
+        this.endedBecause.delete(proc); // it serves on: a later exit is not this recycling's
+        if (outcome.reason === 'stopping') return;
+        const previous = this.recycleBackoff.get(slot)?.delayMs;
+        const delayMs = previous === undefined ? RECYCLE_RETRY_MS.initial : Math.min(RECYCLE_RETRY_MS.cap, previous * 2);
+        this.recycleBackoff.set(slot, { delayMs, retryAt: Date.now() + delayMs });
+        this.logger.warn({ event: 'worker.recycle_failed', workerId: proc.id, slot, reason: outcome.reason, retryInMs: delayMs }, `Replacing worker ${proc.id} failed (${outcome.reason}); it keeps serving, the next try in ${delayMs} ms`);
       },
     ).finally(() => this.recycling.delete(slot));
     this.recycling.set(slot, done);
@@ -505,7 +529,8 @@ export class Supervisor {
         if (!outcome.ok) {
           if (outcome.reason === 'stopping') throw new Error('the server is stopping');
           const proc = outcome.worker;
-          throw new Error(`the new worker ${proc?.id ?? ''} exited before it was ready (${proc ? describeExit(proc) : 'unknown'}); the old worker keeps serving`);
+          const left = old === undefined ? `slot ${slot} has no serving worker (it is restarting)` : 'the old worker keeps serving';
+          throw new Error(`the new worker ${proc?.id ?? ''} exited before it was ready (${proc ? describeExit(proc) : 'unknown'}); ${left}`);
         }
         // one slot at a time: the next replacement starts once the old worker has gone
         await old?.exited;
