@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Agent } from 'undici';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { runCli, startServer } from './helpers/cli.js';
+import { BROKEN_ENTRY, installCopy } from './helpers/install-copy.js';
 import { logLines, waitUntil } from './helpers/http.js';
 
 /** Clients on keep-alive connections, a POST and a GET each round, until `until()`; every failure kept. */
@@ -87,4 +89,29 @@ test('bad recycling flags exit 2 naming them', async () => {
     assert.equal(r.exitCode, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, message);
   }
+});
+
+test('--max-requests with an install broken on disk: the replacement cannot start, the worker serves on, and recycling tries again with backoff, not at every heartbeat', { timeout: 120_000 }, async (t) => {
+  const install = installCopy(t);
+  const server = await startServer(t, { args: ['--profile', 'advanced', '--workers', '1', '--max-requests', '20', '--max-requests-jitter', '0'], bin: install.bin });
+  const good = readFileSync(install.workerEntry);
+  writeFileSync(install.workerEntry, BROKEN_ENTRY);
+  const [before] = JSON.parse((await runCli(['status', '--json', '--data-dir', server.dataDir])).stdout).workers;
+  // past the limit; then ~9 s of heartbeats (one a second), each of which finds it over its limit
+  const started = Date.now();
+  const { failures } = await load(server, { clients: 2, until: () => Date.now() - started > 9000 });
+  assert.deepEqual(failures, [], 'the worker over its limit serves every request');
+  const failed = logLines(server).filter((l) => l.event === 'worker.recycle_failed');
+  t.diagnostic(`recycle_failed retryInMs: ${failed.map((l) => l.retryInMs).join(', ')}`);
+  assert.ok(failed.length >= 2, `${failed.length} failed replacements`);
+  assert.ok(failed.length <= 5, `${failed.length} failed replacements in ~9 s: tried at every heartbeat, not backing off`);
+  assert.deepEqual(failed.map((l) => l.retryInMs), [1000, 2000, 4000, 8000, 16000].slice(0, failed.length));
+  const [now] = JSON.parse((await runCli(['status', '--json', '--data-dir', server.dataDir])).stdout).workers;
+  assert.equal(now.pid, before.pid, 'the worker over its limit is the one serving');
+  // repaired: the next try replaces it
+  writeFileSync(install.workerEntry, good);
+  await waitUntil('the worker recycled once the install is repaired', async () => {
+    const [w] = JSON.parse((await runCli(['status', '--json', '--data-dir', server.dataDir])).stdout).workers;
+    return w.pid !== before.pid && w.state === 'ready';
+  }, 40_000, 250);
 });
