@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { execa } from 'execa';
 import { BIN, ROOT, assertNoNodeWarnings, cleanEnv, freePort, makeDataDir, runCli, startServer } from './helpers/cli.js';
 import { api, logLines, waitUntil } from './helpers/http.js';
+import { listeningPorts } from './helpers/proc.js';
 
 test('reload applies a changed profile, says what changed and what needs a restart; a broken one is refused', { timeout: 120_000 }, async (t) => {
   const dir = makeDataDir(t, 'presenter-profile-');
@@ -70,7 +71,7 @@ async function serveFromProfile(t, file, dataDir, url) {
   }, 60_000, 100);
 }
 
-test('reload says a changed host and port are not applied until a restart, and keeps serving on the old address', { timeout: 120_000 }, async (t) => {
+test('reload says a changed host and port are not applied until a restart, and keeps serving on the old address', { skip: process.platform !== 'linux' ? 'reads /proc' : false, timeout: 120_000 }, async (t) => {
   const dir = makeDataDir(t, 'presenter-profile-');
   const file = join(dir, 'site.json');
   const port = await freePort();
@@ -101,9 +102,11 @@ test('reload says a changed host and port are not applied until a restart, and k
   assert.ok(ready.every((w) => !oldPids.includes(w.pid)), `the workers were replaced: ${oldPids} -> ${ready.map((w) => w.pid)}`);
   assert.deepEqual([after.host, after.port], ['127.0.0.1', port]);
   for (let i = 0; i < 5; i++) assert.equal((await fetch(`${url}/healthz`)).status, 200);
-  for (const host of ['127.0.0.1', '127.0.0.2']) {
-    const error = await fetch(`http://${host}:${newPort}/healthz`).then(() => undefined, (e) => e);
-    assert.ok(error, `nothing answers on ${host}:${newPort}`);
-    assert.equal(error.cause?.code, 'ECONNREFUSED', `${host}:${newPort}: ${error.cause?.code ?? error.message}`);
+  // none of this server's processes listens on the new port (asked of /proc, not by connecting:
+  // the port was only free when picked, a test beside this one may have taken it since)
+  for (const pid of [after.pid, ...ready.map((w) => w.pid)]) {
+    const ports = listeningPorts(pid);
+    assert.ok(ports.includes(port), `pid ${pid} listens on ${port}: ${ports}`);
+    assert.ok(!ports.includes(newPort), `pid ${pid} listens on the new port ${newPort}`);
   }
 });

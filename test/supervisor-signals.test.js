@@ -2,43 +2,15 @@
 // with real worker processes: each has one logged effect; USR1 reopens the log file and never
 // opens the inspector's port; USR2, WINCH, TTIN, TTOU kill or stop nothing.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, readlinkSync, renameSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli, sleep, startServer } from './helpers/cli.js';
 import { api, logLines, waitUntil } from './helpers/http.js';
-import { alive, children } from './helpers/proc.js';
+import { alive, children, listeningPorts } from './helpers/proc.js';
 
 const skip = process.platform !== 'linux' ? 'reads /proc' : false;
 
-
-/** TCP ports the process listens on: its socket fds matched with LISTEN rows of /proc/<pid>/net/tcp{,6}. */
-function listeningPorts(pid) {
-  const inodes = new Set();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1]);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  const ports = new Set();
-  for (const table of ['tcp', 'tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const row of text.split('\n').slice(1)) {
-      const cols = row.trim().split(/\s+/);
-      if (cols.length < 10 || cols[3] !== '0A') continue; // 0A: LISTEN
-      if (inodes.has(cols[9])) ports.add(parseInt(cols[1].split(':')[1], 16));
-    }
-  }
-  return [...ports].sort((a, b) => a - b);
-}
 
 const signalLines = (server, signal) => logLines(server).filter((l) => l.event === 'supervisor.signal' && l.signal === signal);
 

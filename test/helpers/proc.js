@@ -1,5 +1,5 @@
 // Small process and randomness helpers shared by the supervisor tests.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** Whether a process with this pid exists (signal 0 only checks). */
 export function alive(pid) {
@@ -38,4 +38,32 @@ export function children(parent) {
     if (Number(ppid) === parent && state !== 'Z') pids.push(Number(entry));
   }
   return pids.sort((a, b) => a - b);
+}
+
+/** TCP ports the process listens on: its socket fds matched with LISTEN rows of /proc/<pid>/net/tcp{,6}. */
+export function listeningPorts(pid) {
+  const inodes = new Set();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const ports = new Set();
+  for (const table of ['tcp', 'tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${pid}/net/${table}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const row of text.split('\n').slice(1)) {
+      const cols = row.trim().split(/\s+/);
+      if (cols.length < 10 || cols[3] !== '0A') continue; // 0A: LISTEN
+      if (inodes.has(cols[9])) ports.add(parseInt(cols[1].split(':')[1], 16));
+    }
+  }
+  return [...ports].sort((a, b) => a - b);
 }
