@@ -121,3 +121,23 @@ test('once serving, a slot whose new workers cannot boot retries and says so at 
   const now = await workers(server);
   assert.ok(now.some((w) => w.slot === other.slot && w.pid === other.pid), 'the other worker kept its pid throughout');
 });
+
+test('once running, with no worker left serving, a slot whose new workers keep dying before they are ready stops the service: exit 1 and the worker\'s error, for the service manager to see', { skip: notPosix, timeout: 180_000 }, async (t) => {
+  const install = installCopy(t);
+  const server = await startServer(t, { args: ['--profile', 'advanced'], bin: install.bin });
+  const all = await workers(server);
+  writeFileSync(install.workerEntry, BROKEN_ENTRY);
+  // both workers die; every replacement from the broken install dies before it is ready
+  for (const w of all) process.kill(w.pid, 'SIGKILL');
+  const started = Date.now();
+  const result = await Promise.race([server.child, new Promise((r) => setTimeout(() => r(undefined), 150_000))]);
+  assert.ok(result, 'the supervisor stopped');
+  const seconds = (Date.now() - started) / 1000;
+  t.diagnostic(`stopped ${seconds.toFixed(1)} s after the last worker died`);
+  assert.equal(result.exitCode, 1, result.all);
+  assert.match(result.all, /error: crash loop: no worker serves and slot \d+'s workers crashed \d+ times in a row before they were ready/);
+  assert.match(result.all, /broken upgrade: this worker cannot boot/);
+  const loop = logLines(server).find((l) => l.event === 'worker.crash_loop');
+  assert.ok(loop, 'worker.crash_loop logged');
+  assert.equal(loop.level, 50);
+});
