@@ -17,17 +17,24 @@ const noTmpfs = tmpfsSkip();
 
 const talk = (i, content = `# Talk ${i}\n\nwords`) => ({ title: `Talk ${i}`, content, language: 'en', targetMinutes: undefined, idempotencyKey: undefined });
 
+/** A store on `file` with its checkpoint thread up; `events` collects what the thread tells. */
+async function openThreaded(t, file, driver) {
+  migrateDatabase(file, driver);
+  const events = [];
+  const store = new SqliteStore(file, { driver, checkpointThread: true, onCheckpointer: (e) => events.push(e) });
+  const handle = { store, events, closed: false };
+  t.after(() => (handle.closed ? undefined : store.close()));
+  await waitUntil('the thread is up', () => store.db.pragma('wal_autocheckpoint', { simple: true }) === 0, 10_000, 10);
+  return handle;
+}
+
 for (const driver of ['better-sqlite3', 'node:sqlite']) {
   const skip = await sqliteDriverSkip(driver);
 
   test(`${driver}: the thread checkpoints while the store writes; the store's own connection never does; close leaves no log`, { skip, timeout: 60_000 }, async (t) => {
     const file = join(makeDataDir(t), 'presenter.db');
-    migrateDatabase(file, driver);
-    const events = [];
-    const store = new SqliteStore(file, { driver, checkpointThread: true, onCheckpointer: (e) => events.push(e) });
-    let closed = false;
-    t.after(() => (closed ? undefined : store.close()));
-    await waitUntil('the thread is up', () => store.db.pragma('wal_autocheckpoint', { simple: true }) === 0, 10_000, 10);
+    const handle = await openThreaded(t, file, driver);
+    const { store, events } = handle;
     // 24 talks of 1 MiB: without any checkpoint the file would stay at its empty size and the log
     // would hold ~24 MiB
     const content = bigTalk(0);
@@ -41,7 +48,7 @@ for (const driver of ['better-sqlite3', 'node:sqlite']) {
     assert.equal(store.db.pragma('wal_autocheckpoint', { simple: true }), 0, 'the serving connection does not checkpoint');
     assert.deepEqual(events, []);
     await store.close();
-    closed = true;
+    handle.closed = true;
     assert.equal(existsSync(`${file}-wal`), false, 'the last close checkpointed and removed the log');
     const db = await openSqliteRaw(file, driver);
     try {
@@ -53,12 +60,7 @@ for (const driver of ['better-sqlite3', 'node:sqlite']) {
   });
 
   test(`${driver}: a checkpoint thread that dies: the store checkpoints inside commits again, says so once, and loses nothing`, { skip, timeout: 60_000 }, async (t) => {
-    const file = join(makeDataDir(t), 'presenter.db');
-    migrateDatabase(file, driver);
-    const events = [];
-    const store = new SqliteStore(file, { driver, checkpointThread: true, onCheckpointer: (e) => events.push(e) });
-    t.after(() => store.close());
-    await waitUntil('the thread is up', () => store.db.pragma('wal_autocheckpoint', { simple: true }) === 0, 10_000, 10);
+    const { store, events } = await openThreaded(t, join(makeDataDir(t), 'presenter.db'), driver);
     const before = (await store.createPresentation(talk(0), 3)).id;
     // the worst moment: the thread is killed while the store is writing
     const writing = Promise.all(Array.from({ length: 50 }, (_, i) => store.createPresentation(talk(i + 1), 3)));
@@ -82,12 +84,8 @@ for (const driver of ['better-sqlite3', 'node:sqlite']) {
   test(`${driver}: a checkpoint on a full disk fails once with SQLITE_FULL, writes and reads go on, and the next one after space is freed copies everything`, { skip, timeout: 60_000 }, async (t) => {
     const dir = tmpfsFor(t);
     const file = join(dir, 'presenter.db');
-    migrateDatabase(file, driver);
-    const events = [];
-    const store = new SqliteStore(file, { driver, checkpointThread: true, onCheckpointer: (e) => events.push(e) });
-    let closed = false;
-    t.after(() => (closed ? undefined : store.close()));
-    await waitUntil('the thread is up', () => store.db.pragma('wal_autocheckpoint', { simple: true }) === 0, 10_000, 10);
+    const handle = await openThreaded(t, file, driver);
+    const { store, events } = handle;
     // ~400 KB through the log and into the file, in two group commits (one transaction per talk
     // would write the same index pages again and again: more log than the 2 MB disk): the log
     // keeps that size for the frames to come
@@ -113,7 +111,7 @@ for (const driver of ['better-sqlite3', 'node:sqlite']) {
     ids.push((await store.createPresentation(talk(130, content), 3)).id);
     await waitUntil('a checkpoint succeeds once space is freed', () => store.checkpointsInThread > failedRounds, 5000, 10);
     await store.close();
-    closed = true;
+    handle.closed = true;
     assert.equal(existsSync(`${file}-wal`), false, 'the last close emptied and removed the log');
     const db = await openSqliteRaw(file, driver);
     try {
