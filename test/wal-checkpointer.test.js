@@ -99,7 +99,9 @@ for (const driver of ['better-sqlite3', 'node:sqlite']) {
     // ~100 KB of new pages: into the log's old frames, beyond the end of the database file
     ids.push(...(await create(100, 25)));
     await waitUntil('the failed checkpoint is told', () => events.length > 0, 5000, 10);
-    assert.deepEqual(events.map((e) => [e.type, e.code]), [['error', 'SQLITE_FULL']], JSON.stringify(events));
+    // the store's own writes still succeed (into the log's old frames): only the checkpoint found
+    // the disk full, so it is not a known state (the worker says it at warn)
+    assert.deepEqual(events.map((e) => [e.type, e.code, e.known]), [['error', 'SQLITE_FULL', false]], JSON.stringify(events));
     assert.equal(store.db.pragma('wal_autocheckpoint', { simple: true }), 0, 'the thread goes on: the serving connection still does not checkpoint');
     // more writes on the full disk: the same failure is not told again
     ids.push(...(await create(125, 5)));
@@ -130,4 +132,18 @@ test('without checkpointThread the store keeps SQLite\'s automatic checkpoints (
   t.after(() => store.close());
   assert.equal(store.db.pragma('wal_autocheckpoint', { simple: true }), 1000);
   assert.equal(store.checkpointsInThread, 0);
+});
+
+test('a checkpoint error while the store is unusable (its data dir deleted) is a known state; before that it is not', async (t) => {
+  const dir = makeDataDir(t);
+  const { store, events } = await openThreaded(t, join(dir, 'presenter.db'), undefined);
+  // what the thread posts when a checkpoint fails (a deleted file fails with one code or another
+  // depending on timing and driver: the code does not matter here)
+  const fail = (code) => store.checkpointer.worker.emit('message', { type: 'checkpoint_error', code, reason: `checkpoint failed: ${code}` });
+  fail('SQLITE_IOERR');
+  await store.createPresentation(talk(0), 3);
+  rmSync(dir, { recursive: true, force: true });
+  await assert.rejects(store.createPresentation(talk(1), 3), (error) => error.code === 'STORE_UNAVAILABLE');
+  fail('SQLITE_READONLY_DBMOVED');
+  assert.deepEqual(events.map((e) => [e.type, e.code, e.known]), [['error', 'SQLITE_IOERR', false], ['error', 'SQLITE_READONLY_DBMOVED', true]]);
 });

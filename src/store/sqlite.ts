@@ -109,7 +109,11 @@ export interface SqliteStoreOptions {
   /** Checkpoint the WAL in a thread of its own instead of inside commits (store/wal-checkpointer.ts). */
   checkpointThread?: boolean;
   /** The checkpoint thread failed (the store checkpoints by itself again), or a checkpoint failed. */
-  onCheckpointer?: (event: { type: 'failed' | 'error'; reason: string; code?: string }) => void;
+  /**
+   * The checkpoint thread failed (`failed`: checkpoints run inside commits again) or one checkpoint
+   * failed (`error`); `known`: the store has already said why (store.unusable, store.full).
+   */
+  onCheckpointer?: (event: { type: 'failed' | 'error'; reason: string; code?: string; known?: boolean }) => void;
 }
 
 export class SqliteStore implements Store {
@@ -150,7 +154,9 @@ export class SqliteStore implements Store {
           if (db.open) db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
           onCheckpointer?.({ type: 'failed', reason });
         },
-        error: (code, reason) => onCheckpointer?.({ type: 'error', code, reason }),
+        // a checkpoint into a deleted or full database fails as the store's own writes do, which
+        // have said so already: the event says it is known (then a debug line, not a warning)
+        error: (code, reason) => onCheckpointer?.({ type: 'error', code, reason, known: this.unusable !== undefined || this.full }),
       });
     }
     this.stmt = {

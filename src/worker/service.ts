@@ -178,8 +178,9 @@ async function openStore(settings: Settings, logger: Logger): Promise<Store> {
       checkpointThread: true,
       onCheckpointer: (event) => {
         if (event.type === 'failed') logger.warn({ event: 'store.checkpointer_failed', reason: event.reason }, `WAL checkpoints run inside commits again (the checkpoint thread failed: ${event.reason})`);
-        // a full disk is said once by store.full already
-        else logger[event.code === 'SQLITE_FULL' ? 'debug' : 'warn']({ event: 'store.checkpoint_failed', code: event.code, reason: event.reason }, `A WAL checkpoint failed (${event.code}): ${event.reason}; the next one tries again`);
+        // a deleted data dir or a full disk the store has reported already (store.unusable,
+        // store.full) is not said again at warn; a disk found full by a checkpoint alone is
+        else logger[event.known ? 'debug' : 'warn']({ event: 'store.checkpoint_failed', code: event.code, reason: event.reason }, `A WAL checkpoint failed (${event.code}): ${event.reason}; the next one tries again`);
       },
     });
   }
