@@ -108,7 +108,6 @@ export interface SqliteStoreOptions {
   driver?: SqliteDriverName;
   /** Checkpoint the WAL in a thread of its own instead of inside commits (store/wal-checkpointer.ts). */
   checkpointThread?: boolean;
-  /** The checkpoint thread failed (the store checkpoints by itself again), or a checkpoint failed. */
   /**
    * The checkpoint thread failed (`failed`: checkpoints run inside commits again) or one checkpoint
    * failed (`error`); `known`: the store has already said why (store.unusable, store.full).

@@ -91,7 +91,8 @@ export class SlotTable<W> {
     const open = this.slots.map((slot, index) => (slot.open ? index : -1)).filter((index) => index !== -1);
     if (open.length <= 1) return undefined;
     const idle = open.filter((i) => !(this.slots[i]!.current !== undefined && this.slots[i]!.currentReady));
-    const index = (idle.length > 0 ? idle : open)[(idle.length > 0 ? idle : open).length - 1]!;
+    const pool = idle.length > 0 ? idle : open;
+    const index = pool[pool.length - 1]!;
     const slot = this.slots[index]!;
     slot.open = false;
     if (slot.restartArmed) {
