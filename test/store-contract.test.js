@@ -61,20 +61,28 @@ for (const backend of BACKENDS) {
 
     test('one claimant per job: 200 jobs, 4 workers racing claim loops of 1..5: each job claimed once, completed once', { timeout: 60_000 }, async (t) => {
       const { spec, stores: [a], raw } = await backend.open(t, 1);
-      for (let i = 0; i < 200; i++) await a.createPresentation(talk(`race ${i}`), 5);
-      const reports = await inWorkers(spec, claimLoops(4, { leaseMs: LONG, abandonRate: 0, seed: 7 }));
-      const claims = reports.flatMap((r) => r.claims);
-      const ids = claims.map((c) => c.jobId);
-      assert.equal(new Set(ids).size, ids.length, 'a job was claimed twice while its lease was live');
-      assert.equal(ids.length, 200, 'every job claimed');
-      assert.ok(claims.every((c) => c.attempt === 1 && c.expired === null));
-      assert.ok(reports.every((r) => r.exhausted.length === 0));
-      assert.ok(reports.filter((r) => r.claims.length > 0).length >= 2, `the claims should spread over the workers, got ${reports.map((r) => r.claims.length)}`);
-      const completions = reports.flatMap((r) => r.completions);
-      assert.equal(completions.filter((c) => c.ok).length, 200, 'every holder completes its job');
+      // On a loaded machine one thread may take every job before the others run: the race is run
+      // again (up to 3 rounds of 200) until the claims spread; the invariants hold in every round.
+      let spread = [];
+      let rounds = 0;
+      while (rounds < 3 && spread.filter((n) => n > 0).length < 2) {
+        rounds++;
+        for (let i = 0; i < 200; i++) await a.createPresentation(talk(`race ${rounds}-${i}`), 5);
+        const reports = await inWorkers(spec, claimLoops(4, { leaseMs: LONG, abandonRate: 0, seed: 7 }));
+        const claims = reports.flatMap((r) => r.claims);
+        const ids = claims.map((c) => c.jobId);
+        assert.equal(new Set(ids).size, ids.length, 'a job was claimed twice while its lease was live');
+        assert.equal(ids.length, 200, 'every job claimed');
+        assert.ok(claims.every((c) => c.attempt === 1 && c.expired === null));
+        assert.ok(reports.every((r) => r.exhausted.length === 0));
+        const completions = reports.flatMap((r) => r.completions);
+        assert.equal(completions.filter((c) => c.ok).length, 200, 'every holder completes its job');
+        spread = reports.map((r) => r.claims.length);
+      }
+      assert.ok(spread.filter((n) => n > 0).length >= 2, `the claims should spread over the workers in one of ${rounds} rounds, got ${spread}`);
       const jobs = await raw.jobs();
       assert.deepEqual([...new Set(jobs.map((j) => j.status))], ['done']);
-      assert.equal((await raw.feedbackRows()).length, 200);
+      assert.equal((await raw.feedbackRows()).length, 200 * rounds);
       assert.equal(await a.queueDepth(), 0);
       assert.equal(await a.nextWakeInMs(), null);
     });
