@@ -352,8 +352,9 @@ test('3 hosts behind nginx, 2,000 talks: one host SIGKILLed, one frozen past its
   assert.deepEqual([...reported].sort(), [...expected].sort(), 'logs --duplicates lists exactly the killed and frozen attempts');
   for (const r of json.retries.listed) assert.match(r.reasons.join('; '), /lease expired \(pid \d+\)/);
   // each retry names the process whose attempt was lost: one of A's (killed) or B's (frozen)
-  // workers. Its host is named in most runs; in 2 CI runs of ~10 one lost pid of B came without
-  // its host although B's log has that worker's start (not yet explained: said in the diagnostic)
+  // workers. Its host is named in most runs; once in a CI run (and likely once in an earlier local
+  // run) a lost pid of B came without its host although B's log has that worker's start. Not yet
+  // explained: the diagnostic below lists such pids
   const workersOf = (h) => new Set(ev('worker.started', lines[h]).map((l) => l.workerPid));
   const lostOn = new Set([...workersOf('A'), ...workersOf('B'), ...seenWorkers.A, ...seenWorkers.B]);
   for (const r of json.retries.listed) {
