@@ -296,3 +296,24 @@ test('hosts whose clocks are apart: a start that sorts after the expiry of its o
   assert.deepEqual(r.duplicates, []);
   assert.deepEqual(r.retries.listed.map((x) => [x.jobId, x.outcome, x.lost]), [['j9', 'marked', [{ host: 'web1', pid: PID }]]]);
 });
+
+test('a host frozen between its claim and the line of its start: the start comes after the job was done by another, and still names the lost attempt\'s host', async (t) => {
+  const dir = makeDataDir(t);
+  // web1's claim of j5 (lease l5) was answered while web1 was stopped: it logs the start only on
+  // resume, at 260 s, after web2 took the expired lease (230 s) and marked the job done (240 s)
+  const web1 = [
+    started('web1', 260_000, 'j5', 'p5', 1, 'l5'),
+    pino('web1', 261_000, 'job.lease_lost', { jobId: 'j5', presentationId: 'p5', version: 1, lease: 'l5' }),
+  ];
+  const web2 = [
+    pino('web2', 230_000, 'job.lease_expired', { jobId: 'j5', presentationId: 'p5', version: 1, previousLease: 'l5', previousPid: PID, lease: 'l6', attempt: 2 }),
+    pino('web2', 230_000, 'feedback.started', { jobId: 'j5', presentationId: 'p5', version: 1, attempt: 2, lease: 'l6' }),
+    marked('web2', 240_000, 'j5', 'p5', 1, 'l6'),
+  ];
+  writeFileSync(join(dir, 'web1.log'), `${web1.join('\n')}\n`);
+  writeFileSync(join(dir, 'web2.log'), `${web2.join('\n')}\n`);
+  const r = await analyseGroups(groupInputs([join(dir, 'web1.log'), join(dir, 'web2.log')].map(checkInput)), { windowMs: 60_000 });
+  assert.deepEqual(r.duplicates, []);
+  assert.deepEqual(r.retries.listed.map((x) => [x.jobId, x.outcome, x.lost]), [['j5', 'marked', [{ host: 'web1', pid: PID }]]]);
+  assert.equal(r.retries.count, 1, 'the late start is no second retry nor an unfinished job');
+});

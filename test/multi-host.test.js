@@ -352,13 +352,17 @@ test('3 hosts behind nginx, 2,000 talks: one host SIGKILLed, one frozen past its
   assert.deepEqual([...reported].sort(), [...expected].sort(), 'logs --duplicates lists exactly the killed and frozen attempts');
   for (const r of json.retries.listed) assert.match(r.reasons.join('; '), /lease expired \(pid \d+\)/);
   // each retry names the process whose attempt was lost: one of A's (killed) or B's (frozen)
-  // workers. Its host is named in most runs; once in a CI run (and likely once in an earlier local
-  // run) a lost pid of B came without its host although B's log has that worker's start. Not yet
-  // explained: the diagnostic below lists such pids
+  // workers. B's are named with their host: B's log has each attempt's start, even one B logged
+  // only on resume, after another host had taken the lease and done the job (its claim's answer
+  // waited in the socket while B was stopped: the cause of a hostless pid of B seen twice in ~10
+  // CI runs, test/logs-hosts.test.js has the case). A's may not be: A was killed as a process
+  // group, and the start line of an attempt can die with its supervisor before it is written.
   const workersOf = (h) => new Set(ev('worker.started', lines[h]).map((l) => l.workerPid));
-  const lostOn = new Set([...workersOf('A'), ...workersOf('B'), ...seenWorkers.A, ...seenWorkers.B]);
+  const onA = new Set([...workersOf('A'), ...seenWorkers.A]);
+  const onB = new Set([...workersOf('B'), ...seenWorkers.B]);
   for (const r of json.retries.listed) {
-    assert.ok(r.lost.length >= 1 && r.lost.every((p) => lostOn.has(p.pid)), `retry of ${r.jobId} names A's or B's worker: ${JSON.stringify(r.lost)} (A's workers seen: ${[...seenWorkers.A]}, B's: ${[...seenWorkers.B]})`);
+    assert.ok(r.lost.length >= 1 && r.lost.every((p) => onA.has(p.pid) || onB.has(p.pid)), `retry of ${r.jobId} names A's or B's worker: ${JSON.stringify(r.lost)} (A's workers seen: ${[...seenWorkers.A]}, B's: ${[...seenWorkers.B]})`);
+    for (const p of r.lost) if (onB.has(p.pid) && !onA.has(p.pid)) assert.equal(typeof p.host, 'string', `retry of ${r.jobId}: B's lost attempt (pid ${p.pid}) is named with its host`);
   }
   const hostless = json.retries.listed.flatMap((r) => r.lost.filter((p) => typeof p.host !== 'string').map((p) => `${r.jobId}: pid ${p.pid}`));
   t.diagnostic(`lost attempts named without a host: ${hostless.length === 0 ? 'none' : hostless.join('; ')}`);

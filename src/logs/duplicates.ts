@@ -76,8 +76,6 @@ interface LiveJob {
   attempts: number;
   reasons: string[] | undefined;
   lost: Process[] | undefined;
-  /** Leases another host declared expired before this job's line of them came (host clocks apart). */
-  expired: string[] | undefined;
   retried: boolean;
   seen: number;
 }
@@ -112,6 +110,13 @@ export class DuplicateAnalyser {
   // (host, pid) → process number, and back
   private readonly procIds = new Map<string, number>();
   private readonly procs: Process[] = [];
+  /**
+   * Leases declared expired before the line of their own start came, and the lost attempt's entry
+   * (its host unknown until then). That start can come late in the merged order: the hosts' clocks
+   * are apart, or the host was frozen after its claim and before it logged the start (the claim's
+   * answer waited in its socket), and then even after the job was done by another.
+   */
+  private readonly expiredEarly = new Map<string, { lost: Process | undefined; time: number }>();
   private events = 0;
   private clock = 0;
   retries = 0;
@@ -179,7 +184,7 @@ export class DuplicateAnalyser {
   private job(key: string, e: FeedbackEvent): LiveJob {
     let job = this.live.get(key);
     if (!job) {
-      job = { presentationId: e.presentationId === undefined ? undefined : own(e.presentationId), unit: undefined, spans: [], attempts: 0, reasons: undefined, lost: undefined, expired: undefined, retried: false, seen: e.time };
+      job = { presentationId: e.presentationId === undefined ? undefined : own(e.presentationId), unit: undefined, spans: [], attempts: 0, reasons: undefined, lost: undefined, retried: false, seen: e.time };
       this.live.set(own(key), job);
     }
     job.seen = e.time;
@@ -200,15 +205,16 @@ export class DuplicateAnalyser {
   }
 
   private started(key: string, e: FeedbackEvent): void {
-    const job = this.job(key, e);
-    const proc = this.procOf(e);
-    // Merged by time across hosts, a start can sort after the expiry of its own lease (and after
-    // the next claim) when the hosts' clocks are apart: that attempt is over already.
-    if (e.lease !== undefined && job.expired?.includes(e.lease)) {
-      const lost = job.lost?.find((p) => p.host === undefined && p.pid === e.pid);
-      if (lost) lost.host = this.procs[proc]!.host;
+    // the start of an attempt whose lease expired already (see expiredEarly): it is over; its line
+    // names the host of the lost attempt, which the retry may have been reported with already
+    const early = e.lease === undefined ? undefined : this.expiredEarly.get(e.lease);
+    if (early) {
+      this.expiredEarly.delete(e.lease!);
+      if (early.lost?.pid === e.pid) early.lost.host = this.procs[this.procOf(e)]!.host;
       return;
     }
+    const job = this.job(key, e);
+    const proc = this.procOf(e);
     const others = job.spans.filter((s) => s.proc !== proc || s.lease !== e.lease);
     // a second claim while the first still holds its lease is concurrency, not a retry
     if (others.length === 0) this.attempt(job, e);
@@ -304,7 +310,7 @@ export class DuplicateAnalyser {
     const i = job.spans.findIndex((s) => (e.previousLease !== undefined ? s.lease === e.previousLease : this.procs[s.proc]!.pid === e.previousPid));
     const lost = i !== -1 ? { ...this.procs[job.spans[i]!.proc]! } : e.previousPid !== undefined ? { host: undefined, pid: e.previousPid } : undefined;
     if (i !== -1) job.spans.splice(i, 1);
-    else if (e.previousLease !== undefined) (job.expired ??= []).push(own(e.previousLease));
+    else if (e.previousLease !== undefined) this.expiredEarly.set(own(e.previousLease), { lost, time: e.time });
     if (lost) (job.lost ??= []).push(lost);
     (job.reasons ??= []).push(`lease expired${e.previousPid !== undefined ? ` (pid ${e.previousPid})` : ''}`);
   }
@@ -336,6 +342,7 @@ export class DuplicateAnalyser {
     for (const [k, v] of this.hashes) if (v.time < horizon) this.hashes.delete(k);
     const stale = this.clock - Math.max(STALE_MS, this.windowMs);
     for (const [k, job] of this.live) if (job.seen < stale) this.finish(k, job, 'unfinished');
+    for (const [k, v] of this.expiredEarly) if (v.time < stale) this.expiredEarly.delete(k);
   }
 
   private describe(procs: Set<number>): Pick<Duplicate, 'pids' | 'hosts' | 'processes'> {
