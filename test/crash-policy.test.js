@@ -141,3 +141,40 @@ test('once running, with no worker left serving, a slot whose new workers keep d
   assert.ok(loop, 'worker.crash_loop logged');
   assert.equal(loop.level, 50);
 });
+
+test('a slot removed by scale while its workers cannot boot, and used again by a later scale up, starts afresh: no boot failures, restarts or last exit carried over', { skip: notPosix, timeout: 180_000 }, async (t) => {
+  const install = installCopy(t);
+  const server = await startServer(t, { args: ['--profile', 'advanced'], bin: install.bin });
+  const [victim, other] = (await workers(server)).sort((a, b) => a.slot - b.slot);
+  const good = readFileSync(install.workerEntry);
+  writeFileSync(install.workerEntry, BROKEN_ENTRY);
+  process.kill(victim.pid, 'SIGKILL');
+  const failing = await waitUntil('worker.boot_failing', () => logLines(server).find((l) => l.event === 'worker.boot_failing'), 120_000, 500);
+  assert.equal(failing.slot, victim.slot);
+  assert.equal(failing.failures, 10);
+  // scale down removes the slot that serves nobody, not the one that serves
+  const down = await runCli(['scale', '1', '--data-dir', server.dataDir], { timeout: 90_000 });
+  assert.equal(down.exitCode, 0, down.all);
+  const one = await workers(server);
+  assert.deepEqual(one.map((w) => [w.slot, w.pid, w.state]), [[other.slot, other.pid, 'ready']]);
+  writeFileSync(install.workerEntry, good);
+  const up = await runCli(['scale', '2', '--data-dir', server.dataDir], { timeout: 90_000 });
+  assert.equal(up.exitCode, 0, up.all);
+  const two = (await workers(server)).sort((a, b) => a.slot - b.slot);
+  const again = two.find((w) => w.slot === victim.slot);
+  assert.ok(again, `slot ${victim.slot} used again: ${JSON.stringify(two)}`);
+  assert.equal(again.state, 'ready');
+  assert.equal(again.restarts, 0, 'the removed slot\'s restarts are not the new worker\'s');
+  assert.equal(again.lastExit, null, 'nor is its last exit');
+  // its first worker was ready at once: not a recovery from the removed slot's 10+ boot failures
+  assert.deepEqual(logLines(server).filter((l) => l.event === 'worker.boot_recovered'), []);
+  // its restart count and backoff start afresh too: killed, it is restarted after 100 ms, its first restart
+  writeFileSync(install.workerEntry, BROKEN_ENTRY);
+  process.kill(again.pid, 'SIGKILL');
+  const firstRestart = await waitUntil('the reused slot restarting', () => logLines(server).find((l) => l.event === 'worker.restarting' && l.slot === victim.slot && l.wasReady === true && l.restarts === 1), 10_000, 50);
+  assert.equal(firstRestart.delayMs, 100, 'its backoff starts at 100 ms, not at the removed slot\'s 15 s');
+  const boot = await waitUntil('its first boot failure', () => logLines(server).find((l) => l.event === 'worker.restarting' && l.slot === victim.slot && l.restarts === 2), 10_000, 50);
+  assert.equal(boot.wasReady, false);
+  assert.equal(boot.delayMs, 200);
+  assert.ok(alive(server.child.pid));
+});

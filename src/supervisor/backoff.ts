@@ -21,6 +21,23 @@ export class RestartBackoff {
   }
 }
 
+/**
+ * What the supervisor remembers of one slot's past workers. A slot removed by a scale down and
+ * used again by a later scale up starts with a new one: nothing of the removed slot's crashes,
+ * boot failures or recycling retries carries over to the workers that come after.
+ */
+export class SlotHistory {
+  /** Workers of this slot restarted after a crash (status: restarts). */
+  restarts = 0;
+  readonly backoff = new RestartBackoff();
+  /** Why the previous worker went (status: lastExit). */
+  lastExit: string | undefined;
+  /** Workers in a row that died before they were ready (bootFailureVerdict); 0 once one is ready. */
+  bootFailures = 0;
+  /** After a --max-memory / --max-requests replacement that could not start: when to try again. */
+  recycleRetry: { delayMs: number; retryAt: number } | undefined;
+}
+
 /** Workers that died before they were ready, over all slots: true once that is a boot loop. */
 export class BootFailures {
   private readonly times: number[] = [];

@@ -69,11 +69,11 @@ export function describeDriver(driver: { name: string; reason: string }): string
 // are alive), plus a pid-less row for a slot waiting out a restart backoff.
 export async function workerRows(
   table: SlotTable<WorkerProcess>,
-  restarts: readonly number[],
+  history: (slot: number) => { readonly restarts: number; readonly lastExit: string | undefined },
   now: number,
   statsOf: StatsOf,
   unresponsive: (proc: WorkerProcess) => boolean = () => false,
-  extra: { load?: (proc: WorkerProcess) => LoadSample | undefined; lastExit?: readonly (string | undefined)[] } = {},
+  extra: { load?: (proc: WorkerProcess) => LoadSample | undefined } = {},
 ): Promise<WorkerStatus[]> {
   const rows = table.workers().map(async ({ slot, worker: proc, role, ready }): Promise<WorkerStatus> => {
     const stats = role === 'retiring' ? undefined : await statsOf(proc);
@@ -83,17 +83,17 @@ export async function workerRows(
       pid: proc.pid,
       state: role === 'retiring' ? 'stopping' : !ready ? 'starting' : unresponsive(proc) ? 'unresponsive' : 'ready',
       uptimeSec: Math.round((now - proc.startedAt) / 1000),
-      restarts: restarts[slot] ?? 0,
+      restarts: history(slot).restarts,
       rssBytes: stats?.rssBytes ?? null,
       activeJobs: stats?.activeJobs ?? null,
       ...loadFields(role === 'retiring' ? undefined : extra.load?.(proc)),
-      lastExit: extra.lastExit?.[slot] ?? null,
+      lastExit: history(slot).lastExit ?? null,
     };
   });
   const waiting: WorkerStatus[] = [];
   for (let slot = 0; slot < table.size; slot++) {
     if (table.isRestartArmed(slot)) {
-      waiting.push({ id: 0, slot, pid: undefined, state: 'restarting', uptimeSec: 0, restarts: restarts[slot] ?? 0, rssBytes: null, activeJobs: null, ...loadFields(undefined), lastExit: extra.lastExit?.[slot] ?? null });
+      waiting.push({ id: 0, slot, pid: undefined, state: 'restarting', uptimeSec: 0, restarts: history(slot).restarts, rssBytes: null, activeJobs: null, ...loadFields(undefined), lastExit: history(slot).lastExit ?? null });
     }
   }
   return [...(await Promise.all(rows)), ...waiting].sort((a, b) => a.slot - b.slot);

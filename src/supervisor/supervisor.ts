@@ -15,7 +15,7 @@ import { ACCESS_STDIO } from '../logging/access.js';
 import { AccessSink } from '../logging/access-sink.js';
 import { LogSink } from '../logging/sink.js';
 import { startService, type Service } from '../worker/service.js';
-import { bootFailureVerdict, BootFailures, RESTART_POLICY, RestartBackoff } from './backoff.js';
+import { bootFailureVerdict, BootFailures, RESTART_POLICY, SlotHistory } from './backoff.js';
 import { ListenSocket } from './listen-socket.js';
 import { Heartbeats } from './heartbeat.js';
 import { listenControl, type ControlArgs, type ControlCommand } from './control.js';
@@ -52,17 +52,13 @@ export class Supervisor {
   private readonly accessSink: AccessSink | undefined;
   readonly logger: Logger;
   private readonly table: SlotTable<WorkerProcess>;
-  private readonly restarts: number[];
-  /** Per slot, why its previous worker went (status: lastExit). */
-  private readonly lastExit: (string | undefined)[] = [];
+  /** Per slot: restarts, backoff, boot failures, why the last worker went; new when scale reuses a slot. */
+  private readonly history: SlotHistory[];
   /** Why the supervisor itself ended a worker, for lastExit: hung, recycled. */
   private readonly endedBecause = new WeakMap<WorkerProcess, string>();
   private readonly restartTimers: (NodeJS.Timeout | undefined)[];
   private readonly pendingReplace = new Map<number, (outcome: ReplaceOutcome<WorkerProcess>) => void>();
-  private readonly backoffs: RestartBackoff[];
   private readonly bootFailures = new BootFailures();
-  /** Per slot: workers in a row that died before they were ready (bootFailureVerdict). */
-  private readonly slotBootFailures: number[] = [];
   private readonly startedAt = Date.now();
   private control: Server | undefined;
   private service: Service | undefined;
@@ -84,8 +80,6 @@ export class Supervisor {
   private pingSeq = 0;
   /** Slots whose worker is being replaced for --max-memory / --max-requests, and when that is done. */
   private readonly recycling = new Map<number, Promise<void>>();
-  /** Per slot, after a replacement that could not start: when recycling may try again. */
-  private readonly recycleBackoff = new Map<number, { delayMs: number; retryAt: number }>();
   /** Each worker's --max-requests plus its own jitter, drawn when it became ready. */
   private readonly requestLimits = new WeakMap<WorkerProcess, number>();
   private readonly notify: Notifier;
@@ -112,8 +106,7 @@ export class Supervisor {
     if (settings.accessLog) this.accessSink = new AccessSink({ target: settings.accessLog, maxBytes: settings.logMaxBytes, maxFiles: settings.logMaxFiles, stdout: ctx.stdout });
     this.notify = createNotifier(ctx.env, this.logger);
     const count = settings.fork ? settings.workers : 0;
-    this.restarts = new Array<number>(count).fill(0);
-    this.backoffs = Array.from({ length: count }, () => new RestartBackoff());
+    this.history = Array.from({ length: count }, () => new SlotHistory());
     this.restartTimers = new Array<NodeJS.Timeout | undefined>(count).fill(undefined);
     this.table = new SlotTable<WorkerProcess>(count, {
       fork: (slot) => this.forkWorker(slot),
@@ -197,6 +190,10 @@ export class Supervisor {
     return `${ready} worker(s) ready, ${restarting} restarting`;
   }
 
+  private slotHistory(slot: number): SlotHistory {
+    return (this.history[slot] ??= new SlotHistory());
+  }
+
   private describeStartError(code: string | undefined, message: string): string {
     if (code === 'EADDRINUSE') return `port ${this.settings.port} on ${this.settings.host} is already in use`;
     if (code === 'EACCES') return `no permission to listen on ${this.settings.host}:${this.settings.port}`;
@@ -208,8 +205,9 @@ export class Supervisor {
     const proc = forkWorker(env, this.sink, this.accessSink, this.ctx.stderr, {
       ready: (p) => {
         this.bootFailures.booted();
-        const failed = this.slotBootFailures[slot] ?? 0;
-        this.slotBootFailures[slot] = 0;
+        const history = this.slotHistory(slot);
+        const failed = history.bootFailures;
+        history.bootFailures = 0;
         if (failed >= RESTART_POLICY.loopCrashes) this.logger.info({ event: 'worker.boot_recovered', slot, failures: failed }, `Slot ${slot} has a ready worker again after ${failed} that died before they were ready`);
         this.heartbeats.watch(p, Date.now());
         const { maxRequests, maxRequestsJitter } = this.settings;
@@ -301,7 +299,7 @@ export class Supervisor {
     this.heartbeats.forget(proc);
     const tracked = this.table.workers().find((w) => w.worker === proc);
     const role = tracked?.role;
-    if (tracked && this.state !== 'stopping') this.lastExit[tracked.slot] = this.endedBecause.get(proc) ?? (role === 'retiring' ? 'replaced (reload)' : describeExit(proc));
+    if (tracked && this.state !== 'stopping') this.slotHistory(tracked.slot).lastExit = this.endedBecause.get(proc) ?? (role === 'retiring' ? 'replaced (reload)' : describeExit(proc));
     const expected = role === 'retiring' || this.state === 'stopping';
     this.logger[expected ? 'info' : 'warn'](
       { event: 'worker.exited', workerId: proc.id, workerPid: proc.pid, code: proc.exit?.code, signal: proc.exit?.signal, expected },
@@ -315,9 +313,9 @@ export class Supervisor {
   // dying before they are ready stop the service.
   private onCrash(slot: number, proc: WorkerProcess): void {
     const now = Date.now();
+    const history = this.slotHistory(slot);
     if (proc.readyAt === undefined) {
-      const slotFailures = (this.slotBootFailures[slot] ?? 0) + 1;
-      this.slotBootFailures[slot] = slotFailures;
+      const slotFailures = ++history.bootFailures;
       const serving = this.table.workers().filter((w) => w.role === 'current' && w.ready).length;
       const verdict = bootFailureVerdict({ starting: this.state === 'starting', bootLoop: this.bootFailures.failed(now), serving, slotFailures });
       const lastError = proc.stderrTail.slice(-12).join('\n') || `(the worker printed nothing; it exited with ${describeExit(proc)})`;
@@ -337,10 +335,10 @@ export class Supervisor {
         );
       }
     }
-    const delay = (this.backoffs[slot] ??= new RestartBackoff()).next(now, proc.readyAt);
-    this.restarts[slot] = (this.restarts[slot] ?? 0) + 1;
+    const delay = history.backoff.next(now, proc.readyAt);
+    history.restarts++;
     this.logger.warn(
-      { event: 'worker.restarting', slot, delayMs: delay, restarts: this.restarts[slot], wasReady: proc.readyAt !== undefined },
+      { event: 'worker.restarting', slot, delayMs: delay, restarts: history.restarts, wasReady: proc.readyAt !== undefined },
       `Restarting worker in ${delay} ms`,
     );
     this.restartTimers[slot] = setTimeout(() => {
@@ -381,9 +379,8 @@ export class Supervisor {
         ],
       };
     }
-    const workers = await workerRows(this.table, this.restarts, now, (proc) => this.workerStats(proc), (proc) => this.heartbeats.unresponsive(proc, Date.now()), {
+    const workers = await workerRows(this.table, (slot) => this.slotHistory(slot), now, (proc) => this.workerStats(proc), (proc) => this.heartbeats.unresponsive(proc, Date.now()), {
       load: (proc) => this.heartbeats.lastAnswer(proc)?.load,
-      lastExit: this.lastExit,
     });
     const depths = this.heartbeats
       .watched()
@@ -420,11 +417,8 @@ export class Supervisor {
     const from = this.table.openCount;
     try {
       while (this.table.openCount < workers) {
-        const slot = this.table.grow();
-        // a new slot, or a removed one used again: its restart history starts afresh
-        this.restarts[slot] = 0;
-        this.backoffs[slot] = new RestartBackoff();
-        this.lastExit[slot] = undefined;
+        // a new slot, or a removed one used again: its history starts afresh
+        this.history[this.table.grow()] = new SlotHistory();
       }
       while (this.table.openCount > workers) if (this.table.shrink() === undefined) break;
       this.logger.info({ event: 'supervisor.scaled', from, to: workers }, `Scaled from ${from} to ${workers} worker(s)`);
@@ -463,7 +457,7 @@ export class Supervisor {
     const tracked = this.table.workers().find((w) => w.worker === proc);
     if (!tracked || tracked.role !== 'current' || !tracked.ready || this.recycling.has(tracked.slot)) return;
     // a replacement that could not start (a broken install on disk) is tried again later, not at every heartbeat
-    if (Date.now() < (this.recycleBackoff.get(tracked.slot)?.retryAt ?? 0)) return;
+    if (Date.now() < (this.slotHistory(tracked.slot).recycleRetry?.retryAt ?? 0)) return;
     const limit = this.requestLimits.get(proc);
     let reason: Record<string, unknown> | undefined;
     if (s.maxMemoryBytes > 0 && beat.rssBytes > s.maxMemoryBytes && Date.now() - (proc.readyAt ?? Date.now()) >= RECYCLE_MIN_AGE_MS) {
@@ -483,15 +477,16 @@ export class Supervisor {
     const done = this.replaceSlot(slot).then(
       async (outcome) => {
         if (outcome.ok) {
-          this.recycleBackoff.delete(slot);
+          this.slotHistory(slot).recycleRetry = undefined;
           await proc.exited;
           return;
         }
         this.endedBecause.delete(proc); // it serves on: a later exit is not this recycling's
         if (outcome.reason === 'stopping') return;
-        const previous = this.recycleBackoff.get(slot)?.delayMs;
+        const history = this.slotHistory(slot);
+        const previous = history.recycleRetry?.delayMs;
         const delayMs = previous === undefined ? RECYCLE_RETRY_MS.initial : Math.min(RECYCLE_RETRY_MS.cap, previous * 2);
-        this.recycleBackoff.set(slot, { delayMs, retryAt: Date.now() + delayMs });
+        history.recycleRetry = { delayMs, retryAt: Date.now() + delayMs };
         this.logger.warn({ event: 'worker.recycle_failed', workerId: proc.id, slot, reason: outcome.reason, retryInMs: delayMs }, `Replacing worker ${proc.id} failed (${outcome.reason}); it keeps serving, the next try in ${delayMs} ms`);
       },
     ).finally(() => this.recycling.delete(slot));
