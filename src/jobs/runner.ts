@@ -52,6 +52,8 @@ export class JobRunner {
   private filled: Promise<void> = Promise.resolve();
   private lastError: Error | undefined;
   private completions: { input: CompleteInput; resolve: (ok: boolean) => void; reject: (error: unknown) => void }[] = [];
+  /** A batch of completions is being written: new results wait for the next one. */
+  private completing = false;
   private wakeScheduled = false;
   private claimFailures = 0;
   private claimRetryAt = 0;
@@ -304,26 +306,33 @@ export class JobRunner {
   /**
    * Group commit: the results that arrive together (in one microtask checkpoint) are written in
    * one transaction, without waiting for the next event-loop turn (the write lock is the
-   * bottleneck of a SQLite queue); resolves false for a lost lease.
+   * bottleneck of a SQLite queue); resolves false for a lost lease. One batch at a time: results
+   * that arrive while a batch is being written (PostgreSQL: its commit waits for the WAL flush)
+   * go together in the next one, as a database's own group commit does, instead of each taking
+   * a connection and a transaction of their own.
    */
   private complete(input: CompleteInput): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.completions.push({ input, resolve, reject });
-      if (this.completions.length === 1) queueMicrotask(() => this.flushCompletions());
+      if (this.completions.length === 1 && !this.completing) queueMicrotask(() => void this.flushCompletions());
     });
   }
 
   private async flushCompletions(): Promise<void> {
     const batch = this.completions;
     this.completions = [];
-    let results: boolean[];
+    this.completing = true;
+    let results: boolean[] | undefined;
+    let failure: unknown;
     try {
       results = await this.options.store.completeJobs(batch.map((c) => c.input));
     } catch (error) {
-      for (const c of batch) c.reject(error);
-      return;
+      failure = error;
+    } finally {
+      this.completing = false;
     }
-    batch.forEach((c, i) => c.resolve(results[i] === true));
+    batch.forEach((c, i) => (results ? c.resolve(results[i] === true) : c.reject(failure)));
+    if (this.completions.length > 0) void this.flushCompletions();
   }
 
   /** Claims once after the jobs that finished together, so their slots are claimed in one transaction. */

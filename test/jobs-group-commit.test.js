@@ -1,0 +1,90 @@
+// The runner's group commit: one batch of completions written at a time; results that arrive
+// while it is written go together in the next one (on PostgreSQL a commit waits for the WAL
+// flush, and each batch in flight took a connection and a transaction of its own). A real SQLite
+// store whose completeJobs is made slow and sometimes failing, as a remote database's can be.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import pino from 'pino';
+import { JobRunner } from '../dist/jobs/runner.js';
+import { migrateDatabase, SqliteStore } from '../dist/store/sqlite.js';
+import { makeDataDir, sleep } from './helpers/cli.js';
+import { waitUntil } from './helpers/http.js';
+
+const FEEDBACK = { provider: 'noop', language: 'en', score: 50, summary: 's', strengths: [], improvements: [], slides: [], metrics: { slides: 1, words: 2, estimatedMinutes: 1, wordsPerSlideMax: 2, readability: 50 } };
+
+function random(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function slowStore(t, { delayMs, failCall }) {
+  const file = join(makeDataDir(t), 'presenter.db');
+  migrateDatabase(file);
+  const real = new SqliteStore(file);
+  const seen = { calls: 0, inFlight: 0, maxInFlight: 0, sizes: [] };
+  const store = new Proxy(real, {
+    get(target, name) {
+      const value = Reflect.get(target, name);
+      if (name !== 'completeJobs') return typeof value === 'function' ? value.bind(target) : value;
+      return async (inputs) => {
+        const call = ++seen.calls;
+        seen.inFlight++;
+        seen.maxInFlight = Math.max(seen.maxInFlight, seen.inFlight);
+        seen.sizes.push(inputs.length);
+        try {
+          await sleep(delayMs());
+          if (failCall(call)) throw Object.assign(new Error('database is locked'), { name: 'SqliteError', code: 'SQLITE_BUSY' });
+          return await real.completeJobs(inputs);
+        } finally {
+          seen.inFlight--;
+        }
+      };
+    },
+  });
+  t.after(() => real.close());
+  return { store, real, seen };
+}
+
+for (const seed of [1, 2, 3, 4]) {
+  test(`group commit (seed ${seed}): never two batches in flight, results that come meanwhile share the next, a failed batch committed again, every talk marked once`, { timeout: 60_000 }, async (t) => {
+    const rnd = random(seed);
+    const { store, real, seen } = slowStore(t, { delayMs: () => 5 + Math.floor(rnd() * 40), failCall: (n) => n % 7 === 3 });
+    const lines = [];
+    const logger = pino({ level: 'debug' }, { write: (line) => lines.push(JSON.parse(line)) });
+    const modelCalls = new Map();
+    const provider = {
+      name: 'noop',
+      generate: async ({ presentationId }) => {
+        modelCalls.set(presentationId, (modelCalls.get(presentationId) ?? 0) + 1);
+        await sleep(Math.floor(rnd() * 8));
+        return { feedback: FEEDBACK, raw: `answer ${presentationId}` };
+      },
+    };
+    const runner = new JobRunner({ store, provider, logger, slots: 4, leaseMs: 10_000, idlePollMs: 50, retryBaseMs: 10 });
+    runner.start();
+    t.after(() => runner.stop(1000));
+    const ids = [];
+    for (let burst = 0; burst < 6; burst++) {
+      const n = 1 + Math.floor(rnd() * 12);
+      for (let i = 0; i < n; i++) ids.push((await real.createPresentation({ title: 'T', content: '# T\n\nwords', language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 3)).id);
+      runner.wake();
+      await sleep(Math.floor(rnd() * 60));
+    }
+    await waitUntil('every talk done', async () => (await Promise.all(ids.map((id) => real.getPresentation(id)))).every((v) => v.status === 'done'), 30_000, 20);
+    assert.equal(seen.maxInFlight, 1, 'one batch of completions in flight at a time');
+    const marked = lines.filter((l) => l.event === 'feedback.marked');
+    assert.equal(marked.length, ids.length, 'one feedback.marked per talk');
+    assert.deepEqual([...new Set(marked.map((l) => l.presentationId))].sort(), [...ids].sort());
+    for (const id of ids) assert.equal(modelCalls.get(id), 1, `talk ${id}: the model called once (a failed commit is committed again, never generated again)`);
+    assert.ok(lines.some((l) => l.event === 'job.commit_failed'), 'some batches failed and were committed again');
+    assert.equal(lines.filter((l) => l.event === 'feedback.failed').length, 0);
+    // the slow commits made results wait: some batch carried several
+    assert.ok(Math.max(...seen.sizes) > 1, `batch sizes ${seen.sizes.join(',')}`);
+    const written = seen.sizes.reduce((a, b) => a + b, 0);
+    t.diagnostic(`${ids.length} talks, ${seen.calls} completeJobs calls carrying ${written} results (max ${Math.max(...seen.sizes)})`);
+  });
+}
