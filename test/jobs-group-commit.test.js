@@ -88,3 +88,55 @@ for (const seed of [1, 2, 3, 4]) {
     t.diagnostic(`${ids.length} talks, ${seen.calls} completeJobs calls carrying ${written} results (max ${Math.max(...seen.sizes)})`);
   });
 }
+
+test('a batch that hangs (a connection gone silent) holds the results behind it for at most COMPLETION_STALL_MS: they go in a batch of their own', { timeout: 30_000 }, async (t) => {
+  const file = join(makeDataDir(t), 'presenter.db');
+  migrateDatabase(file);
+  const real = new SqliteStore(file);
+  t.after(() => real.close());
+  let release;
+  const gate = new Promise((r) => (release = r));
+  const calls = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const store = new Proxy(real, {
+    get(target, name) {
+      const value = Reflect.get(target, name);
+      if (name !== 'completeJobs') return typeof value === 'function' ? value.bind(target) : value;
+      return async (inputs) => {
+        calls.push({ at: Date.now(), size: inputs.length });
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        try {
+          if (calls.length === 1) await gate; // the first batch hangs until released
+          return await real.completeJobs(inputs);
+        } finally {
+          inFlight--;
+        }
+      };
+    },
+  });
+  const lines = [];
+  const logger = pino({ level: 'debug' }, { write: (line) => lines.push(JSON.parse(line)) });
+  const provider = { name: 'noop', generate: async ({ presentationId }) => ({ feedback: FEEDBACK, raw: `answer ${presentationId}` }) };
+  const runner = new JobRunner({ store, provider, logger, slots: 2, leaseMs: 30_000, idlePollMs: 50, retryBaseMs: 10 });
+  runner.start();
+  t.after(() => runner.stop(1000));
+  const newTalk = async () => (await real.createPresentation({ title: 'T', content: '# T\n\nwords', language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 3)).id;
+  const first = await newTalk();
+  runner.wake();
+  await waitUntil('the first batch hanging', () => calls.length === 1, 5000, 5);
+  const hungAt = calls[0].at;
+  const later = [];
+  for (let i = 0; i < 6; i++) later.push(await newTalk());
+  runner.wake();
+  await waitUntil('the later talks done while the first batch hangs', async () => (await Promise.all(later.map((id) => real.getPresentation(id)))).every((v) => v.status === 'done'), 10_000, 20);
+  assert.equal((await real.getPresentation(first)).status, 'processing', 'the hanging batch has not been written');
+  const second = calls[1];
+  assert.ok(second.at - hungAt >= 900, `the next batch waited for the stall limit (${second.at - hungAt} ms)`);
+  assert.ok(second.at - hungAt < 3000, `and not much longer (${second.at - hungAt} ms)`);
+  release();
+  await waitUntil('the first talk done once its batch is written', async () => (await real.getPresentation(first)).status === 'done', 5000, 20);
+  assert.equal(maxInFlight, 2);
+  assert.equal(lines.filter((l) => l.event === 'feedback.marked').length, 7);
+});

@@ -26,6 +26,11 @@ export interface RunnerOptions {
 export const CLAIM_BACKOFF_MAX_MS = 30_000;
 /** A result whose commit failed is committed again after 50 ms, 100 ms, … up to this, while the lease is renewed. */
 export const COMMIT_RETRY_MAX_MS = 5_000;
+/**
+ * A batch of completions written for longer than this (a connection that hangs) no longer holds
+ * the results behind it: they go in a batch of their own, on another connection.
+ */
+export const COMPLETION_STALL_MS = 1_000;
 
 interface Running {
   job: ClaimedJob;
@@ -52,8 +57,10 @@ export class JobRunner {
   private filled: Promise<void> = Promise.resolve();
   private lastError: Error | undefined;
   private completions: { input: CompleteInput; resolve: (ok: boolean) => void; reject: (error: unknown) => void }[] = [];
-  /** A batch of completions is being written: new results wait for the next one. */
-  private completing = false;
+  /** Batches of completions being written (one, unless one stalled), and when the last one began. */
+  private completing = 0;
+  private completingSince = 0;
+  private stallTimer: NodeJS.Timeout | undefined;
   private wakeScheduled = false;
   private claimFailures = 0;
   private claimRetryAt = 0;
@@ -309,19 +316,30 @@ export class JobRunner {
    * bottleneck of a SQLite queue); resolves false for a lost lease. One batch at a time: results
    * that arrive while a batch is being written (PostgreSQL: its commit waits for the WAL flush)
    * go together in the next one, as a database's own group commit does, instead of each taking
-   * a connection and a transaction of their own.
+   * a connection and a transaction of their own. A batch that takes longer than
+   * COMPLETION_STALL_MS does not hold the next one back.
    */
   private complete(input: CompleteInput): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.completions.push({ input, resolve, reject });
-      if (this.completions.length === 1 && !this.completing) queueMicrotask(() => void this.flushCompletions());
+      if (this.completions.length > 1) return; // a flush is due already
+      if (this.completing === 0) {
+        queueMicrotask(() => void this.flushCompletions());
+        return;
+      }
+      this.stallTimer = setTimeout(() => void this.flushCompletions(), Math.max(0, this.completingSince + COMPLETION_STALL_MS - Date.now()));
+      this.stallTimer.unref();
     });
   }
 
   private async flushCompletions(): Promise<void> {
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
     const batch = this.completions;
+    if (batch.length === 0) return;
     this.completions = [];
-    this.completing = true;
+    this.completing += 1;
+    this.completingSince = Date.now();
     let results: boolean[] | undefined;
     let failure: unknown;
     try {
@@ -329,10 +347,10 @@ export class JobRunner {
     } catch (error) {
       failure = error;
     } finally {
-      this.completing = false;
+      this.completing -= 1;
     }
     batch.forEach((c, i) => (results ? c.resolve(results[i] === true) : c.reject(failure)));
-    if (this.completions.length > 0) void this.flushCompletions();
+    if (this.completing === 0) void this.flushCompletions();
   }
 
   /** Claims once after the jobs that finished together, so their slots are claimed in one transaction. */
