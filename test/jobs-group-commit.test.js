@@ -89,54 +89,90 @@ for (const seed of [1, 2, 3, 4]) {
   });
 }
 
-test('a batch that hangs (a connection gone silent) holds the results behind it for at most COMPLETION_STALL_MS: they go in a batch of their own', { timeout: 30_000 }, async (t) => {
+/** A real SQLite store whose first completeJobs call hangs until `release()`; the others are real. */
+function hangingStore(t) {
   const file = join(makeDataDir(t), 'presenter.db');
   migrateDatabase(file);
   const real = new SqliteStore(file);
   t.after(() => real.close());
   let release;
   const gate = new Promise((r) => (release = r));
-  const calls = [];
-  let inFlight = 0;
-  let maxInFlight = 0;
+  const seen = { calls: [], inFlight: 0, maxInFlight: 0 };
   const store = new Proxy(real, {
     get(target, name) {
       const value = Reflect.get(target, name);
       if (name !== 'completeJobs') return typeof value === 'function' ? value.bind(target) : value;
       return async (inputs) => {
-        calls.push({ at: Date.now(), size: inputs.length });
-        inFlight++;
-        maxInFlight = Math.max(maxInFlight, inFlight);
+        seen.calls.push({ at: Date.now(), size: inputs.length });
+        seen.inFlight++;
+        seen.maxInFlight = Math.max(seen.maxInFlight, seen.inFlight);
         try {
-          if (calls.length === 1) await gate; // the first batch hangs until released
+          if (seen.calls.length === 1) await gate;
           return await real.completeJobs(inputs);
         } finally {
-          inFlight--;
+          seen.inFlight--;
         }
       };
     },
   });
+  return { store, real, seen, release: () => release() };
+}
+
+const newTalk = async (real) => (await real.createPresentation({ title: 'T', content: '# T\n\nwords', language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 3)).id;
+
+test('a batch that hangs (a connection gone silent) holds the results behind it for COMPLETION_STALL_MS, then no longer: later results are written one batch at a time as they come', { timeout: 30_000 }, async (t) => {
+  const { store, real, seen, release } = hangingStore(t);
   const lines = [];
   const logger = pino({ level: 'debug' }, { write: (line) => lines.push(JSON.parse(line)) });
   const provider = { name: 'noop', generate: async ({ presentationId }) => ({ feedback: FEEDBACK, raw: `answer ${presentationId}` }) };
   const runner = new JobRunner({ store, provider, logger, slots: 2, leaseMs: 30_000, idlePollMs: 50, retryBaseMs: 10 });
   runner.start();
   t.after(() => runner.stop(1000));
-  const newTalk = async () => (await real.createPresentation({ title: 'T', content: '# T\n\nwords', language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 3)).id;
-  const first = await newTalk();
+  const first = await newTalk(real);
   runner.wake();
-  await waitUntil('the first batch hanging', () => calls.length === 1, 5000, 5);
-  const hungAt = calls[0].at;
+  await waitUntil('the first batch hanging', () => seen.calls.length === 1, 5000, 5);
+  const hungAt = seen.calls[0].at;
+  // a talk every 100 ms for 2.5 s while the first batch hangs
   const later = [];
-  for (let i = 0; i < 6; i++) later.push(await newTalk());
-  runner.wake();
+  for (let i = 0; i < 25; i++) {
+    later.push(await newTalk(real));
+    runner.wake();
+    await sleep(100);
+  }
   await waitUntil('the later talks done while the first batch hangs', async () => (await Promise.all(later.map((id) => real.getPresentation(id)))).every((v) => v.status === 'done'), 10_000, 20);
   assert.equal((await real.getPresentation(first)).status, 'processing', 'the hanging batch has not been written');
-  const second = calls[1];
-  assert.ok(second.at - hungAt >= 900, `the next batch waited for the stall limit (${second.at - hungAt} ms)`);
-  assert.ok(second.at - hungAt < 3000, `and not much longer (${second.at - hungAt} ms)`);
+  const starts = seen.calls.map((c) => c.at - hungAt);
+  assert.ok(starts[1] >= 900 && starts[1] < 3000, `the second batch waited for the stall limit: ${starts[1]} ms`);
+  // once the stalled batch stopped counting, each batch goes as the one before is written: no
+  // batch waits for another stall limit (before, one a second: batches at ~1000, 2000, 3000 ms)
+  const gaps = starts.slice(2).map((at, i) => at - starts[i + 1]);
+  assert.ok(gaps.length >= 5, `batches after the stall: ${starts.join(', ')} ms`);
+  assert.ok(Math.max(...gaps) < 700, `gaps between batches after the stall: ${gaps.join(', ')} ms`);
   release();
   await waitUntil('the first talk done once its batch is written', async () => (await real.getPresentation(first)).status === 'done', 5000, 20);
-  assert.equal(maxInFlight, 2);
-  assert.equal(lines.filter((l) => l.event === 'feedback.marked').length, 7);
+  assert.equal(seen.maxInFlight, 2, 'the stalled batch and one other, never more');
+  assert.equal(lines.filter((l) => l.event === 'feedback.marked').length, 26);
+});
+
+test('stop() with a batch that never settles: the runner stops after its timeout, the job is not marked, and says why', { timeout: 30_000 }, async (t) => {
+  const { store, real, release } = hangingStore(t);
+  t.after(release);
+  const lines = [];
+  const logger = pino({ level: 'debug' }, { write: (line) => lines.push(JSON.parse(line)) });
+  const provider = { name: 'noop', generate: async ({ presentationId }) => ({ feedback: FEEDBACK, raw: `answer ${presentationId}` }) };
+  const runner = new JobRunner({ store, provider, logger, slots: 1, leaseMs: 30_000, idlePollMs: 50, retryBaseMs: 10 });
+  runner.start();
+  const id = await newTalk(real);
+  runner.wake();
+  await waitUntil('the batch hanging', () => lines.some((l) => l.event === 'feedback.started'), 5000, 5);
+  await sleep(50);
+  const started = Date.now();
+  const stopped = await Promise.race([runner.stop(300).then(() => true), sleep(10_000).then(() => false)]);
+  assert.ok(stopped, 'stop() returned');
+  assert.ok(Date.now() - started < 5000, `within ${Date.now() - started} ms`);
+  assert.equal((await real.getPresentation(id)).status, 'processing', 'not marked: its lease runs out and another worker runs it');
+  const gaveUp = lines.find((l) => l.event === 'job.commit_failed' && l.retryInMs === null);
+  assert.ok(gaveUp, 'job.commit_failed says the result was not written');
+  assert.equal(gaveUp.err?.message, 'worker stopping');
+  assert.equal(lines.filter((l) => l.event === 'feedback.marked').length, 0);
 });

@@ -315,5 +315,4 @@ test('a host frozen between its claim and the line of its start: the start comes
   const r = await analyseGroups(groupInputs([join(dir, 'web1.log'), join(dir, 'web2.log')].map(checkInput)), { windowMs: 60_000 });
   assert.deepEqual(r.duplicates, []);
   assert.deepEqual(r.retries.listed.map((x) => [x.jobId, x.outcome, x.lost]), [['j5', 'marked', [{ host: 'web1', pid: PID }]]]);
-  assert.equal(r.retries.count, 1, 'the late start is no second retry nor an unfinished job');
 });

@@ -32,6 +32,22 @@ export const COMMIT_RETRY_MAX_MS = 5_000;
  */
 export const COMPLETION_STALL_MS = 1_000;
 
+/**
+ * The completion, or the abort's reason once the job is aborted (the worker stopping past its
+ * timeout, a lost lease): a batch that hangs in the database must not hold its jobs, and stop(),
+ * forever. A batch that commits after all commits under the lease's fence.
+ */
+function unlessAborted<T>(start: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    start()
+      .then(resolve, reject)
+      .finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 interface Running {
   job: ClaimedJob;
   controller: AbortController;
@@ -57,10 +73,8 @@ export class JobRunner {
   private filled: Promise<void> = Promise.resolve();
   private lastError: Error | undefined;
   private completions: { input: CompleteInput; resolve: (ok: boolean) => void; reject: (error: unknown) => void }[] = [];
-  /** Batches of completions being written (one, unless one stalled), and when the last one began. */
+  /** Batches of completions being written and not stalled (see COMPLETION_STALL_MS): 0 or 1. */
   private completing = 0;
-  private completingSince = 0;
-  private stallTimer: NodeJS.Timeout | undefined;
   private wakeScheduled = false;
   private claimFailures = 0;
   private claimRetryAt = 0;
@@ -287,8 +301,10 @@ export class JobRunner {
   private async commit(input: CompleteInput, signal: AbortSignal, lease: { heldUntil: number }, base: Record<string, unknown>): Promise<boolean> {
     for (let failures = 1; ; failures++) {
       try {
-        return await this.complete(input);
+        return await unlessAborted(() => this.complete(input), signal);
       } catch (error) {
+        // the renewal found the lease taken while the batch was being written: the caller says so
+        if (error === signal.reason && !this.stopping) return false;
         // Never wait longer than a renewal period: the lease must still be ours at the next try.
         const retryInMs = backoffMs(failures, { baseMs: 50, capMs: Math.min(COMMIT_RETRY_MAX_MS, Math.max(50, Math.floor(this.options.leaseMs / 3))) });
         if (signal.aborted || Date.now() >= lease.heldUntil) {
@@ -322,35 +338,41 @@ export class JobRunner {
   private complete(input: CompleteInput): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.completions.push({ input, resolve, reject });
-      if (this.completions.length > 1) return; // a flush is due already
-      if (this.completing === 0) {
-        queueMicrotask(() => void this.flushCompletions());
-        return;
-      }
-      this.stallTimer = setTimeout(() => void this.flushCompletions(), Math.max(0, this.completingSince + COMPLETION_STALL_MS - Date.now()));
-      this.stallTimer.unref();
+      // else the batch being written flushes these when it is done or has stalled
+      if (this.completions.length === 1 && this.completing === 0) queueMicrotask(() => void this.flushCompletions());
     });
   }
 
   private async flushCompletions(): Promise<void> {
-    clearTimeout(this.stallTimer);
-    this.stallTimer = undefined;
     const batch = this.completions;
-    if (batch.length === 0) return;
+    if (batch.length === 0 || this.completing > 0) return;
     this.completions = [];
     this.completing += 1;
-    this.completingSince = Date.now();
+    // A batch that stalls stops counting: the results behind it go on (another connection), and
+    // the batches after them one at a time again. It settles later (or the job is aborted).
+    let counted = true;
+    const uncount = (): void => {
+      if (!counted) return;
+      counted = false;
+      this.completing -= 1;
+      void this.flushCompletions();
+    };
+    const stall = setTimeout(uncount, COMPLETION_STALL_MS);
+    stall.unref();
     let results: boolean[] | undefined;
     let failure: unknown;
     try {
       results = await this.options.store.completeJobs(batch.map((c) => c.input));
+      if (!Array.isArray(results) || results.length !== batch.length) {
+        failure = new Error(`the store answered ${Array.isArray(results) ? results.length : typeof results} results for a batch of ${batch.length}`);
+        results = undefined;
+      }
     } catch (error) {
       failure = error;
-    } finally {
-      this.completing -= 1;
     }
+    clearTimeout(stall);
     batch.forEach((c, i) => (results ? c.resolve(results[i] === true) : c.reject(failure)));
-    if (this.completing === 0) void this.flushCompletions();
+    uncount();
   }
 
   /** Claims once after the jobs that finished together, so their slots are claimed in one transaction. */
