@@ -13,9 +13,11 @@ import { random } from './helpers/proc.js';
 import { migrateTarget, openStore, storeBackends } from './helpers/stores.js';
 
 const FEEDBACK = { provider: 'test', language: 'en', score: 1, summary: '', strengths: [], improvements: [], slides: [], metrics: { slides: 0, words: 0, estimatedMinutes: 0, wordsPerSlideMax: 0, readability: 0 } };
+/** A feedback as completeJobs takes it: its provider and its JSON text. */
+const stored = (feedback = FEEDBACK) => ({ provider: feedback.provider, feedbackJson: JSON.stringify(feedback) });
 const talk = (title = 'T', idempotencyKey = undefined) => ({ title, content: 'hello', language: 'en', targetMinutes: undefined, idempotencyKey });
 const LONG = 60_000;
-const complete = async (store, job, id = `f-${job.jobId}-${job.attempt}`) => (await store.completeJobs([{ jobId: job.jobId, lease: job.lease, feedbackId: id, feedback: FEEDBACK, responseHash: 'h' }]))[0];
+const complete = async (store, job, id = `f-${job.jobId}-${job.attempt}`) => (await store.completeJobs([{ jobId: job.jobId, lease: job.lease, feedbackId: id, ...stored(), responseHash: 'h' }]))[0];
 const ERR = { detail: 'model said 500 at http://internal:8080/v1', public: 'The model failed.' };
 const PRESENTATION_STATUS = { queued: 'pending', running: 'processing', done: 'done', failed: 'failed' };
 
@@ -201,7 +203,7 @@ for (const backend of BACKENDS) {
       for (let i = 0; i < 3; i++) await a.createPresentation(talk(`batch ${i}`), 5);
       const jobs = (await a.claimJobs(3, 1, LONG)).jobs;
       assert.equal(jobs.length, 3);
-      const answers = await a.completeJobs(jobs.map((j, i) => ({ jobId: j.jobId, lease: i === 1 ? 'stale' : j.lease, feedbackId: `b${i}`, feedback: FEEDBACK, responseHash: 'h' })));
+      const answers = await a.completeJobs(jobs.map((j, i) => ({ jobId: j.jobId, lease: i === 1 ? 'stale' : j.lease, feedbackId: `b${i}`, ...stored(), responseHash: 'h' })));
       assert.deepEqual(answers, [true, false, true]);
       const rows = await raw.feedbackRows();
       assert.deepEqual(rows.map((r) => r.jobId).sort(), [jobs[0].jobId, jobs[2].jobId].sort());
@@ -211,7 +213,7 @@ for (const backend of BACKENDS) {
       const { stores: [a], raw } = await backend.open(t, 1);
       for (let i = 0; i < 2; i++) await a.createPresentation(talk(`twice ${i}`), 5);
       const [j, k] = (await a.claimJobs(2, 1, LONG)).jobs;
-      const input = (job, id) => ({ jobId: job.jobId, lease: job.lease, feedbackId: id, feedback: FEEDBACK, responseHash: 'h' });
+      const input = (job, id) => ({ jobId: job.jobId, lease: job.lease, feedbackId: id, ...stored(), responseHash: 'h' });
       assert.deepEqual(await a.completeJobs([input(j, 'first'), input(k, 'other'), input(j, 'second')]), [true, true, false]);
       assert.deepEqual((await raw.jobs()).map((x) => x.status), ['done', 'done']);
       assert.equal((await raw.feedbackRows()).length, 2);
@@ -423,7 +425,7 @@ for (const backend of BACKENDS) {
       const [v3, v4] = await Promise.all([a.requestFeedback(id, 5), b.requestFeedback(id, 5)]);
       assert.deepEqual([v3.version, v4.version].sort(), [3, 4]);
       assert.equal((await a.getPresentation(id)).status, 'pending', 'the current version (4) is queued');
-      await b.completeJobs([{ jobId: second.jobId, lease: second.lease, feedbackId: 'v2', feedback: { ...FEEDBACK, summary: 'second' }, responseHash: 'h2' }]);
+      await b.completeJobs([{ jobId: second.jobId, lease: second.lease, feedbackId: 'v2', ...stored({ ...FEEDBACK, summary: 'second' }), responseHash: 'h2' }]);
       view = await a.getPresentation(id);
       assert.equal(view.feedback.summary, 'second', 'the newest feedback written is shown');
       assert.equal(view.status, 'pending');
@@ -556,7 +558,7 @@ for (const backend of BACKENDS) {
       assert.equal(await b.queueDepth(), 3, 'a job waiting for its retry is still queued');
       const jobs = (await b.claimJobs(5, 2, LONG)).jobs;
       assert.equal(jobs.length, 2);
-      await b.completeJobs(jobs.map((j) => ({ jobId: j.jobId, lease: j.lease, feedbackId: `q-${j.jobId}`, feedback: FEEDBACK, responseHash: 'h' })));
+      await b.completeJobs(jobs.map((j) => ({ jobId: j.jobId, lease: j.lease, feedbackId: `q-${j.jobId}`, ...stored(), responseHash: 'h' })));
       assert.equal(await a.queueDepth(), 1);
     });
 

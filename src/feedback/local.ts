@@ -1,5 +1,5 @@
 // The `local` provider: the embedded, offline, deterministic analyser (FEEDBACK.md).
-import type { FeedbackProvider, FeedbackRequest, FeedbackResult } from './types.js';
+import type { FeedbackJsonResult, FeedbackProvider, FeedbackRequest, FeedbackResult } from './types.js';
 import type { AnalysisTask } from './analysis/thread.js';
 import { ThreadPool } from './thread-pool.js';
 
@@ -29,7 +29,7 @@ const taskOf = (request: FeedbackRequest): AnalysisTask => ({
 export function createLocalProvider(options: LocalProviderOptions = {}): LocalProvider {
   const pool = options.threads === undefined
     ? undefined
-    : new ThreadPool<AnalysisTask, FeedbackResult>({ size: options.threads, filename: new URL('./analysis/thread-entry.cjs', import.meta.url) });
+    : new ThreadPool<AnalysisTask, FeedbackJsonResult>({ size: options.threads, filename: new URL('./analysis/thread-entry.cjs', import.meta.url) });
   return {
     name: 'local',
     get threads() {

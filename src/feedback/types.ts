@@ -42,10 +42,24 @@ export interface FeedbackRequest {
   targetMinutes?: number;
 }
 
-export interface FeedbackResult {
+/** What a provider answers: the feedback as an object, or as its JSON text already. */
+export type FeedbackResult = FeedbackObjectResult | FeedbackJsonResult;
+
+export interface FeedbackObjectResult {
   feedback: Feedback;
   /** The provider's raw answer, hashed into `responseHash` in the log. */
   raw: string;
+}
+
+/**
+ * The feedback as its JSON text (the local analyser's threads): the event loop copies one string
+ * out of the thread instead of a tree of thousands of slide objects, and the store writes it as
+ * it is. `responseHash` is the SHA-256 (hex) of that text, the analyser's raw answer.
+ */
+export interface FeedbackJsonResult {
+  feedbackJson: string;
+  provider: string;
+  responseHash: string;
 }
 
 export interface FeedbackProvider {

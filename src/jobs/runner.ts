@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { FeedbackProvider } from '../feedback/types.js';
+import type { FeedbackJsonResult, FeedbackProvider, FeedbackResult } from '../feedback/types.js';
 import { ProviderError } from '../feedback/types.js';
 import { publicErrorMessage } from '../feedback/public-error.js';
 import { isStoreError, type ClaimedJob, type ClaimResult, type CompleteInput, type Store } from '../store/types.js';
@@ -31,6 +31,12 @@ export const COMMIT_RETRY_MAX_MS = 5_000;
  * the results behind it: they go in a batch of their own, on another connection.
  */
 export const COMPLETION_STALL_MS = 1_000;
+
+/** A provider's answer as the store writes it: the local analyser's threads send it so already. */
+function asJson(result: FeedbackResult): FeedbackJsonResult {
+  if ('feedbackJson' in result) return result;
+  return { feedbackJson: JSON.stringify(result.feedback), provider: result.feedback.provider, responseHash: createHash('sha256').update(result.raw).digest('hex') };
+}
 
 /**
  * The completion, or the abort's reason once the job is aborted (the worker stopping past its
@@ -265,10 +271,10 @@ export class JobRunner {
       .then(
         async (result) => {
           if (controller.signal.aborted) throw controller.signal.reason;
-          const responseHash = createHash('sha256').update(result.raw).digest('hex');
+          const { provider: providerName, feedbackJson, responseHash } = asJson(result);
           const feedbackId = randomUUID();
           // From here on a failure is the store's, not the provider's: commit again, never call the model again.
-          const committed = this.commit({ jobId: job.jobId, lease: job.lease, feedbackId, feedback: result.feedback, responseHash }, controller.signal, lease, base);
+          const committed = this.commit({ jobId: job.jobId, lease: job.lease, feedbackId, provider: providerName, feedbackJson, responseHash }, controller.signal, lease, base);
           freeSlot();
           if (!(await committed)) {
             logger.warn({ event: 'job.lease_lost', ...base }, `Job ${job.jobId} lost its lease; its result was discarded`);
@@ -276,7 +282,7 @@ export class JobRunner {
           }
           const durationMs = Math.round(performance.now() - startedAt);
           logger.info(
-            { event: 'feedback.marked', ...base, feedbackId, responseHash, provider: result.feedback.provider, durationMs },
+            { event: 'feedback.marked', ...base, feedbackId, responseHash, provider: providerName, durationMs },
             `Feedback for presentation ${job.presentationId} marked`,
           );
           metrics?.outcome('done', durationMs);

@@ -356,8 +356,8 @@ export class PostgresStore implements Store {
           inputs.map((i) => i.jobId),
           inputs.map((i) => i.lease),
           inputs.map((i) => i.feedbackId),
-          inputs.map((i) => i.feedback.provider),
-          inputs.map((i) => JSON.stringify(i.feedback)),
+          inputs.map((i) => i.provider),
+          inputs.map((i) => i.feedbackJson),
           inputs.map((i) => i.responseHash),
         ],
       });

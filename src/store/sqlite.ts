@@ -281,8 +281,8 @@ export class SqliteStore implements Store {
       presentationId: job.presentation_id,
       version: job.version,
       jobId: input.jobId,
-      provider: input.feedback.provider,
-      body: JSON.stringify(input.feedback),
+      provider: input.provider,
+      body: input.feedbackJson,
       hash: input.responseHash,
       now,
     });

@@ -93,7 +93,9 @@ export interface CompleteInput {
   jobId: string;
   lease: string;
   feedbackId: string;
-  feedback: Feedback;
+  /** The feedback's provider (its `provider` field) and the feedback as JSON text, stored as it is. */
+  provider: string;
+  feedbackJson: string;
   responseHash: string;
 }
 

@@ -10,6 +10,8 @@ import { random } from './proc.js';
 import { openStore } from './stores.js';
 
 const feedback = { provider: 'test', language: 'en', score: 1, summary: '', strengths: [], improvements: [], slides: [], metrics: { slides: 0, words: 0, estimatedMinutes: 0, wordsPerSlideMax: 0, readability: 0 } };
+/** The feedback as completeJobs takes it: its provider and its JSON text. */
+const stored = { provider: feedback.provider, feedbackJson: JSON.stringify(feedback) };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function claimLoop(store, { pid, seed, leaseMs, abandonRate }) {
@@ -27,7 +29,7 @@ async function claimLoop(store, { pid, seed, leaseMs, abandonRate }) {
     const keep = [];
     for (const job of result.jobs) (rand() < abandonRate ? abandoned : keep).push(job);
     if (keep.length > 0) {
-      const ok = await store.completeJobs(keep.map((job) => ({ jobId: job.jobId, lease: job.lease, feedbackId: `${pid}-${job.jobId}-${job.attempt}`, feedback, responseHash: 'h' })));
+      const ok = await store.completeJobs(keep.map((job) => ({ jobId: job.jobId, lease: job.lease, feedbackId: `${pid}-${job.jobId}-${job.attempt}`, ...stored, responseHash: 'h' })));
       keep.forEach((job, i) => completions.push({ jobId: job.jobId, lease: job.lease, attempt: job.attempt, ok: ok[i], late: false }));
     }
     if (result.jobs.length === 0 && result.exhausted.length === 0) {
@@ -39,7 +41,7 @@ async function claimLoop(store, { pid, seed, leaseMs, abandonRate }) {
   }
   // the crashed worker comes back: every job it dropped was taken over meanwhile, so it writes nothing
   for (const job of abandoned) {
-    const [ok] = await store.completeJobs([{ jobId: job.jobId, lease: job.lease, feedbackId: `${pid}-late-${job.jobId}-${job.attempt}`, feedback, responseHash: 'h' }]);
+    const [ok] = await store.completeJobs([{ jobId: job.jobId, lease: job.lease, feedbackId: `${pid}-late-${job.jobId}-${job.attempt}`, ...stored, responseHash: 'h' }]);
     completions.push({ jobId: job.jobId, lease: job.lease, attempt: job.attempt, ok, late: true });
   }
   return { claims, exhausted, completions };
@@ -63,7 +65,7 @@ async function chaos(store, { pid, seed }) {
       if (rand() < 0.3) await write('renew', () => store.renewLease(job.jobId, job.lease, 30 + Math.floor(rand() * 60)));
       if (rand() < 0.2) await sleep(Math.floor(rand() * 150)); // a slow model call: the lease may run out
       const r = rand();
-      if (r < 0.5) await write('complete', async () => (await store.completeJobs([{ jobId: job.jobId, lease: job.lease, feedbackId: `${pid}-${job.lease}`, feedback, responseHash: 'h' }]))[0]);
+      if (r < 0.5) await write('complete', async () => (await store.completeJobs([{ jobId: job.jobId, lease: job.lease, feedbackId: `${pid}-${job.lease}`, ...stored, responseHash: 'h' }]))[0]);
       else if (r < 0.7 && job.attempt < job.maxAttempts) await write('retry', () => store.failJob(job.jobId, job.lease, ERR, Math.floor(rand() * 20)));
       else if (r < 0.75) await write('fail', () => store.failJob(job.jobId, job.lease, ERR, null));
       else if (r < 0.87) await write('release', () => store.releaseJob(job.jobId, job.lease));
