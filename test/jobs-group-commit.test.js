@@ -21,23 +21,27 @@ function random(seed) {
   };
 }
 
-function slowStore(t, { delayMs, failCall }) {
+/**
+ * A real SQLite store whose completeJobs runs `before(call)` first (a delay, a failure, a hang),
+ * and records each call (time, batch size) and how many were in flight at once.
+ */
+function watchedStore(t, before) {
   const file = join(makeDataDir(t), 'presenter.db');
   migrateDatabase(file);
   const real = new SqliteStore(file);
-  const seen = { calls: 0, inFlight: 0, maxInFlight: 0, sizes: [] };
+  t.after(() => real.close());
+  const seen = { calls: [], inFlight: 0, maxInFlight: 0 };
   const store = new Proxy(real, {
     get(target, name) {
       const value = Reflect.get(target, name);
       if (name !== 'completeJobs') return typeof value === 'function' ? value.bind(target) : value;
       return async (inputs) => {
-        const call = ++seen.calls;
+        seen.calls.push({ at: Date.now(), size: inputs.length });
+        const call = seen.calls.length;
         seen.inFlight++;
         seen.maxInFlight = Math.max(seen.maxInFlight, seen.inFlight);
-        seen.sizes.push(inputs.length);
         try {
-          await sleep(delayMs());
-          if (failCall(call)) throw Object.assign(new Error('database is locked'), { name: 'SqliteError', code: 'SQLITE_BUSY' });
+          await before(call);
           return await real.completeJobs(inputs);
         } finally {
           seen.inFlight--;
@@ -45,14 +49,25 @@ function slowStore(t, { delayMs, failCall }) {
       };
     },
   });
-  t.after(() => real.close());
   return { store, real, seen };
 }
+
+/** The same, its first completeJobs call hanging until `release()`. */
+function hangingStore(t) {
+  let release;
+  const gate = new Promise((r) => (release = r));
+  return { ...watchedStore(t, (call) => (call === 1 ? gate : undefined)), release: () => release() };
+}
+
+const newTalk = async (real) => (await real.createPresentation({ title: 'T', content: '# T\n\nwords', language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 3)).id;
 
 for (const seed of [1, 2, 3, 4]) {
   test(`group commit (seed ${seed}): never two batches in flight, results that come meanwhile share the next, a failed batch committed again, every talk marked once`, { timeout: 60_000 }, async (t) => {
     const rnd = random(seed);
-    const { store, real, seen } = slowStore(t, { delayMs: () => 5 + Math.floor(rnd() * 40), failCall: (n) => n % 7 === 3 });
+    const { store, real, seen } = watchedStore(t, async (call) => {
+      await sleep(5 + Math.floor(rnd() * 40));
+      if (call % 7 === 3) throw Object.assign(new Error('database is locked'), { name: 'SqliteError', code: 'SQLITE_BUSY' });
+    });
     const lines = [];
     const logger = pino({ level: 'debug' }, { write: (line) => lines.push(JSON.parse(line)) });
     const modelCalls = new Map();
@@ -70,7 +85,7 @@ for (const seed of [1, 2, 3, 4]) {
     const ids = [];
     for (let burst = 0; burst < 6; burst++) {
       const n = 1 + Math.floor(rnd() * 12);
-      for (let i = 0; i < n; i++) ids.push((await real.createPresentation({ title: 'T', content: '# T\n\nwords', language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 3)).id);
+      for (let i = 0; i < n; i++) ids.push(await newTalk(real));
       runner.wake();
       await sleep(Math.floor(rnd() * 60));
     }
@@ -83,42 +98,11 @@ for (const seed of [1, 2, 3, 4]) {
     assert.ok(lines.some((l) => l.event === 'job.commit_failed'), 'some batches failed and were committed again');
     assert.equal(lines.filter((l) => l.event === 'feedback.failed').length, 0);
     // the slow commits made results wait: some batch carried several
-    assert.ok(Math.max(...seen.sizes) > 1, `batch sizes ${seen.sizes.join(',')}`);
-    const written = seen.sizes.reduce((a, b) => a + b, 0);
-    t.diagnostic(`${ids.length} talks, ${seen.calls} completeJobs calls carrying ${written} results (max ${Math.max(...seen.sizes)})`);
+    const sizes = seen.calls.map((c) => c.size);
+    assert.ok(Math.max(...sizes) > 1, `batch sizes ${sizes.join(',')}`);
+    t.diagnostic(`${ids.length} talks, ${sizes.length} completeJobs calls carrying ${sizes.reduce((a, b) => a + b, 0)} results (max ${Math.max(...sizes)})`);
   });
 }
-
-/** A real SQLite store whose first completeJobs call hangs until `release()`; the others are real. */
-function hangingStore(t) {
-  const file = join(makeDataDir(t), 'presenter.db');
-  migrateDatabase(file);
-  const real = new SqliteStore(file);
-  t.after(() => real.close());
-  let release;
-  const gate = new Promise((r) => (release = r));
-  const seen = { calls: [], inFlight: 0, maxInFlight: 0 };
-  const store = new Proxy(real, {
-    get(target, name) {
-      const value = Reflect.get(target, name);
-      if (name !== 'completeJobs') return typeof value === 'function' ? value.bind(target) : value;
-      return async (inputs) => {
-        seen.calls.push({ at: Date.now(), size: inputs.length });
-        seen.inFlight++;
-        seen.maxInFlight = Math.max(seen.maxInFlight, seen.inFlight);
-        try {
-          if (seen.calls.length === 1) await gate;
-          return await real.completeJobs(inputs);
-        } finally {
-          seen.inFlight--;
-        }
-      };
-    },
-  });
-  return { store, real, seen, release: () => release() };
-}
-
-const newTalk = async (real) => (await real.createPresentation({ title: 'T', content: '# T\n\nwords', language: 'en', targetMinutes: undefined, idempotencyKey: undefined }, 3)).id;
 
 test('a batch that hangs (a connection gone silent) holds the results behind it for COMPLETION_STALL_MS, then no longer: later results are written one batch at a time as they come', { timeout: 30_000 }, async (t) => {
   const { store, real, seen, release } = hangingStore(t);
