@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import pino from 'pino';
 import { JobRunner } from '../dist/jobs/runner.js';
 import { migrateDatabase, SqliteStore } from '../dist/store/sqlite.js';
+import { openSqlite } from '../dist/store/sqlite-driver.js';
 import { makeDataDir, sleep } from './helpers/cli.js';
 import { waitUntil } from './helpers/http.js';
 
@@ -25,7 +26,7 @@ function random(seed) {
  * A real SQLite store whose completeJobs runs `before(call)` first (a delay, a failure, a hang),
  * and records each call (time, batch size) and how many were in flight at once.
  */
-function watchedStore(t, before) {
+function watchedStore(t, before, after = () => {}) {
   const file = join(makeDataDir(t), 'presenter.db');
   migrateDatabase(file);
   const real = new SqliteStore(file);
@@ -41,15 +42,17 @@ function watchedStore(t, before) {
         seen.inFlight++;
         seen.maxInFlight = Math.max(seen.maxInFlight, seen.inFlight);
         try {
-          await before(call);
-          return await real.completeJobs(inputs);
+          await before(call, inputs);
+          const results = await real.completeJobs(inputs);
+          await after(call, inputs);
+          return results;
         } finally {
           seen.inFlight--;
         }
       };
     },
   });
-  return { store, real, seen };
+  return { store, real, seen, file };
 }
 
 /** The same, its first completeJobs call hanging until `release()`. */
@@ -159,4 +162,62 @@ test('stop() with a batch that never settles: the runner stops after its timeout
   assert.ok(gaveUp, 'job.commit_failed says the result was not written');
   assert.equal(gaveUp.err?.message, 'worker stopping');
   assert.equal(lines.filter((l) => l.event === 'feedback.marked').length, 0);
+});
+
+// A renewal that runs just after the batch wrote the result finds the lease cleared by that very
+// write (on PostgreSQL it waits on the row lock, then sees lease_token NULL), and its answer can
+// come back before the batch's. Seen in the multi-host test: a job done and stored once, but
+// logged as "lost its lease; its result was discarded", its feedback.marked line missing.
+test("a renewal that finds the lease cleared by the job's own completion does not make it a lost lease; a lease really taken meanwhile still is", { timeout: 30_000 }, async (t) => {
+  const renewals = [];
+  let steal = false; // another worker takes the leases of the next batch while it is written
+  let other;
+  const { store, real, file } = watchedStore(
+    t,
+    async (call, inputs) => {
+      if (steal) for (const { jobId } of inputs) other.prepare("UPDATE jobs SET lease_token = 'another worker' WHERE id = ?").run(jobId);
+    },
+    // the batch is written; its answer is slow to come back, and a renewal runs meanwhile
+    async () => {
+      const before = renewals.length;
+      await waitUntil('a renewal after the write', () => renewals.length > before, 5000, 2);
+      await sleep(20);
+    },
+  );
+  other = openSqlite(file);
+  t.after(() => other.close());
+  const renew = store.renewLease;
+  const watched = new Proxy(store, {
+    get: (target, name) =>
+      name === 'renewLease'
+        ? async (...args) => {
+            const renewed = await renew(...args);
+            renewals.push(renewed);
+            return renewed;
+          }
+        : Reflect.get(target, name),
+  });
+  const lines = [];
+  const logger = pino({ level: 'debug' }, { write: (line) => lines.push(JSON.parse(line)) });
+  const provider = { name: 'noop', generate: async ({ presentationId }) => ({ feedback: FEEDBACK, raw: `answer ${presentationId}` }) };
+  // renewals every 50 ms
+  const runner = new JobRunner({ store: watched, provider, logger, slots: 1, leaseMs: 150, idlePollMs: 50, retryBaseMs: 10 });
+  runner.start();
+  t.after(() => runner.stop(1000));
+  const ours = await newTalk(real);
+  runner.wake();
+  await waitUntil('the talk done', async () => (await real.getPresentation(ours)).status === 'done', 10_000, 10);
+  await waitUntil('its outcome logged', () => lines.some((l) => l.presentationId === ours && ['feedback.marked', 'job.lease_lost'].includes(l.event)), 5000, 5);
+  assert.ok(renewals.includes(false), 'a renewal found the lease cleared while the batch answer was on its way');
+  assert.deepEqual(lines.filter((l) => l.event === 'job.lease_lost').map((l) => l.msg), [], 'its own completion is not a lost lease');
+  assert.equal(lines.filter((l) => l.event === 'feedback.marked' && l.presentationId === ours).length, 1, 'the stored result is logged as marked');
+
+  // the fence still decides for a lease that another worker took while the batch was written
+  steal = true;
+  const stolen = await newTalk(real);
+  runner.wake();
+  await waitUntil('its outcome logged', () => lines.some((l) => l.presentationId === stolen && ['feedback.marked', 'job.lease_lost'].includes(l.event)), 5000, 5);
+  const jobId = lines.find((l) => l.presentationId === stolen).jobId;
+  assert.deepEqual(lines.filter((l) => l.presentationId === stolen && l.event !== 'feedback.started').map((l) => [l.event, l.msg]), [['job.lease_lost', `Job ${jobId} lost its lease; its result was discarded`]]);
+  assert.equal((await real.getPresentation(stolen)).status, 'processing', "not written: the lease is the other worker's");
 });

@@ -29,6 +29,9 @@ const TALKS = 2000;
 const CLIENTS = 16;
 const LEASE_MS = 2000;
 const FROZEN_MS = 5000;
+// How long before A's SIGKILL a line may still have been on its way to A's log file (worker
+// stdout, the pipe, the supervisor's write queue) on a loaded 2-core machine.
+const LINE_IN_FLIGHT_MS = 2000;
 
 const talk = (i) => `# Talk ${i}\n\nWhy it matters: number ${i}.\n\n---\n\n## Results\n\nIt worked ${i} times.\n\n---\n\n## Thanks\n\nQuestions?`;
 
@@ -298,9 +301,18 @@ test('3 hosts behind nginx, 2,000 talks: one host SIGKILLed, one frozen past its
   assert.deepEqual([...rerun].sort(), [...expected].sort(), 'the jobs run again are exactly the killed and frozen attempts');
   assert.ok(killedA.size >= 1, 'host A was killed with jobs running');
   assert.ok(frozenOnB.size >= 1, 'host B was frozen with jobs running, taken over by another host');
-  // A's own log agrees, but for the few lines in flight when it died (at most one per job slot)
-  for (const id of markedLineLost) assert.ok(!rerun.has(id), `job ${id}: unfinished in A's log, but done in one attempt`);
-  assert.ok(markedLineLost.length + startedLineLost.length <= 4, 'at most one line per job slot of A lost with it');
+  // A's own log agrees, but for the lines in flight when it died: a job whose marked line is
+  // missing was done in one attempt and finished (database clock, same machine) just before the
+  // kill. (A count per job slot is no bound: one slot can have a batch committed and its next job
+  // started within the relay's lag. A marked line missing seconds before the kill was a real bug:
+  // a renewal racing the job's own completion called the stored result discarded.)
+  const finishedAt = new Map((await db.query('SELECT id, finished_at FROM jobs WHERE id = ANY($1)', [markedLineLost])).rows.map((r) => [r.id, Number(r.finished_at)]));
+  for (const id of markedLineLost) {
+    assert.ok(!rerun.has(id), `job ${id}: unfinished in A's log, but done in one attempt`);
+    const before = killedAt - finishedAt.get(id);
+    assert.ok(before >= -LINE_IN_FLIGHT_MS && before <= LINE_IN_FLIGHT_MS, `job ${id}: its marked line is missing from A's log, but it finished ${before} ms before the kill (only the last lines may be lost)`);
+  }
+  if (markedLineLost.length) t.diagnostic(`A's missing marked lines: jobs finished ${markedLineLost.map((id) => killedAt - finishedAt.get(id)).join(', ')} ms before the kill`);
   // the fence: B's late results were refused and logged; each of those jobs was marked once, by another lease
   assert.ok(leaseLost.length >= 1, `the resumed host logged job.lease_lost (B's log: ${ev('job.released', lines.B).length} job.released)`);
   const markedBy = new Map();

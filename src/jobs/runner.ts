@@ -54,6 +54,16 @@ function unlessAborted<T>(start: () => Promise<T>, signal: AbortSignal): Promise
   });
 }
 
+/** A running job's lease, as its renewals see it. */
+interface Lease {
+  /** Until when it is ours for sure (the last renewal's send time + the lease). */
+  heldUntil: number;
+  /** The result has been handed to commit(): a failed renewal no longer aborts the job. */
+  committing: boolean;
+  /** A renewal found the lease gone while committing: an attempt that fails is not tried again. */
+  lost: boolean;
+}
+
 interface Running {
   job: ClaimedJob;
   controller: AbortController;
@@ -233,7 +243,7 @@ export class JobRunner {
     this.running.set(job.jobId, entry);
     logger.info({ event: 'feedback.started', ...base }, `Feedback for presentation ${job.presentationId} started`);
     const startedAt = performance.now();
-    const lease = { heldUntil: Date.now() + leaseMs };
+    const lease: Lease = { heldUntil: Date.now() + leaseMs, committing: false, lost: false };
     // Renew at a third of the lease so two missed renewals still leave time.
     let renewing = false;
     const renew = setInterval(() => {
@@ -244,8 +254,12 @@ export class JobRunner {
         .then(() => store.renewLease(job.jobId, job.lease, leaseMs))
         .then(
           (renewed) => {
-            if (!renewed) controller.abort(new Error('lease lost'));
-            else lease.heldUntil = renewedAt + leaseMs;
+            if (renewed) lease.heldUntil = renewedAt + leaseMs;
+            // Once the result is being committed, the commit's own answer (fenced by the lease)
+            // decides: a renewal that runs just after our batch wrote the result finds the lease
+            // cleared by that very write, and must not call the job lost.
+            else if (lease.committing) lease.lost = true;
+            else controller.abort(new Error('lease lost'));
           },
           (error: unknown) => logger.warn({ event: 'job.renew_failed', ...base, err: error }, `Renewing the lease of job ${job.jobId} failed`),
         )
@@ -304,13 +318,15 @@ export class JobRunner {
    * with backoff, for as long as the lease is held (the renewal timer keeps extending it).
    * False when the lease was lost or ran out meanwhile: another worker may own the job now.
    */
-  private async commit(input: CompleteInput, signal: AbortSignal, lease: { heldUntil: number }, base: Record<string, unknown>): Promise<boolean> {
+  private async commit(input: CompleteInput, signal: AbortSignal, lease: Lease, base: Record<string, unknown>): Promise<boolean> {
+    lease.committing = true;
     for (let failures = 1; ; failures++) {
       try {
         return await unlessAborted(() => this.complete(input), signal);
       } catch (error) {
-        // the renewal found the lease taken while the batch was being written: the caller says so
-        if (error === signal.reason && !this.stopping) return false;
+        // the lease was lost before the result came (the renewal aborted the job), or a renewal
+        // found it gone after this attempt failed: not ours to commit any more, the caller says so
+        if ((error === signal.reason && !this.stopping) || (lease.lost && !signal.aborted)) return false;
         // Never wait longer than a renewal period: the lease must still be ours at the next try.
         const retryInMs = backoffMs(failures, { baseMs: 50, capMs: Math.min(COMMIT_RETRY_MAX_MS, Math.max(50, Math.floor(this.options.leaseMs / 3))) });
         if (signal.aborted || Date.now() >= lease.heldUntil) {
