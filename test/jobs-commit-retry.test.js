@@ -89,6 +89,31 @@ test('a commit that keeps failing gives up when the lease runs out: the job is n
   assert.equal(lines.filter((l) => l.event === 'feedback.failed').length, 0);
 });
 
+test('the lease taken by another worker while the commit is retried: the first renewal that finds it gone ends the retries, and the job is not written', { timeout: 30_000 }, async (t) => {
+  const { store, real, calls, file } = flakyStore(t, (name) => (name === 'completeJobs' ? sqliteError('SQLITE_BUSY') : undefined));
+  const provider = { name: 'counting', generate: async () => ({ feedback: FEEDBACK, raw: 'answer' }) };
+  const { logger, lines } = memoryLogger();
+  // renewals every 1 s, retries capped at that: the lease is long, so only a renewal can end them
+  const runner = new JobRunner({ store, provider, logger, slots: 1, leaseMs: 3000, idlePollMs: 50, retryBaseMs: 10 });
+  const id = await newTalk(real);
+  runner.start();
+  t.after(() => runner.stop(1000));
+  await waitUntil('the commit failing', () => lines.some((l) => l.event === 'job.commit_failed'), 10_000, 5);
+  const { openSqlite } = await import('../dist/store/sqlite-driver.js');
+  const other = openSqlite(file);
+  t.after(() => other.close());
+  other.prepare("UPDATE jobs SET lease_token = 'another worker'").run();
+  const stolenAt = Date.now();
+  const lost = await waitUntil('job.lease_lost', () => lines.find((l) => l.event === 'job.lease_lost'), 10_000, 5);
+  assert.match(lost.msg, /lost its lease; its result was discarded$/);
+  assert.ok(Date.now() - stolenAt < 2500, `given up at the next renewal (${Date.now() - stolenAt} ms), not when the lease runs out`);
+  const attempts = calls.completeJobs;
+  await sleep(600);
+  assert.equal(calls.completeJobs, attempts, 'no commit after the lease was found gone');
+  assert.equal((await real.getPresentation(id)).status, 'processing');
+  assert.equal(lines.filter((l) => l.event === 'job.commit_failed' && l.retryInMs === null).length, 0, 'not "the lease runs out": it was taken');
+});
+
 test('releaseJob throwing after a lost lease: no unhandled rejection, the worker lives on', { timeout: 30_000 }, async (t) => {
   const unhandled = [];
   const onUnhandled = (reason) => unhandled.push(reason);

@@ -324,9 +324,9 @@ export class JobRunner {
       try {
         return await unlessAborted(() => this.complete(input), signal);
       } catch (error) {
-        // the lease was lost before the result came (the renewal aborted the job), or a renewal
-        // found it gone after this attempt failed: not ours to commit any more, the caller says so
-        if ((error === signal.reason && !this.stopping) || (lease.lost && !signal.aborted)) return false;
+        // a renewal found the lease gone and this attempt failed: not ours to commit any more,
+        // the caller says so (a renewal cannot abort the job once its result is here)
+        if (lease.lost && !signal.aborted) return false;
         // Never wait longer than a renewal period: the lease must still be ours at the next try.
         const retryInMs = backoffMs(failures, { baseMs: 50, capMs: Math.min(COMMIT_RETRY_MAX_MS, Math.max(50, Math.floor(this.options.leaseMs / 3))) });
         if (signal.aborted || Date.now() >= lease.heldUntil) {
