@@ -221,3 +221,43 @@ test("a renewal that finds the lease cleared by the job's own completion does no
   assert.deepEqual(lines.filter((l) => l.presentationId === stolen && l.event !== 'feedback.started').map((l) => [l.event, l.msg]), [['job.lease_lost', `Job ${jobId} lost its lease; its result was discarded`]]);
   assert.equal((await real.getPresentation(stolen)).status, 'processing', "not written: the lease is the other worker's");
 });
+
+test('a batch that hangs while another worker takes the lease: the job is given up at the second renewal that finds the lease gone, without stop()', { timeout: 30_000 }, async (t) => {
+  const { store, real, file, release } = hangingStore(t);
+  t.after(release);
+  const renewals = []; // the lease of each renewal
+  const counted = new Proxy(store, {
+    get: (target, name) =>
+      name === 'renewLease'
+        ? (...args) => {
+            renewals.push(args[1]);
+            return target.renewLease(...args);
+          }
+        : Reflect.get(target, name),
+  });
+  const other = openSqlite(file);
+  t.after(() => other.close());
+  const lines = [];
+  const logger = pino({ level: 'debug' }, { write: (line) => lines.push(JSON.parse(line)) });
+  const provider = { name: 'noop', generate: async ({ presentationId }) => ({ feedback: FEEDBACK, raw: `answer ${presentationId}` }) };
+  // renewals every 100 ms
+  const runner = new JobRunner({ store: counted, provider, logger, slots: 1, leaseMs: 300, idlePollMs: 50, retryBaseMs: 10 });
+  runner.start();
+  t.after(() => runner.stop(1000));
+  const id = await newTalk(real);
+  runner.wake();
+  await waitUntil('the batch hanging', () => lines.some((l) => l.event === 'feedback.started'), 5000, 5);
+  await sleep(50);
+  // another worker's lease, for a minute: this runner cannot claim the job again meanwhile
+  other.prepare("UPDATE jobs SET lease_token = 'another worker', lease_expires_at = ?").run(Date.now() + 60_000);
+  const stolenAt = Date.now();
+  const lost = await waitUntil('job.lease_lost', () => lines.find((l) => l.event === 'job.lease_lost'), 5000, 5);
+  assert.match(lost.msg, /lost its lease; its result was discarded$/);
+  assert.ok(Date.now() - stolenAt < 2000, `given up ${Date.now() - stolenAt} ms after the lease was taken (two renewal periods: 200 ms)`);
+  assert.equal(runner.active, 0, 'the attempt has ended: nothing left for stop() to wait for');
+  const after = renewals.filter((l) => l === lost.lease).length;
+  await sleep(400);
+  assert.equal(renewals.filter((l) => l === lost.lease).length, after, 'no more renewals of the lost lease');
+  assert.equal((await real.getPresentation(id)).status, 'processing', 'nothing written: the lease is the other worker\'s');
+  assert.equal(lines.filter((l) => l.event === 'feedback.marked').length, 0);
+});

@@ -240,7 +240,7 @@ export class JobRunner {
     metrics?.started(job.waitedMs);
     const controller = new AbortController();
     const entry: Running = { job, controller, done: Promise.resolve() };
-    this.running.set(job.jobId, entry);
+    this.running.set(job.lease, entry); // per attempt: a job claimed again while an old attempt lingers is another entry
     logger.info({ event: 'feedback.started', ...base }, `Feedback for presentation ${job.presentationId} started`);
     const startedAt = performance.now();
     const lease: Lease = { heldUntil: Date.now() + leaseMs, committing: false, lost: false };
@@ -257,8 +257,10 @@ export class JobRunner {
             if (renewed) lease.heldUntil = renewedAt + leaseMs;
             // Once the result is being committed, the commit's own answer (fenced by the lease)
             // decides: a renewal that runs just after our batch wrote the result finds the lease
-            // cleared by that very write, and must not call the job lost.
-            else if (lease.committing) lease.lost = true;
+            // cleared by that very write, and must not call the job lost. A batch still not
+            // answered at the next renewal hangs: the job is lost then (its batch, if it ever
+            // commits, writes nothing under the fence unless it was ours after all).
+            else if (lease.committing && !lease.lost) lease.lost = true;
             else controller.abort(new Error('lease lost'));
           },
           (error: unknown) => logger.warn({ event: 'job.renew_failed', ...base, err: error }, `Renewing the lease of job ${job.jobId} failed`),
@@ -309,7 +311,7 @@ export class JobRunner {
       .catch((error: unknown) => logger.error({ event: 'job.store_failed', ...base, err: error }, `Recording the outcome of job ${job.jobId} failed`))
       .finally(() => {
         clearInterval(renew);
-        this.running.delete(job.jobId); // its slot was freed when the provider answered
+        this.running.delete(job.lease); // its slot was freed when the provider answered
       });
   }
 
@@ -324,9 +326,9 @@ export class JobRunner {
       try {
         return await unlessAborted(() => this.complete(input), signal);
       } catch (error) {
-        // a renewal found the lease gone and this attempt failed: not ours to commit any more,
-        // the caller says so (a renewal cannot abort the job once its result is here)
-        if (lease.lost && !signal.aborted) return false;
+        // a renewal found the lease gone: after this attempt failed, or twice while it hung (the
+        // second aborts it). Not ours to commit any more: the caller says so.
+        if (lease.lost && !this.stopping) return false;
         // Never wait longer than a renewal period: the lease must still be ours at the next try.
         const retryInMs = backoffMs(failures, { baseMs: 50, capMs: Math.min(COMMIT_RETRY_MAX_MS, Math.max(50, Math.floor(this.options.leaseMs / 3))) });
         if (signal.aborted || Date.now() >= lease.heldUntil) {
