@@ -58,9 +58,9 @@ function unlessAborted<T>(start: () => Promise<T>, signal: AbortSignal): Promise
 interface Lease {
   /** Until when it is ours for sure (the last renewal's send time + the lease). */
   heldUntil: number;
-  /** The result has been handed to commit(): a failed renewal no longer aborts the job. */
+  /** The result has been handed to commit(): the first failed renewal no longer aborts the job. */
   committing: boolean;
-  /** A renewal found the lease gone while committing: an attempt that fails is not tried again. */
+  /** A renewal found the lease gone while committing: a failed attempt is not tried again, and the next failed renewal aborts. */
   lost: boolean;
 }
 
