@@ -23,18 +23,26 @@ function random(seed) {
 }
 
 /**
- * A real SQLite store whose completeJobs runs `before(call)` first (a delay, a failure, a hang),
- * and records each call (time, batch size) and how many were in flight at once.
+ * A real SQLite store whose completeJobs runs `before(call)` first (a delay, a failure, a hang)
+ * and `after(call)` once written, and records each call (time, batch size), how many were in
+ * flight at once, and each lease renewal (lease, answer).
  */
 function watchedStore(t, before, after = () => {}) {
   const file = join(makeDataDir(t), 'presenter.db');
   migrateDatabase(file);
   const real = new SqliteStore(file);
   t.after(() => real.close());
-  const seen = { calls: [], inFlight: 0, maxInFlight: 0 };
+  const seen = { calls: [], inFlight: 0, maxInFlight: 0, renewals: [] };
   const store = new Proxy(real, {
     get(target, name) {
       const value = Reflect.get(target, name);
+      if (name === 'renewLease') {
+        return async (jobId, lease, leaseMs) => {
+          const renewed = await real.renewLease(jobId, lease, leaseMs);
+          seen.renewals.push({ lease, renewed });
+          return renewed;
+        };
+      }
       if (name !== 'completeJobs') return typeof value === 'function' ? value.bind(target) : value;
       return async (inputs) => {
         seen.calls.push({ at: Date.now(), size: inputs.length });
@@ -169,46 +177,34 @@ test('stop() with a batch that never settles: the runner stops after its timeout
 // come back before the batch's. Seen in the multi-host test: a job done and stored once, but
 // logged as "lost its lease; its result was discarded", its feedback.marked line missing.
 test("a renewal that finds the lease cleared by the job's own completion does not make it a lost lease; a lease really taken meanwhile still is", { timeout: 30_000 }, async (t) => {
-  const renewals = [];
   let steal = false; // another worker takes the leases of the next batch while it is written
   let other;
-  const { store, real, file } = watchedStore(
+  const { store, real, file, seen } = watchedStore(
     t,
     async (call, inputs) => {
       if (steal) for (const { jobId } of inputs) other.prepare("UPDATE jobs SET lease_token = 'another worker' WHERE id = ?").run(jobId);
     },
     // the batch is written; its answer is slow to come back, and a renewal runs meanwhile
     async () => {
-      const before = renewals.length;
-      await waitUntil('a renewal after the write', () => renewals.length > before, 5000, 2);
+      const before = seen.renewals.length;
+      await waitUntil('a renewal after the write', () => seen.renewals.length > before, 5000, 2);
       await sleep(20);
     },
   );
   other = openSqlite(file);
   t.after(() => other.close());
-  const renew = store.renewLease;
-  const watched = new Proxy(store, {
-    get: (target, name) =>
-      name === 'renewLease'
-        ? async (...args) => {
-            const renewed = await renew(...args);
-            renewals.push(renewed);
-            return renewed;
-          }
-        : Reflect.get(target, name),
-  });
   const lines = [];
   const logger = pino({ level: 'debug' }, { write: (line) => lines.push(JSON.parse(line)) });
   const provider = { name: 'noop', generate: async ({ presentationId }) => ({ feedback: FEEDBACK, raw: `answer ${presentationId}` }) };
   // renewals every 50 ms
-  const runner = new JobRunner({ store: watched, provider, logger, slots: 1, leaseMs: 150, idlePollMs: 50, retryBaseMs: 10 });
+  const runner = new JobRunner({ store, provider, logger, slots: 1, leaseMs: 150, idlePollMs: 50, retryBaseMs: 10 });
   runner.start();
   t.after(() => runner.stop(1000));
   const ours = await newTalk(real);
   runner.wake();
   await waitUntil('the talk done', async () => (await real.getPresentation(ours)).status === 'done', 10_000, 10);
   await waitUntil('its outcome logged', () => lines.some((l) => l.presentationId === ours && ['feedback.marked', 'job.lease_lost'].includes(l.event)), 5000, 5);
-  assert.ok(renewals.includes(false), 'a renewal found the lease cleared while the batch answer was on its way');
+  assert.ok(seen.renewals.some((r) => !r.renewed), 'a renewal found the lease cleared while the batch answer was on its way');
   assert.deepEqual(lines.filter((l) => l.event === 'job.lease_lost').map((l) => l.msg), [], 'its own completion is not a lost lease');
   assert.equal(lines.filter((l) => l.event === 'feedback.marked' && l.presentationId === ours).length, 1, 'the stored result is logged as marked');
 
@@ -223,25 +219,15 @@ test("a renewal that finds the lease cleared by the job's own completion does no
 });
 
 test('a batch that hangs while another worker takes the lease: the job is given up at the second renewal that finds the lease gone, without stop()', { timeout: 30_000 }, async (t) => {
-  const { store, real, file, release } = hangingStore(t);
+  const { store, real, file, seen, release } = hangingStore(t);
   t.after(release);
-  const renewals = []; // the lease of each renewal
-  const counted = new Proxy(store, {
-    get: (target, name) =>
-      name === 'renewLease'
-        ? (...args) => {
-            renewals.push(args[1]);
-            return target.renewLease(...args);
-          }
-        : Reflect.get(target, name),
-  });
   const other = openSqlite(file);
   t.after(() => other.close());
   const lines = [];
   const logger = pino({ level: 'debug' }, { write: (line) => lines.push(JSON.parse(line)) });
   const provider = { name: 'noop', generate: async ({ presentationId }) => ({ feedback: FEEDBACK, raw: `answer ${presentationId}` }) };
   // renewals every 100 ms
-  const runner = new JobRunner({ store: counted, provider, logger, slots: 1, leaseMs: 300, idlePollMs: 50, retryBaseMs: 10 });
+  const runner = new JobRunner({ store, provider, logger, slots: 1, leaseMs: 300, idlePollMs: 50, retryBaseMs: 10 });
   runner.start();
   t.after(() => runner.stop(1000));
   const id = await newTalk(real);
@@ -255,9 +241,10 @@ test('a batch that hangs while another worker takes the lease: the job is given 
   assert.match(lost.msg, /lost its lease; its result was discarded$/);
   assert.ok(Date.now() - stolenAt < 2000, `given up ${Date.now() - stolenAt} ms after the lease was taken (two renewal periods: 200 ms)`);
   assert.equal(runner.active, 0, 'the attempt has ended: nothing left for stop() to wait for');
-  const after = renewals.filter((l) => l === lost.lease).length;
+  const renewalsOf = (lease) => seen.renewals.filter((r) => r.lease === lease).length;
+  const after = renewalsOf(lost.lease);
   await sleep(400);
-  assert.equal(renewals.filter((l) => l === lost.lease).length, after, 'no more renewals of the lost lease');
+  assert.equal(renewalsOf(lost.lease), after, 'no more renewals of the lost lease');
   assert.equal((await real.getPresentation(id)).status, 'processing', 'nothing written: the lease is the other worker\'s');
   assert.equal(lines.filter((l) => l.event === 'feedback.marked').length, 0);
 });
