@@ -4,6 +4,7 @@ import { PptxError } from '../feedback/pptx/errors.js';
 import { readPptxIsolated } from '../feedback/pptx/isolated.js';
 import { PPTX_LIMITS, PPTX_MEDIA_TYPE } from '../feedback/pptx/limits.js';
 import { IdempotencyConflictError, InvalidCursorError, type InputLanguage, type Store } from '../store/types.js';
+import { ROW_ID } from '../store/ids.js';
 import { HttpError } from './errors.js';
 import { markdownTitle } from './markdown-title.js';
 import type { queueCap } from './queue-cap.js';
@@ -21,8 +22,8 @@ export interface PresentationRoutesOptions {
   checkAdmin: (request: FastifyRequest) => void;
 }
 
-/** The ids this server makes (randomUUID): the only ones that can be found. */
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** The ids the stores make (src/store/ids.ts): the only ones that can be found. */
+export const UUID = ROW_ID;
 const LANGUAGES = ['de', 'en', 'auto'] as const;
 
 const createBody = {

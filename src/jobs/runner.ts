@@ -1,8 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { FeedbackJsonResult, FeedbackProvider, FeedbackResult } from '../feedback/types.js';
 import { ProviderError } from '../feedback/types.js';
 import { publicErrorMessage } from '../feedback/public-error.js';
+import { newRowId } from '../store/ids.js';
 import { isStoreError, type ClaimedJob, type ClaimResult, type CompleteInput, type Store } from '../store/types.js';
 import { backoffMs, retryDelayMs } from './backoff.js';
 import type { JobMetrics } from './metrics.js';
@@ -288,7 +289,7 @@ export class JobRunner {
         async (result) => {
           if (controller.signal.aborted) throw controller.signal.reason;
           const { provider: providerName, feedbackJson, responseHash } = asJson(result);
-          const feedbackId = randomUUID();
+          const feedbackId = newRowId();
           // From here on a failure is the store's, not the provider's: commit again, never call the model again.
           const committed = this.commit({ jobId: job.jobId, lease: job.lease, feedbackId, provider: providerName, feedbackJson, responseHash }, controller.signal, lease, base);
           freeSlot();

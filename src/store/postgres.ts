@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Feedback } from '../feedback/types.js';
 import { backoffMs } from '../jobs/backoff.js';
 import { redactDatabaseUrl } from './database-url.js';
 import { migratePostgres, pgSchemaVersion, PG_SCHEMA_VERSION } from './postgres-migrations.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { newRowId } from './ids.js';
 import { requestHash, toRawView, type PresentationRow, type RawPresentationView } from './rows.js';
 import { IdempotencyConflictError, StoreError } from './types.js';
 import type {
@@ -240,11 +240,11 @@ export class PostgresStore implements Store {
   async createPresentation(input: NewPresentation, maxAttempts: number): Promise<CreateResult> {
     return this.run(async () => {
       const hash = requestHash(input);
-      const id = randomUUID();
+      const id = newRowId();
       const r = await this.pool.query<{ id: string }>({
         name: 'create',
         text: CREATE_SQL,
-        values: [id, input.title, input.content, input.language, input.targetMinutes ?? null, input.idempotencyKey ?? null, hash, randomUUID(), maxAttempts],
+        values: [id, input.title, input.content, input.language, input.targetMinutes ?? null, input.idempotencyKey ?? null, hash, newRowId(), maxAttempts],
       });
       if (r.rows[0]) return { id: r.rows[0].id, status: 'pending' as PresentationStatus, replayed: false };
       // The key was taken (ON CONFLICT waited for that insert to commit): answer with its talk.
@@ -297,7 +297,7 @@ export class PostgresStore implements Store {
 
   async requestFeedback(id: string, maxAttempts: number): Promise<{ version: number; jobId: string } | undefined> {
     return this.run(async () => {
-      const jobId = randomUUID();
+      const jobId = newRowId();
       const r = await this.pool.query<{ version: number }>({ name: 'request-feedback', text: REQUEST_FEEDBACK_SQL, values: [id, jobId, maxAttempts] });
       const row = r.rows[0];
       return row ? { version: row.version, jobId } : undefined;

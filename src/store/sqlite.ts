@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import type { Feedback } from '../feedback/types.js';
 import { migrate, schemaVersion, SCHEMA_VERSION } from './migrations.js';
@@ -21,6 +21,7 @@ import type {
 } from './types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
+import { newRowId } from './ids.js';
 import { requestHash, toRawView, type PresentationRow, type RawPresentationView } from './rows.js';
 
 // Kept for imports of the old place; new code imports it from store/types.ts.
@@ -357,8 +358,8 @@ export class SqliteStore implements Store {
         return { id: existing.id, status: existing.status, replayed: true };
       }
     }
-    const id = randomUUID();
     const now = Date.now();
+    const id = newRowId(now);
     this.stmt.insertPresentation.run({
       id,
       title: input.title,
@@ -369,7 +370,7 @@ export class SqliteStore implements Store {
       key: input.idempotencyKey ?? null,
       hash,
     });
-    this.stmt.insertJob.run({ id: randomUUID(), presentationId: id, version: 1, maxAttempts, now });
+    this.stmt.insertJob.run({ id: newRowId(now), presentationId: id, version: 1, maxAttempts, now });
     return { id, status: 'pending', replayed: false };
   }
 
@@ -423,7 +424,7 @@ export class SqliteStore implements Store {
         .transaction(() => {
           const bumped = this.stmt.bumpVersion.get(id) as { version: number } | undefined;
           if (!bumped) return undefined;
-          const jobId = randomUUID();
+          const jobId = newRowId();
           this.stmt.insertJob.run({ id: jobId, presentationId: id, version: bumped.version, maxAttempts, now: Date.now() });
           return { version: bumped.version, jobId };
         })
