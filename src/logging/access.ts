@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { makePipeBlocking } from './blocking-pipe.js';
 import { createLogger, type Logger } from './logger.js';
 
 // The access log (`serve --access-log FILE|-`, gunicorn's --access-logfile): one JSON line per
@@ -18,5 +19,6 @@ export const ACCESS_STDIO = ['pipe', 'pipe', 'pipe', 'ipc', 'pipe'] as const;
 
 /** The access logger of a forked worker: JSON lines into fd 4, which the supervisor reads. */
 export function createWorkerAccessLogger(worker: number): Logger {
+  makePipeBlocking(ACCESS_FD);
   return createLogger('info', worker, pino.destination({ dest: ACCESS_FD, sync: false }));
 }

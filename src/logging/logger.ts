@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from '../config/defaults.js';
+import { makePipeBlocking } from './blocking-pipe.js';
 
 export type { Logger };
 
@@ -30,6 +31,7 @@ export function createLogger(level: LogLevel, worker: number, destination: Desti
 
 /** A worker's logger: JSON lines to its stdout, a pipe the supervisor reads and owns. */
 export function createWorkerLogger(level: LogLevel, worker: number): Logger {
+  makePipeBlocking(1);
   return createLogger(level, worker, pino.destination({ dest: 1, sync: false }));
 }
 
