@@ -144,7 +144,7 @@ if (Array.isArray(ref)) {
 const d = results.sections.drain;
 if (d && !d.error) {
   out.push(`\nJobs from a pre-filled queue (noop provider, ${d.workers} workers × ${d.slotsPerWorker} slots)`);
-  out.push(table(['jobs', 'done', 'seconds', 'jobs/s', 'feedback rows', 'attempts'], [[d.jobs, d.done, d.seconds.toFixed(2), d.jobsPerSec, d.feedbackRows, d.attempts]]));
+  out.push(table(['jobs', 'done', 'seconds', 'jobs/s', 'feedback rows', 'attempts', 'log complete after the last job'], [[d.jobs, d.done, d.seconds.toFixed(2), d.jobsPerSec, d.feedbackRows, d.attempts, `${d.logCaughtUpMs} ms`]]));
 }
 const pgr = results.sections.postgres;
 if (pgr && !pgr.error && !pgr.skipped) {

@@ -1,6 +1,7 @@
 // Jobs section: N talks submitted as fast as the API takes them, run by W workers × S slots with
 // the noop provider. jobs/s = N / (last job done − first job enqueued), both from the database.
 // Enqueue→start per job = the `time` of its first `feedback.started` log line − jobs.created_at.
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { migrateDatabase, SqliteStore } from '../../dist/store/sqlite.js';
@@ -79,6 +80,19 @@ export async function jobsSection({ jobs: total, workers = 2, slots = 4, rate, l
 // Drain: the queue is filled before the workers start (through the real store code), so jobs/s
 // measures the job runner alone: claims, provider call, group-committed completions, logging.
 // jobs/s = N / (last job finished − first feedback.started), from the database and the log.
+/** `feedback.marked` lines in a data dir's log files so far (rotated ones included). */
+function markedLines(dataDir) {
+  const dir = join(dataDir, 'logs');
+  const needle = Buffer.from('"event":"feedback.marked"');
+  let n = 0;
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith('presenter.log') || name.endsWith('.gz')) continue;
+    const text = readFileSync(join(dir, name));
+    for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, at + needle.length)) n += 1;
+  }
+  return n;
+}
+
 export async function drainSection({ jobs: total, workers = 2, slots = 4, log, timeoutSec }) {
   const dataDir = tempDir('presenter-drain-');
   const file = join(dataDir, 'presenter.db');
@@ -97,14 +111,19 @@ export async function drainSection({ jobs: total, workers = 2, slots = 4, log, t
     while (Date.now() < deadline && (done = doneCount.get().n) < total) await sleep(50);
     const span = db.prepare("SELECT max(finished_at) AS last, sum(attempts) AS attempts, (SELECT count(*) FROM feedback) AS feedbackRows FROM jobs").get();
     db.close();
+    // How far the log trails the work: the workers write their lines through a pipe to the
+    // supervisor, which writes the file. How long after the last job was done the file had all
+    // its lines (10 s at most: lines were lost).
+    while (markedLines(dataDir) < done && Date.now() - span.last < 10_000) await sleep(20);
+    const logCaughtUpMs = Math.max(0, Date.now() - span.last);
     await stop(server);
     let first = Infinity;
     await readLogEvents(dataDir, ['feedback.started'], (e) => {
       if (e.time < first) first = e.time;
     });
     const seconds = (span.last - first) / 1000;
-    result = { jobs: total, done, workers, slotsPerWorker: slots, attempts: span.attempts, feedbackRows: span.feedbackRows, seconds, jobsPerSec: Math.round(done / seconds) };
-    log(`jobs (pre-filled queue): ${done}/${total} done in ${seconds.toFixed(2)} s = ${result.jobsPerSec} jobs/s; ${span.feedbackRows} feedback rows, ${span.attempts} attempts`);
+    result = { jobs: total, done, workers, slotsPerWorker: slots, attempts: span.attempts, feedbackRows: span.feedbackRows, seconds, jobsPerSec: Math.round(done / seconds), logCaughtUpMs };
+    log(`jobs (pre-filled queue): ${done}/${total} done in ${seconds.toFixed(2)} s = ${result.jobsPerSec} jobs/s; ${span.feedbackRows} feedback rows, ${span.attempts} attempts; the log had every feedback.marked line ${logCaughtUpMs} ms after the last job was done`);
   } finally {
     await stop(server);
     removeDir(dataDir);
