@@ -7,6 +7,13 @@ import { Socket } from 'node:net';
 // of thousands of lines (held in its memory, written seconds after the load ended) and a stop
 // after load slept seconds in flushSync. Blocking, the same writes (in libuv's thread pool) and
 // the exit's flushSync go on exactly when the supervisor has read: nothing waits longer.
+//
+// The price: a write waits for as long as the supervisor does not read. A supervisor that is
+// stopped (SIGSTOP to it alone) holds its workers' exits, since process.exit joins the thread
+// pool where a write waits, until it runs again (before, an exiting worker dropped its unwritten
+// lines). A dead supervisor closes the pipe: the write fails with EPIPE at once. And a stop's
+// flushSync can write newer lines while an older chunk still waits in the pool: the file then has
+// that chunk after them (before, it was lost); lines are never split.
 
 type BlockingHandle = { setBlocking?: (blocking: boolean) => number };
 /** The sockets opened to reach an fd's handle: kept, so that no garbage collection closes the fd. */

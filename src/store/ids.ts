@@ -5,7 +5,8 @@ import { randomFillSync } from 'node:crypto';
 // job or feedback row goes into the index page the last one went into: with random (version 4)
 // ids every insert of a batch dirtied a page of its own in each of the five id indexes, and each
 // such page is written to the WAL (4 KiB) and read back from outside the cache. The 74 random
-// bits keep ids unguessable; the time they carry is the row's created_at, which the API shows.
+// bits keep ids unguessable; the time they carry is this host's clock at the insert, about the
+// row's created_at that the API shows (on PostgreSQL created_at is the database's clock).
 
 /** The ids the stores have made: version 4 (before 2026-11-29) and version 7. Nothing else is looked up. */
 export const ROW_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[47][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
