@@ -11,9 +11,10 @@ import { Socket } from 'node:net';
 // The price: a write waits for as long as the supervisor does not read. A supervisor that is
 // stopped (SIGSTOP to it alone) holds its workers' exits, since process.exit joins the thread
 // pool where a write waits, until it runs again (before, an exiting worker dropped its unwritten
-// lines). A dead supervisor closes the pipe: the write fails with EPIPE at once. And a stop's
-// flushSync can write newer lines while an older chunk still waits in the pool: the file then has
-// that chunk after them (before, it was lost); lines are never split.
+// lines). A dead supervisor closes the pipe: the write fails with EPIPE at once. And sonic-boom's
+// flushSync writes the newer lines while an older chunk still waits in the pool, putting that
+// chunk after them: a stopping worker first waits for it (logger.ts drainLogger); a crashing one
+// does not (before, the chunk was lost). Lines are never split.
 
 type BlockingHandle = { setBlocking?: (blocking: boolean) => number };
 /** The sockets opened to reach an fd's handle: kept, so that no garbage collection closes the fd. */

@@ -53,6 +53,18 @@ export function dropLogOutput(logger: Logger): void {
   stream.destroy = noop;
 }
 
+/**
+ * Waits (up to `timeoutMs`) until the logger's asynchronous write in flight, if any, is done. A
+ * write blocked on a full pipe (blocking-pipe.ts) still holds its chunk, and sonic-boom's
+ * flushSync would write the lines after it first: a stopping worker calls this before
+ * flushLoggerSync, so its last lines reach the file in order.
+ */
+export async function drainLogger(logger: Logger, timeoutMs: number): Promise<void> {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { _writing?: unknown } | undefined;
+  const deadline = Date.now() + timeoutMs;
+  while (stream?._writing === true && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
+}
+
 /** Writes whatever is buffered before the process exits (pino's exit guarantee). */
 export function flushLoggerSync(logger: Logger): void {
   try {

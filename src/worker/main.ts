@@ -4,7 +4,7 @@ import { AggregatorRegistry } from 'prom-client';
 import type { Settings } from '../config/defaults.js';
 import type { RateCount } from '../http/rate-counter.js';
 import { createWorkerAccessLogger } from '../logging/access.js';
-import { createWorkerLogger, dropLogOutput, flushLoggerSync } from '../logging/logger.js';
+import { createWorkerLogger, drainLogger, dropLogOutput, flushLoggerSync } from '../logging/logger.js';
 import { isMessage, SETTINGS_ENV, type FromWorker, type ToWorker } from '../supervisor/messages.js';
 import { startService, type Service } from './service.js';
 
@@ -24,6 +24,9 @@ function dropLogs(): void {
   dropLogOutput(logger);
   if (accessLog) dropLogOutput(accessLog);
 }
+
+/** How long a stopping worker waits for a log write in flight before it flushes the rest (logger.ts drainLogger). */
+const LOG_DRAIN_MS = 2000;
 
 function flushLogs(): void {
   if (accessLog) flushLoggerSync(accessLog);
@@ -90,6 +93,7 @@ async function stop(timeoutMs: number, reason: string): Promise<void> {
     logger.error({ event: 'worker.stop_failed', err: error }, `Worker ${workerId} did not stop cleanly`);
   }
   logger.info({ event: 'worker.stopped' }, `Worker ${workerId} stopped`);
+  await Promise.all([drainLogger(logger, LOG_DRAIN_MS), accessLog ? drainLogger(accessLog, LOG_DRAIN_MS) : undefined]);
   flushLogs();
   process.exit(0);
 }
