@@ -52,7 +52,7 @@ test('row ids made in the same millisecond differ in their random bits, across r
   }
   assert.equal(seen.size, n, 'every id is new');
   // each of the 74 random bits is set in about half of the ids (a bit stuck at 0 or 1, or taken
-  // twice from the same pool byte, would be far outside: 5 sigma is ±354 here)
+  // twice from the same pool byte, would be far outside: the bound is 10 sigma, ±707 here)
   for (const [b, count] of bitCounts.entries()) assert.ok(Math.abs(count - n / 2) < 710, `random bit ${b} set in ${count} of ${n}`);
 });
 
