@@ -14,6 +14,20 @@ import { waitUntil } from './helpers/http.js';
 
 const FEEDBACK = { provider: 'noop', language: 'en', score: 50, summary: 's', strengths: [], improvements: [], slides: [], metrics: { slides: 1, words: 2, estimatedMinutes: 1, wordsPerSlideMax: 2, readability: 50 } };
 
+/**
+ * A runner with the noop provider over `store`, its log lines parsed into `lines`; stopped after
+ * the test unless `stopAfter` is false (a test that stops it itself).
+ */
+function noopRunner(t, store, { slots, leaseMs, stopAfter = true }) {
+  const lines = [];
+  const logger = pino({ level: 'debug' }, { write: (line) => lines.push(JSON.parse(line)) });
+  const provider = { name: 'noop', generate: async ({ presentationId }) => ({ feedback: FEEDBACK, raw: `answer ${presentationId}` }) };
+  const runner = new JobRunner({ store, provider, logger, slots, leaseMs, idlePollMs: 50, retryBaseMs: 10 });
+  runner.start();
+  if (stopAfter) t.after(() => runner.stop(1000));
+  return { runner, lines };
+}
+
 function random(seed) {
   let s = seed >>> 0;
   return () => {
@@ -117,12 +131,7 @@ for (const seed of [1, 2, 3, 4]) {
 
 test('a batch that hangs (a connection gone silent) holds the results behind it for COMPLETION_STALL_MS, then no longer: later results are written one batch at a time as they come', { timeout: 30_000 }, async (t) => {
   const { store, real, seen, release } = hangingStore(t);
-  const lines = [];
-  const logger = pino({ level: 'debug' }, { write: (line) => lines.push(JSON.parse(line)) });
-  const provider = { name: 'noop', generate: async ({ presentationId }) => ({ feedback: FEEDBACK, raw: `answer ${presentationId}` }) };
-  const runner = new JobRunner({ store, provider, logger, slots: 2, leaseMs: 30_000, idlePollMs: 50, retryBaseMs: 10 });
-  runner.start();
-  t.after(() => runner.stop(1000));
+  const { runner, lines } = noopRunner(t, store, { slots: 2, leaseMs: 30_000 });
   const first = await newTalk(real);
   runner.wake();
   await waitUntil('the first batch hanging', () => seen.calls.length === 1, 5000, 5);
@@ -152,11 +161,7 @@ test('a batch that hangs (a connection gone silent) holds the results behind it 
 test('stop() with a batch that never settles: the runner stops after its timeout, the job is not marked, and says why', { timeout: 30_000 }, async (t) => {
   const { store, real, release } = hangingStore(t);
   t.after(release);
-  const lines = [];
-  const logger = pino({ level: 'debug' }, { write: (line) => lines.push(JSON.parse(line)) });
-  const provider = { name: 'noop', generate: async ({ presentationId }) => ({ feedback: FEEDBACK, raw: `answer ${presentationId}` }) };
-  const runner = new JobRunner({ store, provider, logger, slots: 1, leaseMs: 30_000, idlePollMs: 50, retryBaseMs: 10 });
-  runner.start();
+  const { runner, lines } = noopRunner(t, store, { slots: 1, leaseMs: 30_000, stopAfter: false });
   const id = await newTalk(real);
   runner.wake();
   await waitUntil('the batch hanging', () => lines.some((l) => l.event === 'feedback.started'), 5000, 5);
@@ -193,13 +198,7 @@ test("a renewal that finds the lease cleared by the job's own completion does no
   );
   other = openSqlite(file);
   t.after(() => other.close());
-  const lines = [];
-  const logger = pino({ level: 'debug' }, { write: (line) => lines.push(JSON.parse(line)) });
-  const provider = { name: 'noop', generate: async ({ presentationId }) => ({ feedback: FEEDBACK, raw: `answer ${presentationId}` }) };
-  // renewals every 50 ms
-  const runner = new JobRunner({ store, provider, logger, slots: 1, leaseMs: 150, idlePollMs: 50, retryBaseMs: 10 });
-  runner.start();
-  t.after(() => runner.stop(1000));
+  const { runner, lines } = noopRunner(t, store, { slots: 1, leaseMs: 150 }); // renewals every 50 ms
   const ours = await newTalk(real);
   runner.wake();
   await waitUntil('the talk done', async () => (await real.getPresentation(ours)).status === 'done', 10_000, 10);
@@ -223,13 +222,7 @@ test('a batch that hangs while another worker takes the lease: the job is given 
   t.after(release);
   const other = openSqlite(file);
   t.after(() => other.close());
-  const lines = [];
-  const logger = pino({ level: 'debug' }, { write: (line) => lines.push(JSON.parse(line)) });
-  const provider = { name: 'noop', generate: async ({ presentationId }) => ({ feedback: FEEDBACK, raw: `answer ${presentationId}` }) };
-  // renewals every 100 ms
-  const runner = new JobRunner({ store, provider, logger, slots: 1, leaseMs: 300, idlePollMs: 50, retryBaseMs: 10 });
-  runner.start();
-  t.after(() => runner.stop(1000));
+  const { runner, lines } = noopRunner(t, store, { slots: 1, leaseMs: 300 }); // renewals every 100 ms
   const id = await newTalk(real);
   runner.wake();
   await waitUntil('the batch hanging', () => lines.some((l) => l.event === 'feedback.started'), 5000, 5);
