@@ -1,8 +1,8 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import { ROW_ID } from '../store/ids.js';
 import type { Store } from '../store/types.js';
 import type { ServiceMetrics } from './metrics.js';
-import { UUID } from './presentations.js';
 import { API_HEADERS } from './protocol-errors.js';
 
 const PREFIX = '/api/presentations/';
@@ -21,7 +21,7 @@ export interface FastGetOptions {
  * request itself (npm run bench --cpu-prof), so a found presentation is answered here, in front
  * of Fastify, with the same status, headers and body (test/fast-get.test.js compares the two
  * byte for byte). Everything else goes to Fastify untouched: another method or path, a query
- * string, a body, an id that is no UUID, an unknown id, a store error, a server that is closing.
+ * string, a body, an id no store made, an unknown id, a store error, a server that is closing.
  * Only used when nothing is logged per request (no access log, not debug): those lines are
  * Fastify's.
  */
@@ -46,7 +46,7 @@ export function installFastGet(app: FastifyInstance, options: FastGetOptions): v
       return;
     }
     const id = url.slice(PREFIX.length);
-    if (!UUID.test(id)) {
+    if (!ROW_ID.test(id)) {
       next(request, response);
       return;
     }
