@@ -5,6 +5,14 @@ import { getSystemErrorName } from 'node:util';
 /** The accept queue's length: connections wait there while no worker is accepting. */
 export const LISTEN_BACKLOG = 2048;
 
+/** The most descriptors of the socket one worker gets (worker/accept-copies.ts). */
+const MAX_COPIES = 64;
+
+/** How many times the socket is sent to a worker that asked for `asked` copies: 1 to 64. */
+export function listenCopies(asked: unknown): number {
+  return typeof asked === 'number' && Number.isInteger(asked) && asked >= 1 ? Math.min(asked, MAX_COPIES) : 1;
+}
+
 /** The TCP handle Node's cluster module shares (`net._createServerHandle`): bound, not yet polled. */
 interface ServerHandle {
   close(callback?: () => void): void;

@@ -6,7 +6,7 @@ export type ToWorker =
   | { type: 'stop'; timeoutMs: number }
   | { type: 'stats'; requestId: number }
   | { type: 'wake' }
-  /** Sent with the listening socket's handle, the answer to `listen`: the worker accepts from it. */
+  /** Sent with the listening socket's handle, the answer to `listen` (`copies` times): the worker accepts from it. */
   | { type: 'socket' }
   /** The heartbeat: answered from the worker's event loop, so a blocked or stopped loop never answers. */
   | { type: 'ping'; seq: number }
@@ -18,8 +18,11 @@ export type FromWorker =
   | { type: 'fatal'; code: string; message: string }
   | { type: 'stats'; requestId: number; stats: ServiceStats }
   | { type: 'enqueued' }
-  /** The worker's app is ready: send the listening socket (`socket`). */
-  | { type: 'listen' }
+  /**
+   * The worker's app is ready: send the listening socket (`socket`), `copies` times (each a
+   * descriptor of its own: worker/accept-copies.ts); absent (a worker of an earlier version): once.
+   */
+  | { type: 'listen'; copies?: number }
   /** `requests` in flight now, `served` since the worker started, its RSS: the heartbeat's answer. */
   | { type: 'pong'; seq: number; requests: number; activeJobs: number; served: number; rssBytes: number; load?: LoadSample & { queueDepth: number | null } }
   | { type: 'metrics'; requestId: number }

@@ -16,7 +16,7 @@ import { AccessSink } from '../logging/access-sink.js';
 import { LogSink } from '../logging/sink.js';
 import { startService, type Service } from '../worker/service.js';
 import { bootFailureVerdict, BootFailures, RESTART_POLICY, SlotHistory } from './backoff.js';
-import { ListenSocket } from './listen-socket.js';
+import { listenCopies, ListenSocket } from './listen-socket.js';
 import { Heartbeats } from './heartbeat.js';
 import { listenControl, type ControlArgs, type ControlCommand } from './control.js';
 import type { DataDirLock } from './lock.js';
@@ -259,7 +259,8 @@ export class Supervisor {
       case 'listen': {
         // a starting worker asks for the socket once its app is ready to serve
         const handle = this.listenSocket?.sendable;
-        if (handle && proc.worker.isConnected()) proc.worker.send({ type: 'socket' } satisfies ToWorker, handle as never, () => {});
+        const copies = listenCopies(message.copies);
+        for (let i = 0; i < copies && handle && proc.worker.isConnected(); i++) proc.worker.send({ type: 'socket' } satisfies ToWorker, handle as never, () => {});
         break;
       }
       case 'pong':

@@ -2,10 +2,13 @@
 import cluster from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { Settings } from '../config/defaults.js';
+import { openFileLimit } from '../config/open-files.js';
 import type { RateCount } from '../http/rate-counter.js';
 import { createWorkerAccessLogger } from '../logging/access.js';
 import { createWorkerLogger, drainLogger, dropLogOutput, flushLoggerSync } from '../logging/logger.js';
+import { LISTEN_BACKLOG } from '../supervisor/listen-socket.js';
 import { isMessage, SETTINGS_ENV, type FromWorker, type ToWorker } from '../supervisor/messages.js';
+import { acceptCopiesFor, AcceptCopies } from './accept-copies.js';
 import { startService, type Service } from './service.js';
 
 const settings = JSON.parse(process.env[SETTINGS_ENV] ?? '{}') as Settings;
@@ -67,8 +70,11 @@ function rateHit(key: string, windowMs: number): Promise<RateCount> {
 }
 
 // The listening socket is the supervisor's (supervisor/listen-socket.ts): asked for once the app
-// is ready, so that no connection is accepted before it can be served.
+// is ready, so that no connection is accepted before it can be served. The first descriptor is the
+// server's own; the copies after it let the worker accept more than one connection per turn of its
+// event loop (accept-copies.ts). A supervisor of an earlier version sends one: the worker serves.
 let gotSocket: ((handle: unknown) => void) | undefined;
+const acceptCopies = new AcceptCopies(LISTEN_BACKLOG, acceptCopiesFor(openFileLimit()?.soft));
 function requestSocket(): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the supervisor sent no listening socket within 10 s')), 10_000);
@@ -79,7 +85,7 @@ function requestSocket(): Promise<unknown> {
       if (handle) resolve(handle);
       else reject(new Error('the supervisor sent no listening socket'));
     };
-    send({ type: 'listen' });
+    send({ type: 'listen', copies: acceptCopies.wanted });
   });
 }
 
@@ -102,7 +108,8 @@ process.on('message', (message: unknown, handle: unknown) => {
   if (!isMessage<ToWorker>(message)) return;
   switch (message.type) {
     case 'socket':
-      gotSocket?.(handle);
+      if (gotSocket) gotSocket(handle);
+      else acceptCopies.add(handle);
       break;
     case 'stop':
       void stop(message.timeoutMs, 'asked by the supervisor');
@@ -171,6 +178,7 @@ try {
     broadcastEnqueue,
     rateHit,
     listenSocket: requestSocket,
+    acceptCopies,
     metricsText: () =>
       new Promise<string>((resolve) => {
         const requestId = ++metricsRequests;

@@ -15,6 +15,7 @@ import { LoadSampler, type LoadSample } from './sampler.js';
 import { poolSizeFor } from '../store/database-url.js';
 import { SqliteStore } from '../store/sqlite.js';
 import { LISTEN_BACKLOG } from '../supervisor/listen-socket.js';
+import type { AcceptCopies } from './accept-copies.js';
 import { isStoreError, type Store, type StoreEvent } from '../store/types.js';
 
 export const DB_FILE = 'presenter.db';
@@ -56,6 +57,8 @@ export interface ServiceOptions {
    * from, instead of a listen of its own: a forked worker. The windows profile's primary listens itself.
    */
   listenSocket?: () => Promise<unknown>;
+  /** More descriptors of that socket, accepting into the same server (accept-copies.ts). */
+  acceptCopies?: AcceptCopies;
   /** Aggregated metrics over all workers (cluster mode); default: this process only. */
   metricsText?: (local: ServiceMetrics) => Promise<string>;
 }
@@ -101,7 +104,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       jobsAlive: () => runner.alive && (runner.lastClaimError === undefined || (isStoreError(runner.lastClaimError) && runner.lastClaimError.code === 'STORAGE_FULL')),
       metricsText: () => (options.metricsText ? options.metricsText(metrics) : metrics.registry.metrics()),
     });
-    logConnectionRefusals(app, logger);
+    logConnectionRefusals(app, logger, Math.max(0, (options.acceptCopies?.wanted ?? 1) - 1));
     if (options.listenSocket) {
       await app.ready();
       const handle = await options.listenSocket();
@@ -109,6 +112,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         app.server.once('error', reject);
         app.server.listen(handle as never, LISTEN_BACKLOG, () => {
           app.server.off('error', reject);
+          options.acceptCopies?.attach(app.server);
           resolve();
         });
       });
@@ -218,8 +222,8 @@ const RESERVED_FDS = 128;
 // EMFILE trick): clients are refused and nothing is logged. So the worker stops at the open-file
 // limit minus a reserve itself (server.maxConnections) and logs each refusal ('drop', at most
 // once a second), naming the fix. Accept errors that do reach Node are logged the same way.
-function connectionLimit(soft: number): number {
-  return Math.max(16, soft - Math.min(RESERVED_FDS, Math.floor(soft / 2)));
+function connectionLimit(soft: number, listenCopies: number): number {
+  return Math.max(16, soft - Math.min(RESERVED_FDS + listenCopies, Math.floor(soft / 2)));
 }
 
 /** One `http.out_of_files` line per second at most, with the count of those it held back. */
@@ -242,9 +246,9 @@ function refusalReporter(logger: Logger, maxConnections: () => number | undefine
   };
 }
 
-function logConnectionRefusals(app: FastifyInstance, logger: Logger): void {
+function logConnectionRefusals(app: FastifyInstance, logger: Logger, listenCopies: number): void {
   const soft = openFileLimit()?.soft;
-  if (soft) app.server.maxConnections = connectionLimit(soft);
+  if (soft) app.server.maxConnections = connectionLimit(soft, listenCopies);
   const report = refusalReporter(logger, () => app.server.maxConnections);
   app.server.on('drop', () => report('MAX_CONNECTIONS', `${app.server.maxConnections} connections are open, as many as the open-file limit allows`));
   app.server.on('error', (error: NodeJS.ErrnoException) => {
