@@ -2,12 +2,16 @@
 // (POST /api/presentations, GET /api/presentations/:id) on plain node:http and SQLite (WAL,
 // synchronous=NORMAL) through the driver serve uses (better-sqlite3, or node:sqlite with
 // --sqlite-driver: store/sqlite-driver.ts), one process, no framework, no validation, no logging.
+// With --same-response, a GET answers what serve answers for a talk whose feedback is done with the
+// noop provider: the same headers and the same body bytes (status done, the noop feedback spliced
+// in as stored JSON text, as serve's fast path does), still one read of one table: the ceiling for
+// serving that response rather than a shorter one.
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { openSqlite } from '../dist/store/sqlite-driver.js';
 
-const { values } = parseArgs({ options: { port: { type: 'string' }, db: { type: 'string' } } });
+const { values } = parseArgs({ options: { port: { type: 'string' }, db: { type: 'string' }, 'same-response': { type: 'boolean' } } });
 const db = openSqlite(values.db, { timeout: 5000 });
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
@@ -35,10 +39,28 @@ function send(res, status, body, headers = {}) {
 }
 
 const PREFIX = '/api/presentations';
+const SAME_RESPONSE = values['same-response'] === true;
+// what the noop provider's feedback is stored as (src/feedback/providers.ts)
+const NOOP_FEEDBACK = JSON.stringify({
+  provider: 'noop',
+  language: 'en',
+  score: 0,
+  summary: '',
+  strengths: [],
+  improvements: [],
+  slides: [],
+  metrics: { slides: 0, words: 0, estimatedMinutes: 0, wordsPerSlideMax: 0, readability: 0 },
+});
 createServer((req, res) => {
   if (req.method === 'GET' && req.url.startsWith(`${PREFIX}/`)) {
     const row = get.get(req.url.slice(PREFIX.length + 1));
     if (!row) return send(res, 404, { error: { code: 'NOT_FOUND', message: 'no such presentation' } });
+    if (SAME_RESPONSE) {
+      const head = JSON.stringify({ id: row.id, title: row.title, language: row.language, createdAt: new Date(row.created_at).toISOString(), status: 'done', attempts: 1 });
+      const text = `${head.slice(0, -1)},"feedback":${NOOP_FEEDBACK}}`;
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+      return res.end(text);
+    }
     return send(res, 200, { id: row.id, title: row.title, language: row.language, createdAt: new Date(row.created_at).toISOString(), status: row.status, attempts: row.attempts, feedback: null });
   }
   if (req.method === 'POST' && req.url === PREFIX) {

@@ -89,11 +89,11 @@ export async function startServe({ profile = 'safe', args = [], env = {}, dataDi
 }
 
 /** bench/baseline-server.js: node:http + SQLite (the driver serve would use), one process. */
-export async function startBaseline() {
+export async function startBaseline({ sameResponse = false } = {}) {
   const dataDir = tempDir('presenter-baseline-');
   const port = await freePort();
   const child = track(
-    spawn(process.execPath, [join(ROOT, 'bench/baseline-server.js'), '--port', String(port), '--db', join(dataDir, 'baseline.db')], {
+    spawn(process.execPath, [join(ROOT, 'bench/baseline-server.js'), '--port', String(port), '--db', join(dataDir, 'baseline.db'), ...(sameResponse ? ['--same-response'] : [])], {
       cwd: ROOT,
       env: cleanEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],

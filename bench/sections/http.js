@@ -10,6 +10,7 @@ import { createTalks } from '../lib/talk.js';
 // Jobs run with the noop provider: the section measures the HTTP path and the job bookkeeping
 // (claim, complete), not the analyser.
 const SERVE_ENV = { PRESENTER_AI_PROVIDER: 'noop' };
+const SAME_RESPONSE = 'baseline (same response)';
 
 // CPU used by the server's processes (supervisor and workers) per request: unlike req/s, this
 // hardly moves when other programs share the machine.
@@ -42,11 +43,14 @@ function summarizeProfiles(dir, supervisorPid, log) {
   return out;
 }
 
-// What runs, in this order on one machine: the ceiling (plain node:http + better-sqlite3) and the
-// safe profile each in the 9:1 mix and GET-only, the other profiles in the mix, and the safe
-// profile with the default local analyser in the mix (its jobs then cost real CPU).
+// What runs, in this order on one machine: the ceiling (plain node:http + better-sqlite3) in the
+// 9:1 mix and GET-only, the ceiling answering serve's response (its headers and body bytes: see
+// baseline-server.js) GET-only, the safe profile in the mix and GET-only, the other profiles in
+// the mix, and the safe profile with the default local analyser in the mix (its jobs then cost
+// real CPU).
 function plan(profiles) {
   const runs = [{ label: 'baseline', target: 'baseline', modes: ['mix', 'get'] }];
+  if (profiles.includes('safe')) runs.push({ label: SAME_RESPONSE, target: 'baseline', sameResponse: true, modes: ['get'] });
   for (const p of profiles) runs.push({ label: p, target: p, modes: p === 'safe' ? ['mix', 'get'] : ['mix'], env: SERVE_ENV });
   if (profiles.includes('safe')) runs.push({ label: 'safe (local analyser)', target: 'safe', modes: ['mix'], env: {} });
   return runs;
@@ -62,7 +66,7 @@ export async function httpSection({ quick, profiles, connections, durationSec, l
     const { label, target } = run;
     const profDir = cpuProf && target !== 'baseline' ? tempDir('presenter-prof-') : undefined;
     const execArgv = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-    const server = target === 'baseline' ? await startBaseline() : await startServe({ profile: target, env: run.env, execArgv });
+    const server = target === 'baseline' ? await startBaseline({ sameResponse: run.sameResponse }) : await startServe({ profile: target, env: run.env, execArgv });
     try {
       const { ids } = await createTalks(server.url, quick ? 50 : 200, { concurrency: 8 });
       await runMix(server.url, ids, { connections: 50, durationSec: quick ? 1 : 3 }); // warm-up, not reported
@@ -90,6 +94,9 @@ export async function httpSection({ quick, profiles, connections, durationSec, l
   for (const row of rows) {
     const base = rows.find((b) => b.profile === 'baseline' && b.mode === row.mode && b.connections === row.connections);
     row.ratioToBaseline = base ? Math.round((row.rps / base.rps) * 100) / 100 : null;
+    // GET-only against the ceiling that sends the same response: what serve costs beyond the bytes
+    const same = rows.find((b) => b.profile === SAME_RESPONSE && b.mode === row.mode && b.connections === row.connections);
+    if (same && row.profile !== SAME_RESPONSE && row.profile !== 'baseline') row.ratioToSameResponse = Math.round((row.rps / same.rps) * 100) / 100;
     // a create's CPU, from the mix (9 reads, 1 create) and the GET-only run at the same connections
     const get = rows.find((g) => g.profile === row.profile && g.mode === 'get' && g.connections === row.connections);
     if (row.mode === 'mix' && get) row.createCpuMs = Math.round((row.cpuMsPer1kRequests - 0.9 * get.cpuMsPer1kRequests) / 0.1) / 1000;
