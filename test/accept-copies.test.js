@@ -3,9 +3,10 @@ import { fork } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { test } from 'node:test';
-import { ACCEPT_COPIES, acceptCopiesFor } from '../dist/worker/accept-copies.js';
+import { ACCEPT_COPIES_TOTAL, acceptCopiesFor } from '../dist/worker/accept-copies.js';
 import { listenCopies, ListenSocket } from '../dist/supervisor/listen-socket.js';
 import { freePort, runCli, startServer } from './helpers/cli.js';
+import { logLines } from './helpers/http.js';
 import { noPrlimit } from './helpers/skip.js';
 
 // Node 20's libuv (1.45 and later) accepts one connection each time the event loop polls the
@@ -15,14 +16,17 @@ import { noPrlimit } from './helpers/skip.js';
 const CHILD = new URL('./fixtures/accept-copies-child.mjs', import.meta.url);
 const linuxOnly = process.platform !== 'linux' && 'reads /proc';
 
-test('copies: one per 64 open files, 1 to 64; one on Windows; what the supervisor sends for what a worker asks', () => {
-  assert.equal(acceptCopiesFor(256, 'linux'), 4);
-  assert.equal(acceptCopiesFor(1024, 'linux'), 16);
-  assert.equal(acceptCopiesFor(1_048_576, 'linux'), ACCEPT_COPIES);
-  assert.equal(acceptCopiesFor(null, 'linux'), ACCEPT_COPIES);
-  assert.equal(acceptCopiesFor(100, 'linux'), 1);
-  assert.equal(acceptCopiesFor(undefined, 'darwin'), 16);
-  assert.equal(acceptCopiesFor(1_048_576, 'win32'), 1);
+test('copies: 32 per host shared among its workers, one per 64 open files, at least 1; one on Windows; what the supervisor sends for what a worker asks', () => {
+  assert.equal(ACCEPT_COPIES_TOTAL, 32);
+  assert.equal(acceptCopiesFor(1_048_576, 1, 'linux'), 32);
+  assert.equal(acceptCopiesFor(1_048_576, 2, 'linux'), 16);
+  assert.equal(acceptCopiesFor(1_048_576, 64, 'linux'), 1);
+  assert.equal(acceptCopiesFor(null, 1, 'linux'), 32);
+  assert.equal(acceptCopiesFor(256, 1, 'linux'), 4);
+  assert.equal(acceptCopiesFor(1024, 1, 'linux'), 16);
+  assert.equal(acceptCopiesFor(100, 1, 'linux'), 1);
+  assert.equal(acceptCopiesFor(undefined, 1, 'darwin'), 16);
+  assert.equal(acceptCopiesFor(1_048_576, 1, 'win32'), 1);
   // a worker of an earlier version asks without a count: one; nonsense is one; too many is 64
   for (const asked of [undefined, 0, -3, 2.5, '8', Number.NaN, null]) assert.equal(listenCopies(asked), 1, String(asked));
   assert.equal(listenCopies(16), 16);
@@ -88,7 +92,8 @@ test('a busy event loop accepts a burst of connections over a few turns, not one
   assert.equal(result.accepted, 200);
   assert.equal(result.connections, 200, 'the server counts every connection, whichever copy accepted it');
   // one descriptor takes 200 turns; 16 take 13 once all have arrived, more while they still arrive
-  assert.ok(result.turns <= 60, `${result.turns} turns`);
+  // (or when SYNs beyond a small accept queue are retried a second later)
+  assert.ok(result.turns <= 120, `${result.turns} turns`);
 });
 
 test('one descriptor alone (what a worker had before): one connection per turn of a busy loop', { skip: linuxOnly, timeout: 60_000 }, async (t) => {
@@ -165,7 +170,7 @@ function listenFdsOf(pid, port) {
   return n;
 }
 
-test('serve: a worker polls one descriptor of the socket per 64 open files, the supervisor keeps one, and a reloaded worker gets its own', { skip: noPrlimit, timeout: 120_000 }, async (t) => {
+test('serve: each of 2 workers polls 16 descriptors of the socket at an open-file limit of 1,024, the supervisor keeps one, and a reloaded worker gets its own', { skip: noPrlimit, timeout: 120_000 }, async (t) => {
   const server = await startServer(t, { args: ['--profile', 'advanced'], launcher: ['prlimit', '--nofile=1024:1024', '--'] });
   const workers = async () => JSON.parse((await runCli(['status', '--json', '--data-dir', server.dataDir])).stdout).workers.filter((w) => w.pid && w.state === 'ready');
   let pids = [];
@@ -173,6 +178,9 @@ test('serve: a worker polls one descriptor of the socket per 64 open files, the 
   // the copies come after `ready`: wait until both workers hold all 16
   await waitFor(async () => pids.every((pid) => listenFdsOf(pid, server.port) === 16), 10_000);
   assert.equal(listenFdsOf(server.child.pid, server.port), 1, 'the supervisor keeps its one descriptor');
+  const ready = logLines(server).filter((l) => l.event === 'worker.ready');
+  assert.deepEqual(ready.map((l) => l.listenDescriptors), [16, 16]);
+  assert.equal(logLines(server).filter((l) => l.event === 'worker.accept_copies_refused').length, 0);
 
   const reload = await runCli(['reload', '--data-dir', server.dataDir], { timeout: 60_000 });
   assert.equal(reload.exitCode, 0, reload.stderr);

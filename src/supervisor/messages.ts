@@ -6,8 +6,8 @@ export type ToWorker =
   | { type: 'stop'; timeoutMs: number }
   | { type: 'stats'; requestId: number }
   | { type: 'wake' }
-  /** Sent with the listening socket's handle, the answer to `listen` (`copies` times): the worker accepts from it. */
-  | { type: 'socket' }
+  /** Sent with the listening socket's handle, `copies` times: the answer to `listen`. The worker accepts from it. */
+  | { type: 'socket'; copies?: number }
   /** The heartbeat: answered from the worker's event loop, so a blocked or stopped loop never answers. */
   | { type: 'ping'; seq: number }
   | { type: 'metrics'; requestId: number; text?: string; error?: string }

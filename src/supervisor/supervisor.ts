@@ -260,7 +260,7 @@ export class Supervisor {
         // a starting worker asks for the socket once its app is ready to serve
         const handle = this.listenSocket?.sendable;
         const copies = listenCopies(message.copies);
-        for (let i = 0; i < copies && handle && proc.worker.isConnected(); i++) proc.worker.send({ type: 'socket' } satisfies ToWorker, handle as never, () => {});
+        for (let i = 0; i < copies && handle && proc.worker.isConnected(); i++) proc.worker.send({ type: 'socket', copies } satisfies ToWorker, handle as never, () => {});
         break;
       }
       case 'pong':

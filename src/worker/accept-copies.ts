@@ -1,20 +1,29 @@
 import type { Server } from 'node:net';
 
-/** The most descriptors of the listening socket a worker polls, its own included. */
-export const ACCEPT_COPIES = 64;
+/**
+ * Descriptors of the listening socket polled by all the workers of a host together. Each arriving
+ * connection wakes every one of them, and all but one find nothing: with connections that arrive
+ * one at a time (clients without keep-alive), 2 workers × 16 cost ~30 µs more CPU per connection
+ * than 2 × 1 (~110 µs), 2 × 64 ~100 µs more. With 1,000 clients connecting at once to a busy
+ * worker, 16 left the last ones waiting up to 1-2 s in some runs, 64 up to 0.5 s, 1 up to 8 s.
+ */
+export const ACCEPT_COPIES_TOTAL = 32;
 
 /**
- * How many descriptors of the listening socket a worker polls, its own included: up to this many
- * connections are accepted in one turn of its event loop. One per 64 open files allowed, at most
- * 64 (a limit of 256 gives 4, the common 1,024 gives 16; 16 where the limit is not known); they come out of the descriptors the
- * worker keeps for what is not a connection (service.ts). One on Windows, where libuv accepts
- * differently (AcceptEx) and this was not measured.
+ * How many descriptors of the listening socket one worker polls, its own included: up to this many
+ * connections are accepted in one turn of its event loop. The host's 32 shared among its workers
+ * (safe: 32, advanced: 16 each), and one per 64 open files the worker may have (Node raises its
+ * soft limit to the hard one: a hard limit of 1,024 gives 16, systemd's usual 524,288 no cap; 16
+ * where the limit is not known). The copies are added to the descriptors a worker keeps for what
+ * is not a connection (service.ts). One on Windows, where libuv accepts differently (AcceptEx)
+ * and this was not measured.
  */
-export function acceptCopiesFor(openFiles: number | null | undefined, platform: NodeJS.Platform = process.platform): number {
+export function acceptCopiesFor(openFiles: number | null | undefined, workers: number, platform: NodeJS.Platform = process.platform): number {
   if (platform === 'win32') return 1;
-  if (openFiles === undefined) return 16; // not Linux: the limit is unknown
-  if (openFiles === null) return ACCEPT_COPIES; // unlimited
-  return Math.max(1, Math.min(ACCEPT_COPIES, Math.floor(openFiles / 64)));
+  const share = Math.max(1, Math.floor(ACCEPT_COPIES_TOTAL / Math.max(1, workers)));
+  if (openFiles === null) return share; // unlimited
+  const byFiles = openFiles === undefined ? 16 : Math.max(1, Math.floor(openFiles / 64));
+  return Math.min(share, byFiles);
 }
 
 /** A listening TCP handle received over IPC (libuv's TCPWrap, as `net.Native` sends it). */
@@ -35,15 +44,17 @@ interface ListenHandle {
  * by the kernel at once and answered 0.5-3.3 s later, one connection every ~27 ms).
  *
  * A worker therefore listens on several descriptors of the one socket: the supervisor sends it
- * `ACCEPT_COPIES` times over IPC, each a duplicate descriptor, polled on its own. Each copy accepts
- * into the HTTP server's own accept callback (Node's `onconnection`, bound to the server by its
- * owner symbol), so the server's connection count, `maxConnections` and its `drop` event,
- * `noDelay`, keep-alive and `close()` cover every connection whichever copy accepted it. Closing
- * the server closes the copies first: a stopping worker accepts nothing more.
+ * several times over IPC (acceptCopiesFor), each a duplicate descriptor polled on its own, all
+ * before the worker listens (main.ts says why). Each copy accepts into the HTTP server's own
+ * accept callback (Node's `onconnection`, bound to the server by its owner symbol), so the
+ * server's connection count, `maxConnections` and its `drop` event, `noDelay`, keep-alive and
+ * `close()` cover every connection whichever copy accepted it. Closing the server closes the
+ * copies first: a stopping worker accepts nothing more.
  *
  * Those two fields are Node internals (lib/net.js), as `net._createServerHandle` is for the
  * supervisor's socket: when a Node version lacks them, the copies are closed and the worker
- * accepts on its one descriptor, as before (`armed` says which).
+ * accepts on its one descriptor, as before (`worker.ready` logs `listenDescriptors`, and
+ * `worker.accept_copies_refused` warns).
  */
 export class AcceptCopies {
   private readonly waiting: ListenHandle[] = [];

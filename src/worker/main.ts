@@ -70,20 +70,37 @@ function rateHit(key: string, windowMs: number): Promise<RateCount> {
 }
 
 // The listening socket is the supervisor's (supervisor/listen-socket.ts): asked for once the app
-// is ready, so that no connection is accepted before it can be served. The first descriptor is the
-// server's own; the copies after it let the worker accept more than one connection per turn of its
-// event loop (accept-copies.ts). A supervisor of an earlier version sends one: the worker serves.
-let gotSocket: ((handle: unknown) => void) | undefined;
-const acceptCopies = new AcceptCopies(LISTEN_BACKLOG, acceptCopiesFor(openFileLimit()?.soft));
+// is ready, so that no connection is accepted before it can be served. It comes as several
+// descriptors (accept-copies.ts), each message saying how many: all are taken before the worker
+// listens, while its event loop is idle. Node sends handles one at a time, each waiting for the
+// receiver's acknowledgement, and every other message waits behind them: a serving worker, 25 ms
+// a turn, would have held up the supervisor's answers (rate limits, stop) for 64 turns. A
+// supervisor of an earlier version sends one, without a count: the worker serves from it.
+let gotSocket: ((handle: unknown, copies: unknown) => void) | undefined;
+const acceptCopies = new AcceptCopies(LISTEN_BACKLOG, acceptCopiesFor(openFileLimit()?.soft, settings.workers));
 function requestSocket(): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the supervisor sent no listening socket within 10 s')), 10_000);
     timer.unref();
-    gotSocket = (handle) => {
+    let first: unknown;
+    let expected = 1;
+    let received = 0;
+    gotSocket = (handle, copies) => {
+      if (!handle) {
+        clearTimeout(timer);
+        gotSocket = undefined;
+        reject(new Error('the supervisor sent no listening socket'));
+        return;
+      }
+      if (received === 0) {
+        first = handle;
+        expected = typeof copies === 'number' && Number.isInteger(copies) && copies >= 1 ? copies : 1;
+      } else acceptCopies.add(handle);
+      received++;
+      if (received < expected) return;
       clearTimeout(timer);
       gotSocket = undefined;
-      if (handle) resolve(handle);
-      else reject(new Error('the supervisor sent no listening socket'));
+      resolve(first);
     };
     send({ type: 'listen', copies: acceptCopies.wanted });
   });
@@ -108,8 +125,8 @@ process.on('message', (message: unknown, handle: unknown) => {
   if (!isMessage<ToWorker>(message)) return;
   switch (message.type) {
     case 'socket':
-      if (gotSocket) gotSocket(handle);
-      else acceptCopies.add(handle);
+      if (gotSocket) gotSocket(handle, message.copies);
+      else acceptCopies.add(handle); // late (after the 10 s timeout): closed or armed, never leaked
       break;
     case 'stop':
       void stop(message.timeoutMs, 'asked by the supervisor');
@@ -195,5 +212,12 @@ try {
   send({ type: 'fatal', code, message: (error as Error).message });
   die(error, 'worker.start_failed');
 }
-logger.info({ event: 'worker.ready', host: settings.host, port: settings.port }, `Worker ${workerId} ready`);
+logger.info({ event: 'worker.ready', host: settings.host, port: settings.port, listenDescriptors: 1 + acceptCopies.armed }, `Worker ${workerId} ready`);
+if (acceptCopies.refused > 0) {
+  // a Node.js whose net.Server internals differ (accept-copies.ts): correct, but one accept per turn
+  logger.warn(
+    { event: 'worker.accept_copies_refused', refused: acceptCopies.refused, node: process.version },
+    `${acceptCopies.refused} extra descriptors of the listening socket could not be used with Node.js ${process.version}: this worker accepts one new connection per event-loop turn`,
+  );
+}
 send({ type: 'ready', pid: process.pid });
