@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
+import { noopFeedback } from '../dist/feedback/noop.js';
 import { openSqlite } from '../dist/store/sqlite-driver.js';
 
 const { values } = parseArgs({ options: { port: { type: 'string' }, db: { type: 'string' }, 'same-response': { type: 'boolean' } } });
@@ -40,17 +41,8 @@ function send(res, status, body, headers = {}) {
 
 const PREFIX = '/api/presentations';
 const SAME_RESPONSE = values['same-response'] === true;
-// what the noop provider's feedback is stored as (src/feedback/providers.ts)
-const NOOP_FEEDBACK = JSON.stringify({
-  provider: 'noop',
-  language: 'en',
-  score: 0,
-  summary: '',
-  strengths: [],
-  improvements: [],
-  slides: [],
-  metrics: { slides: 0, words: 0, estimatedMinutes: 0, wordsPerSlideMax: 0, readability: 0 },
-});
+// what the noop provider's feedback is stored as
+const NOOP_FEEDBACK = JSON.stringify(noopFeedback('en'));
 createServer((req, res) => {
   if (req.method === 'GET' && req.url.startsWith(`${PREFIX}/`)) {
     const row = get.get(req.url.slice(PREFIX.length + 1));

@@ -1,6 +1,7 @@
 import type { Settings } from '../config/defaults.js';
 import { createLocalProvider } from './local.js';
 import { createOpenAIProvider } from './openai.js';
+import { noopFeedback } from './noop.js';
 import type { FeedbackProvider } from './types.js';
 
 /**
@@ -20,16 +21,7 @@ function createNoopProvider(delayMs: number): FeedbackProvider {
           }, { once: true });
         });
       }
-      const feedback = {
-        provider: 'noop',
-        language: request.language === 'de' ? ('de' as const) : ('en' as const),
-        score: 0,
-        summary: '',
-        strengths: [],
-        improvements: [],
-        slides: [],
-        metrics: { slides: 0, words: 0, estimatedMinutes: 0, wordsPerSlideMax: 0, readability: 0 },
-      };
+      const feedback = noopFeedback(request.language === 'de' ? 'de' : 'en');
       return { feedback, raw: request.presentationId };
     },
   };
