@@ -74,7 +74,7 @@ function rateHit(key: string, windowMs: number): Promise<RateCount> {
 // descriptors (accept-copies.ts), each message saying how many: all are taken before the worker
 // listens, while its event loop is idle. Node sends handles one at a time, each waiting for the
 // receiver's acknowledgement, and every other message waits behind them: a serving worker, 25 ms
-// a turn, would have held up the supervisor's answers (rate limits, stop) for 64 turns. A
+// a turn, would have held up the supervisor's answers (rate limits, stop) for a turn per copy. A
 // supervisor of an earlier version sends one, without a count: the worker serves from it.
 let gotSocket: ((handle: unknown, copies: unknown) => void) | undefined;
 const acceptCopies = new AcceptCopies(LISTEN_BACKLOG, acceptCopiesFor(openFileLimit()?.soft, settings.workers));
@@ -126,7 +126,7 @@ process.on('message', (message: unknown, handle: unknown) => {
   switch (message.type) {
     case 'socket':
       if (gotSocket) gotSocket(handle, message.copies);
-      else acceptCopies.add(handle); // late (after the 10 s timeout): closed or armed, never leaked
+      else acceptCopies.add(handle); // one more than announced, or after the 10 s timeout: armed or closed, never leaked
       break;
     case 'stop':
       void stop(message.timeoutMs, 'asked by the supervisor');
