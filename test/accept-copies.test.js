@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import { ACCEPT_COPIES_TOTAL, acceptCopiesFor } from '../dist/worker/accept-copies.js';
 import { listenCopies, ListenSocket } from '../dist/supervisor/listen-socket.js';
 import { freePort, runCli, startServer } from './helpers/cli.js';
-import { logLines } from './helpers/http.js';
+import { logLines, waitUntil } from './helpers/http.js';
+import { listenDescriptors as listenFdsOf } from './helpers/proc.js';
 import { noPrlimit } from './helpers/skip.js';
 
 // Node 20's libuv (1.45 and later) accepts one connection each time the event loop polls the
@@ -123,7 +123,7 @@ test('maxConnections holds over all copies: connections beyond it are dropped wh
 test('closing the server closes every copy at once; a copy that comes later is closed on arrival', { skip: linuxOnly, timeout: 60_000 }, async (t) => {
   const c = await startChild(t, 8);
   c.open(5);
-  await waitFor(async () => (await c.ask({ cmd: 'state' })).connections === 5);
+  await waitUntil('5 connections', async () => (await c.ask({ cmd: 'state' })).connections === 5, 10_000);
   const closed = c.next('closed');
   const closing = await c.ask({ cmd: 'close' }, 'closing');
   assert.equal(closing.armed, 0);
@@ -143,40 +143,13 @@ test('closing the server closes every copy at once; a copy that comes later is c
   assert.equal(late.armed, 0);
 });
 
-async function waitFor(check, timeoutMs = 10_000) {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-// The worker's descriptors of the listening socket, read from /proc.
-function listenFdsOf(pid, port) {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  const row = readFileSync('/proc/net/tcp', 'utf8')
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .find((f) => f[1]?.endsWith(`:${hex}`) && f[3] === '0A');
-  assert.ok(row, `port ${port} listens`);
-  let n = 0;
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      if (readlinkSync(`/proc/${pid}/fd/${fd}`) === `socket:[${row[9]}]`) n++;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return n;
-}
-
 test('serve: each of 2 workers polls 16 descriptors of the socket at an open-file limit of 1,024, the supervisor keeps one, and a reloaded worker gets its own', { skip: noPrlimit, timeout: 120_000 }, async (t) => {
   const server = await startServer(t, { args: ['--profile', 'advanced'], launcher: ['prlimit', '--nofile=1024:1024', '--'] });
   const workers = async () => JSON.parse((await runCli(['status', '--json', '--data-dir', server.dataDir])).stdout).workers.filter((w) => w.pid && w.state === 'ready');
   let pids = [];
-  await waitFor(async () => (pids = (await workers()).map((w) => w.pid)).length === 2, 30_000);
+  await waitUntil('2 workers ready', async () => (pids = (await workers()).map((w) => w.pid)).length === 2, 30_000);
   // the copies come after `ready`: wait until both workers hold all 16
-  await waitFor(async () => pids.every((pid) => listenFdsOf(pid, server.port) === 16), 10_000);
+  await waitUntil('16 descriptors in each worker', () => pids.every((pid) => listenFdsOf(pid, server.port) === 16), 10_000);
   assert.equal(listenFdsOf(server.child.pid, server.port), 1, 'the supervisor keeps its one descriptor');
   const ready = logLines(server).filter((l) => l.event === 'worker.ready');
   assert.deepEqual(ready.map((l) => l.listenDescriptors), [16, 16]);
@@ -185,7 +158,7 @@ test('serve: each of 2 workers polls 16 descriptors of the socket at an open-fil
   const reload = await runCli(['reload', '--data-dir', server.dataDir], { timeout: 60_000 });
   assert.equal(reload.exitCode, 0, reload.stderr);
   let fresh = [];
-  await waitFor(async () => (fresh = (await workers()).map((w) => w.pid)).length === 2 && fresh.every((p) => !pids.includes(p)), 60_000);
-  await waitFor(async () => fresh.every((pid) => listenFdsOf(pid, server.port) === 16), 10_000);
+  await waitUntil('2 new workers ready', async () => (fresh = (await workers()).map((w) => w.pid)).length === 2 && fresh.every((p) => !pids.includes(p)), 60_000);
+  await waitUntil('16 descriptors in each new worker', () => fresh.every((pid) => listenFdsOf(pid, server.port) === 16), 10_000);
   assert.equal(listenFdsOf(server.child.pid, server.port), 1);
 });

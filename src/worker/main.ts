@@ -6,7 +6,7 @@ import { openFileLimit } from '../config/open-files.js';
 import type { RateCount } from '../http/rate-counter.js';
 import { createWorkerAccessLogger } from '../logging/access.js';
 import { createWorkerLogger, drainLogger, dropLogOutput, flushLoggerSync } from '../logging/logger.js';
-import { LISTEN_BACKLOG } from '../supervisor/listen-socket.js';
+import { LISTEN_BACKLOG, listenCopies } from '../supervisor/listen-socket.js';
 import { isMessage, SETTINGS_ENV, type FromWorker, type ToWorker } from '../supervisor/messages.js';
 import { acceptCopiesFor, AcceptCopies } from './accept-copies.js';
 import { startService, type Service } from './service.js';
@@ -94,7 +94,7 @@ function requestSocket(): Promise<unknown> {
       }
       if (received === 0) {
         first = handle;
-        expected = typeof copies === 'number' && Number.isInteger(copies) && copies >= 1 ? copies : 1;
+        expected = listenCopies(copies);
       } else acceptCopies.add(handle);
       received++;
       if (received < expected) return;

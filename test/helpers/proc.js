@@ -40,18 +40,23 @@ export function children(parent) {
   return pids.sort((a, b) => a - b);
 }
 
-/** TCP ports the process listens on: its socket fds matched with LISTEN rows of /proc/<pid>/net/tcp{,6}. */
-export function listeningPorts(pid) {
-  const inodes = new Set();
+/** The inodes of the process's sockets, each with how many of its descriptors refer to it. */
+function socketInodes(pid) {
+  const inodes = new Map();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {
       const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1]);
+      if (m) inodes.set(m[1], (inodes.get(m[1]) ?? 0) + 1);
     } catch {
       // closed meanwhile
     }
   }
-  const ports = new Set();
+  return inodes;
+}
+
+/** LISTEN rows of /proc/<pid>/net/tcp{,6}: each socket's port and inode. */
+function listenRows(pid) {
+  const rows = [];
   for (const table of ['tcp', 'tcp6']) {
     let text = '';
     try {
@@ -62,8 +67,23 @@ export function listeningPorts(pid) {
     for (const row of text.split('\n').slice(1)) {
       const cols = row.trim().split(/\s+/);
       if (cols.length < 10 || cols[3] !== '0A') continue; // 0A: LISTEN
-      if (inodes.has(cols[9])) ports.add(parseInt(cols[1].split(':')[1], 16));
+      rows.push({ port: parseInt(cols[1].split(':')[1], 16), inode: cols[9] });
     }
   }
+  return rows;
+}
+
+/** TCP ports the process listens on: its socket fds matched with LISTEN rows of /proc/<pid>/net/tcp{,6}. */
+export function listeningPorts(pid) {
+  const inodes = socketInodes(pid);
+  const ports = new Set(listenRows(pid).filter((r) => inodes.has(r.inode)).map((r) => r.port));
   return [...ports].sort((a, b) => a - b);
+}
+
+/** How many of the process's descriptors are the socket listening on `port` (0 if none). */
+export function listenDescriptors(pid, port) {
+  const inodes = socketInodes(pid);
+  return listenRows(pid)
+    .filter((r) => r.port === port)
+    .reduce((n, r) => n + (inodes.get(r.inode) ?? 0), 0);
 }
