@@ -2,6 +2,7 @@
 // frozen with SIGSTOP under a real supervisor: shown `unresponsive`, killed at --timeout with what
 // they were doing, replaced; a slow model call (an idle event loop) is never taken for a hang.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { test } from 'node:test';
 import { Heartbeats } from '../dist/supervisor/heartbeat.js';
 import { runCli, sleep, startServer } from './helpers/cli.js';
@@ -54,6 +55,14 @@ test('a worker frozen with SIGSTOP is shown unresponsive, killed at --timeout wi
   assert.equal(before.state, 'ready');
   const created = await api(server, '/api/presentations', { method: 'POST', json: { title: 'Held', content: '# Held\n\nwords' } });
   await waitUntil('the job to start', () => logLines(server).some((l) => l.event === 'feedback.started'));
+  // and one request in flight: a create whose body is half sent. Reads answered at once (the fast
+  // path) and an idle keep-alive connection are not in flight.
+  const partial = net.connect(server.port, '127.0.0.1');
+  t.after(() => partial.destroy());
+  partial.on('error', () => {});
+  await new Promise((resolve) => partial.once('connect', resolve));
+  partial.write('POST /api/presentations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60\r\n\r\n{"title":"half"');
+  for (let i = 0; i < 20; i++) assert.equal((await api(server, `/api/presentations/${created.data.id}`)).status, 200);
   await sleep(800); // one heartbeat (600 ms) answered while the job runs: that answer is what the hung line reports
   const frozenAt = Date.now();
   process.kill(before.pid, 'SIGSTOP');
@@ -64,8 +73,9 @@ test('a worker frozen with SIGSTOP is shown unresponsive, killed at --timeout wi
   assert.equal(hung.workerPid, before.pid);
   assert.equal(hung.timeoutMs, 3000);
   assert.equal(hung.activeJobs, 1, 'it held the job');
+  assert.equal(hung.requests, 1, 'it was serving the half-sent create, not the answered reads');
   assert.ok(hung.silentMs >= 3000 && hung.silentMs < 6000, `silent ${hung.silentMs} ms`);
-  assert.match(hung.msg, /has not answered for \d s \(--timeout 3 s\) while serving \d+ request\(s\) and holding 1 job\(s\): killing it/);
+  assert.match(hung.msg, /has not answered for \d s \(--timeout 3 s\) while serving 1 request\(s\) and holding 1 job\(s\): killing it/);
   const replaced = await waitUntil('a new worker ready', async () => (await statusOf(server)).workers.find((w) => w.state === 'ready' && w.pid !== before.pid), 30_000, 100);
   const replacedMs = Date.now() - frozenAt;
   t.diagnostic(`frozen → hung line ${hung.time - frozenAt} ms; frozen → replacement ready (seen by status) ${replacedMs} ms`);

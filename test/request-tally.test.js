@@ -102,3 +102,44 @@ test('the service registry prints the request metrics under their names, with th
   assert.match(text, /^presenter_http_request_duration_seconds_count\{method="POST",route="\/api\/presentations"\} 1$/m);
   assert.match(text, /^presenter_job_queue_depth 4$/m);
 });
+
+test('bound labels (the fast path\'s) count into the same series as record, across a reset', async () => {
+  for (const seed of [4, 5]) {
+    const { real, mine, tally } = pair();
+    const realCounter = real.getSingleMetric(NAMES.counterName);
+    const realHistogram = real.getSingleMetric(NAMES.histogramName);
+    const bound = new Map();
+    const rnd = random(seed);
+    // half the calls through a recorder bound once per label set, half through record
+    const record = (method, route, status, seconds) => {
+      realCounter.labels(method, route, String(status)).inc();
+      realHistogram.labels(method, route).observe(seconds);
+      if (rnd() < 0.5) return tally.record(method, route, status, seconds);
+      const key = `${method}\u0000${route}\u0000${status}`;
+      if (!bound.has(key)) bound.set(key, tally.bind(method, route, status));
+      bound.get(key)(seconds);
+    };
+    feed(record, random(seed * 3), 3000);
+    assert.equal(await mine.metrics(), await real.metrics(), `seed ${seed}`);
+    // a reset (Registry.resetMetrics) empties the series; recorders bound before it still count
+    real.resetMetrics();
+    mine.resetMetrics();
+    assert.equal(await mine.metrics(), await real.metrics(), `seed ${seed}, after the reset`);
+    feed(record, random(seed * 11), 500);
+    assert.equal(await mine.metrics(), await real.metrics(), `seed ${seed}, after the reset and more requests`);
+  }
+});
+
+test('fastGet counts a GET of the talk route with status 200 and the fast-path total; a scrape does not add to it', async () => {
+  const metrics = createMetrics({ queueDepth: async () => 0 });
+  metrics.fastGet(0.0004);
+  metrics.fastGet(0.02);
+  metrics.request('GET', '/api/presentations/:id', 200, 0.003);
+  for (let scrape = 0; scrape < 2; scrape++) {
+    const text = await metrics.registry.metrics();
+    assert.match(text, /^presenter_http_requests_total\{method="GET",route="\/api\/presentations\/:id",status="200"\} 3$/m);
+    assert.match(text, /^presenter_http_request_duration_seconds_bucket\{le="0.001",method="GET",route="\/api\/presentations\/:id"\} 1$/m);
+    assert.match(text, /^presenter_http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/api\/presentations\/:id"\} 2$/m);
+    assert.match(text, /^presenter_http_fast_path_total 2$/m);
+  }
+});

@@ -5,6 +5,7 @@ import type { Store } from '../store/types.js';
 import { errorHandler, HttpError, sendError } from './errors.js';
 import { installFastGet } from './fast-get.js';
 import type { ServiceMetrics } from './metrics.js';
+import type { RequestCounts } from './request-counts.js';
 import { presentationRoutes } from './presentations.js';
 import { API_HEADERS, clientErrorHandler, frameworkErrors } from './protocol-errors.js';
 import { queueCap } from './queue-cap.js';
@@ -33,6 +34,8 @@ export interface AppOptions {
   jobsAlive: () => boolean;
   /** Prometheus text for /metrics (aggregated over all workers when there are several). */
   metricsText: () => Promise<string>;
+  /** Requests served and in flight, for the heartbeat (request-counts.ts). */
+  counts: RequestCounts;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -149,7 +152,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     checkAdmin,
   });
   await app.register(webRoutes);
-  // the polled read in front of Fastify (fast-get.ts); its per-request log lines are Fastify's
-  if (!accessLog && !debug) installFastGet(app, { store: options.store, metrics: options.metrics, closing: () => closing });
+  // the one request listener: it counts every request, and answers the polled read in front of
+  // Fastify (fast-get.ts) unless requests are logged (those lines are Fastify's)
+  installFastGet(app, { store: options.store, metrics: options.metrics, closing: () => closing, counts: options.counts, fastGet: !accessLog && !debug });
   return app;
 }

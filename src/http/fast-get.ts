@@ -3,16 +3,20 @@ import type { FastifyInstance } from 'fastify';
 import { ROW_ID } from '../store/ids.js';
 import type { Store } from '../store/types.js';
 import type { ServiceMetrics } from './metrics.js';
+import type { RequestCounts } from './request-counts.js';
 import { API_HEADERS } from './protocol-errors.js';
 
 const PREFIX = '/api/presentations/';
-const ROUTE = '/api/presentations/:id';
 
 export interface FastGetOptions {
   store: Store;
   metrics: ServiceMetrics;
   /** The server is closing: answers must say `Connection: close` (Fastify's onSend does). */
   closing: () => boolean;
+  /** Every request is counted here (served, in flight). */
+  counts: RequestCounts;
+  /** Answer reads in front of Fastify; false: only count, every request is Fastify's. */
+  fastGet: boolean;
 }
 
 /**
@@ -22,16 +26,31 @@ export interface FastGetOptions {
  * of Fastify, with the same status, headers and body (test/fast-get.test.js compares the two
  * byte for byte). Everything else goes to Fastify untouched: another method or path, a query
  * string, a body, an id no store made, an unknown id, a store error, a server that is closing.
- * Only used when nothing is logged per request (no access log, not debug): those lines are
- * Fastify's.
+ * The fast answers are only given when nothing is logged per request (no access log, not debug):
+ * those lines are Fastify's. Either way this is the server's one request listener, and counts
+ * every request (request-counts.ts).
  */
 export function installFastGet(app: FastifyInstance, options: FastGetOptions): void {
   const server = app.server;
   const fastify = server.listeners('request') as RequestListener[];
   if (fastify.length !== 1) throw new Error(`expected Fastify's one request listener, found ${fastify.length}`);
-  const next = fastify[0]!;
-  server.removeListener('request', next);
+  const fastifyListener = fastify[0]!;
+  server.removeListener('request', fastifyListener);
+  const { counts } = options;
+  // a request Fastify answers is in flight until its response closes
+  const next = (request: IncomingMessage, response: ServerResponse): void => {
+    counts.track(response);
+    fastifyListener(request, response);
+  };
+  if (!options.fastGet) {
+    server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+      counts.served++;
+      next(request, response);
+    });
+    return;
+  }
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    counts.served++;
     const url = request.url;
     if (
       request.method !== 'GET' ||
@@ -50,7 +69,7 @@ export function installFastGet(app: FastifyInstance, options: FastGetOptions): v
       next(request, response);
       return;
     }
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const answer = (body: string): void => {
       response.writeHead(200, {
         'content-type': 'application/json; charset=utf-8',
@@ -59,8 +78,7 @@ export function installFastGet(app: FastifyInstance, options: FastGetOptions): v
         'x-content-type-options': API_HEADERS['x-content-type-options'],
       });
       response.end(body);
-      options.metrics.request('GET', ROUTE, 200, Number(process.hrtime.bigint() - started) / 1e9);
-      options.metrics.fastPath();
+      options.metrics.fastGet((performance.now() - started) / 1000);
     };
     const sync = options.store.presentationJson;
     if (sync) {
@@ -75,10 +93,12 @@ export function installFastGet(app: FastifyInstance, options: FastGetOptions): v
       else answer(body);
       return;
     }
+    // PostgreSQL: answered after a round trip, in flight until then
+    counts.track(response);
     options.store.getPresentationRaw(id).then(
       (record) => {
         if (!record || options.closing() || response.headersSent || response.destroyed) {
-          if (!response.headersSent && !response.destroyed) next(request, response);
+          if (!response.headersSent && !response.destroyed) fastifyListener(request, response);
           return;
         }
         // The feedback is stored as JSON: spliced in, as the Fastify route does.
@@ -87,7 +107,7 @@ export function installFastGet(app: FastifyInstance, options: FastGetOptions): v
         answer(`${head.slice(0, -1)},"feedback":${feedbackJson ?? 'null'}}`);
       },
       () => {
-        if (!response.headersSent && !response.destroyed) next(request, response);
+        if (!response.headersSent && !response.destroyed) fastifyListener(request, response);
       },
     );
   });

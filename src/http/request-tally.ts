@@ -42,6 +42,11 @@ interface LatencySeries {
 export interface RequestTally {
   /** One answered request. `seconds` that is not a finite number counts the request, not its time. */
   record(method: string, route: string, status: number, seconds: number): void;
+  /**
+   * `record` with the labels given once: for the most frequent answer (fast-get.ts), whose keys
+   * are then made and hashed once instead of at every request. The same series as `record`'s.
+   */
+  bind(method: string, route: string, status: number): (seconds: number) => void;
   counter: RegistrableMetric;
   histogram: RegistrableMetric;
 }
@@ -91,29 +96,35 @@ export function createRequestTally(options: { counterName: string; counterHelp: 
     reset: () => latencies.clear(),
   };
 
+  // the series are looked up at each call, not kept: reset() empties the maps
+  const add = (countKey: string, latencyKey: string, method: string, route: string, status: number, seconds: number): void => {
+    let c = counts.get(countKey);
+    if (!c) {
+      c = { labels: { method, route, status: String(status) }, n: 0 };
+      counts.set(countKey, c);
+    }
+    c.n++;
+    if (!Number.isFinite(seconds)) return;
+    let l = latencies.get(latencyKey);
+    if (!l) {
+      l = { labels: { method, route }, counts: new Array<number>(bounds.length + 1).fill(0), sum: 0, n: 0 };
+      latencies.set(latencyKey, l);
+    }
+    let i = 0;
+    while (i < bounds.length && seconds > bounds[i]!) i++;
+    l.counts[i]!++;
+    l.sum += seconds;
+    l.n++;
+  };
+
   return {
     counter,
     histogram,
-    record(method, route, status, seconds) {
+    record: (method, route, status, seconds) => add(`${method} ${route} ${status}`, `${method} ${route}`, method, route, status, seconds),
+    bind(method, route, status) {
       const countKey = `${method} ${route} ${status}`;
-      let c = counts.get(countKey);
-      if (!c) {
-        c = { labels: { method, route, status: String(status) }, n: 0 };
-        counts.set(countKey, c);
-      }
-      c.n++;
-      if (!Number.isFinite(seconds)) return;
       const latencyKey = `${method} ${route}`;
-      let l = latencies.get(latencyKey);
-      if (!l) {
-        l = { labels: { method, route }, counts: new Array<number>(bounds.length + 1).fill(0), sum: 0, n: 0 };
-        latencies.set(latencyKey, l);
-      }
-      let i = 0;
-      while (i < bounds.length && seconds > bounds[i]!) i++;
-      l.counts[i]!++;
-      l.sum += seconds;
-      l.n++;
+      return (seconds) => add(countKey, latencyKey, method, route, status, seconds);
     },
   };
 }

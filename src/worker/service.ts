@@ -1,10 +1,10 @@
-import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Settings } from '../config/defaults.js';
 import { createProvider } from '../feedback/providers.js';
 import { buildApp } from '../http/app.js';
+import { RequestCounts } from '../http/request-counts.js';
 import { createMetrics, type ServiceMetrics } from '../http/metrics.js';
 import { makeRedactor, secretsOf } from '../jobs/redact.js';
 import { RateCounter } from '../http/rate-counter.js';
@@ -82,9 +82,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     retryBaseMs: Number(options.env.PRESENTER_RETRY_BASE_MS ?? '') || 1000,
     redact,
   });
+  const counts = new RequestCounts();
   let app: FastifyInstance;
   try {
     app = await buildApp({
+      counts,
       store,
       logger,
       accessLog: options.accessLog,
@@ -123,14 +125,6 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     await store.close();
     throw error;
   }
-  // Requests in flight, for the heartbeat's answer: what a hung worker was doing when it is killed.
-  let requests = 0;
-  let served = 0;
-  app.server.on('request', (_request, response: ServerResponse) => {
-    requests++;
-    served++;
-    response.once('close', () => requests--);
-  });
   runner.start();
   // The analyser's first thread starts right after `ready` is sent (an immediate runs after the
   // caller's continuation), not on the way to it: loading piscina costs the event loop ~15 ms once,
@@ -148,7 +142,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     wake: () => runner.wake(),
     stats: () => {
       const mem = process.memoryUsage();
-      return { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, activeJobs: runner.active, requests, served };
+      return { rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, activeJobs: runner.active, requests: counts.inFlight, served: counts.served };
     },
     sample: () => {
       // the count is asked for now and reported at the next sample: a sample never waits on the database
@@ -156,7 +150,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         (n) => (queueDepth = n),
         () => (queueDepth = null),
       );
-      return { ...sampler.sample(served), queueDepth };
+      return { ...sampler.sample(counts.served), queueDepth };
     },
     async stop(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
