@@ -1,7 +1,7 @@
 // `npm run bench`: HTTP load against serve (safe, advanced) next to a plain node:http baseline,
 // job throughput, chaos (workers SIGKILLed), logs --duplicates throughput, start times (the
 // CLI's commands, a worker from fork to ready) and the event loop (/healthz while big talks are analysed).
-// Flags: --quick, --only http,reference,jobs,postgres,chaos,logs,cli,eventloop, --profiles safe,advanced, --connections 50,200,1000,
+// Flags: --quick, --only http,reference,jobs,postgres,chaos,logs,cli,eventloop,instructions (the last only when named), --profiles safe,advanced, --connections 50,200,1000,
 // --duration <s>, --jobs <n>, --job-rate <n/s>, --talks <n>, --log-size 1GB, --cpu-prof,
 // --load autocannon|wrk|auto (default autocannon; auto = wrk when installed), --out <file>,
 // --sqlite-driver auto|better-sqlite3|node:sqlite (PRESENTER_SQLITE_DRIVER for every server and
@@ -21,8 +21,11 @@ import { cliSection } from './sections/cli.js';
 import { referenceSection } from './sections/reference.js';
 import { postgresSection } from './sections/postgres.js';
 import { eventLoopSection } from './sections/eventloop.js';
+import { instructionsSection } from './sections/instructions.js';
 
-const SECTIONS = ['http', 'reference', 'jobs', 'postgres', 'chaos', 'logs', 'cli', 'eventloop'];
+const SECTIONS = ['http', 'reference', 'jobs', 'postgres', 'chaos', 'logs', 'cli', 'eventloop', 'instructions'];
+// run only when named: it needs valgrind, and serve under it takes minutes
+const OPT_IN = ['instructions'];
 const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
@@ -49,7 +52,7 @@ try {
   process.exit(2);
 }
 const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
-const only = flags.only ? list(flags.only) : SECTIONS;
+const only = flags.only ? list(flags.only) : SECTIONS.filter((s) => !OPT_IN.includes(s));
 for (const s of only) if (!SECTIONS.includes(s)) {
   process.stderr.write(`error: unknown section \`${s}\` in --only; use ${SECTIONS.join(', ')}\n`);
   process.exit(2);
@@ -109,6 +112,7 @@ try {
       if (section === 'cli') results.sections.cli = await cliSection({ quick, log });
       if (section === 'eventloop') results.sections.eventloop = await eventLoopSection({ talks: 4, rounds: quick ? 1 : 3, log, timeoutSec: quick ? 60 : 120 });
       if (section === 'reference') results.sections.reference = await referenceSection({ quick, durationSec: config.durationSec, log });
+      if (section === 'instructions') results.sections.instructions = await instructionsSection({ quick, log });
     } catch (error) {
       failed = true;
       results.sections[section] = { error: error.stack ?? String(error) };
@@ -169,6 +173,11 @@ const ev = results.sections.eventloop;
 if (ev && !ev.error) {
   out.push(`\nEvent loop: /healthz while ${ev.talks} talks of ${(ev.talkBytes / 1024).toFixed(0)} KiB are analysed at once (local provider, 1 worker × ${ev.threads} threads)`);
   out.push(table(['talks', 'rounds', 'seconds per round', 'idle p99', 'p50', 'p99', 'max', 'probes', 'analyses only: p99', 'max', 'probes', 'failed'], [[ev.talks, ev.rounds, ev.roundSeconds.join(' '), `${ev.idle.p99Ms} ms`, `${ev.busy.p50Ms} ms`, `${ev.busy.p99Ms} ms`, `${ev.busy.maxMs} ms`, ev.busy.samples, `${ev.analysing.p99Ms} ms`, `${ev.analysing.maxMs} ms`, ev.analysing.samples, ev.failures]]));
+}
+const ins = results.sections.instructions;
+if (ins && !ins.error) {
+  out.push(`\nInstructions per GET (callgrind, user space, the server's main thread, node --single-threaded; noop provider): not a time, but hardly moved by a busy machine`);
+  out.push(table(['server', 'GETs per round', 'instructions per GET (rounds)', 'ceiling / safe (medians)'], ins.rows.map((r) => [r.label, r.gets, r.instructionsPerGet.map((n) => n.toLocaleString('en')).join(', '), r.label === 'safe' ? ins.ceilingOverSafe.toFixed(2) : '-'])));
 }
 out.push(`\nmachine: ${results.machineAtStart.cpus} × ${results.machineAtStart.cpuModel}, ${results.machineAtStart.memGB} GB, Node ${process.version}, sqlite driver ${sqliteDriver.name}; load average ${results.machineAtStart.loadavg.join(' ')} at start, ${results.machineAtEnd.loadavg.join(' ')} at end; ${results.wallSec} s`);
 if (left.length) out.push(`WARNING: processes left behind: ${left.join(', ')}`);

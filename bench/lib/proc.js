@@ -74,33 +74,36 @@ function track(child) {
  * PRESENTER_MAX_QUEUE=0): the bench is the flood they exist to stop.
  */
 // `execArgv` (e.g. --cpu-prof) reaches the workers too: node:cluster forks with the primary's execArgv.
-export async function startServe({ profile = 'safe', args = [], env = {}, dataDir = tempDir(), port, execArgv = [] } = {}) {
+// `launcher` runs node under another program (e.g. valgrind: bench/sections/instructions.js).
+export async function startServe({ profile = 'safe', args = [], env = {}, dataDir = tempDir(), port, execArgv = [], launcher = [], readyTimeoutMs = 30_000 } = {}) {
   const p = port ?? (await freePort());
+  const [command, ...argv] = [...launcher, process.execPath, ...execArgv, BIN, 'serve', '--profile', profile, '--host', '127.0.0.1', '--port', String(p), '--data-dir', dataDir, '--quiet', ...args];
   const child = track(
-    spawn(process.execPath, [...execArgv, BIN, 'serve', '--profile', profile, '--host', '127.0.0.1', '--port', String(p), '--data-dir', dataDir, '--quiet', ...args], {
+    spawn(command, argv, {
       cwd: ROOT,
       env: cleanEnv({ PRESENTER_RATE_LIMIT: '0', PRESENTER_MAX_QUEUE: '0', ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
   const server = { kind: 'serve', profile, child, port: p, dataDir, url: `http://127.0.0.1:${p}` };
-  await waitReady(server.url, child, 30_000, '/readyz');
+  await waitReady(server.url, child, readyTimeoutMs, '/readyz');
   return server;
 }
 
 /** bench/baseline-server.js: node:http + SQLite (the driver serve would use), one process. */
-export async function startBaseline({ sameResponse = false } = {}) {
+export async function startBaseline({ sameResponse = false, execArgv = [], launcher = [], readyTimeoutMs = 10_000 } = {}) {
   const dataDir = tempDir('presenter-baseline-');
   const port = await freePort();
+  const [command, ...argv] = [...launcher, process.execPath, ...execArgv, join(ROOT, 'bench/baseline-server.js'), '--port', String(port), '--db', join(dataDir, 'baseline.db'), ...(sameResponse ? ['--same-response'] : [])];
   const child = track(
-    spawn(process.execPath, [join(ROOT, 'bench/baseline-server.js'), '--port', String(port), '--db', join(dataDir, 'baseline.db'), ...(sameResponse ? ['--same-response'] : [])], {
+    spawn(command, argv, {
       cwd: ROOT,
       env: cleanEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     }),
   );
   const server = { kind: 'baseline', profile: 'baseline', child, port, dataDir, url: `http://127.0.0.1:${port}` };
-  await waitReady(server.url, child, 10_000, '/healthz');
+  await waitReady(server.url, child, readyTimeoutMs, '/healthz');
   return server;
 }
 
