@@ -112,7 +112,7 @@ try {
       if (section === 'cli') results.sections.cli = await cliSection({ quick, log });
       if (section === 'eventloop') results.sections.eventloop = await eventLoopSection({ talks: 4, rounds: quick ? 1 : 3, log, timeoutSec: quick ? 60 : 120 });
       if (section === 'reference') results.sections.reference = await referenceSection({ quick, durationSec: config.durationSec, log });
-      if (section === 'instructions') results.sections.instructions = await instructionsSection({ quick, log });
+      if (section === 'instructions') results.sections.instructions = await instructionsSection({ log });
     } catch (error) {
       failed = true;
       results.sections[section] = { error: error.stack ?? String(error) };
