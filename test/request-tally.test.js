@@ -142,4 +142,9 @@ test('fastGet counts a GET of the talk route with status 200 and the fast-path t
     assert.match(text, /^presenter_http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/api\/presentations\/:id"\} 2$/m);
     assert.match(text, /^presenter_http_fast_path_total 2$/m);
   }
+  // Registry.resetMetrics() zeroes it as it does the tally's series
+  metrics.registry.resetMetrics();
+  assert.match(await metrics.registry.metrics(), /^presenter_http_fast_path_total 0$/m);
+  metrics.fastGet(0.001);
+  assert.match(await metrics.registry.metrics(), /^presenter_http_fast_path_total 1$/m);
 });

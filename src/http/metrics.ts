@@ -32,15 +32,21 @@ export function createMetrics(store: Store): ServiceMetrics {
   registry.registerMetric(tally.histogram as unknown as Metric);
   // counted in a number, handed to prom-client when scraped (no label object and result per request)
   let fastAnswers = 0;
-  new Counter({
+  const resetCounter = Counter.prototype.reset;
+  const fast = new Counter({
     name: 'presenter_http_fast_path_total',
     help: 'GET /api/presentations/:id answered in front of the framework (also counted in presenter_http_requests_total)',
     registers: [registry],
     collect() {
-      this.reset();
+      resetCounter.call(this);
       this.inc(fastAnswers);
     },
   });
+  // Registry.resetMetrics() zeroes the count too, as it does prom-client's own counters
+  fast.reset = () => {
+    fastAnswers = 0;
+    resetCounter.call(fast);
+  };
   const fastGet = tally.bind('GET', FAST_GET_ROUTE, 200);
   const outcomes = new Counter({ name: 'presenter_jobs_total', help: 'Feedback job attempts by outcome (done, retried, failed)', labelNames: ['outcome'], registers: [registry] });
   const retries = new Counter({ name: 'presenter_job_retries_total', help: 'Failed attempts that were scheduled again', registers: [registry] });

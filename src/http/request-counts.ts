@@ -10,14 +10,30 @@ import type { ServerResponse } from 'node:http';
  */
 export class RequestCounts {
   served = 0;
-  inFlight = 0;
-  private readonly closed = (): void => {
-    this.inFlight--;
-  };
+  private readonly open = new Set<ServerResponse>();
+  private readonly closed: (this: ServerResponse) => void;
 
-  /** A request answered later than the turn it arrived in. Its response emits 'close' once (Node's `_closed` guard). */
+  constructor() {
+    const open = this.open;
+    // a listener is called with the emitter as `this`: the response that closed
+    this.closed = function (this: ServerResponse) {
+      open.delete(this);
+    };
+  }
+
+  /** A request answered later than the turn it arrived in: in flight until its response closes. */
   track(response: ServerResponse): void {
-    this.inFlight++;
+    this.open.add(response);
     response.on('close', this.closed);
+  }
+
+  /**
+   * Responses not closed, on connections still open. A pipelined request queued behind another
+   * whose connection closes first never gets its response's 'close' (Node destroys the queued
+   * requests, not their responses): such responses are dropped here, when the count is read.
+   */
+  get inFlight(): number {
+    for (const response of this.open) if (response.req.socket?.destroyed !== false) this.open.delete(response);
+    return this.open.size;
   }
 }
