@@ -176,7 +176,7 @@ if (ev && !ev.error) {
 }
 const ins = results.sections.instructions;
 if (ins && !ins.error) {
-  out.push(`\nInstructions per GET (callgrind, user space, the server's main thread, node --single-threaded; noop provider): not a time, but hardly moved by a busy machine`);
+  out.push(`\nInstructions per GET (callgrind, user space, the server's main thread, node --single-threaded; noop provider): not a time; run it on a quiet machine (serve's count grows when the run is slowed, README)`);
   out.push(table(['server', 'GETs per round', 'instructions per GET (rounds)', 'ceiling / safe (medians)'], ins.rows.map((r) => [r.label, r.gets, r.instructionsPerGet.map((n) => n.toLocaleString('en')).join(', '), r.label === 'safe' ? ins.ceilingOverSafe.toFixed(2) : '-'])));
 }
 out.push(`\nmachine: ${results.machineAtStart.cpus} × ${results.machineAtStart.cpuModel}, ${results.machineAtStart.memGB} GB, Node ${process.version}, sqlite driver ${sqliteDriver.name}; load average ${results.machineAtStart.loadavg.join(' ')} at start, ${results.machineAtEnd.loadavg.join(' ')} at end; ${results.wallSec} s`);

@@ -2,7 +2,8 @@
 // user-space instructions a GET costs in the safe profile's worker and in the ceiling answering
 // serve's own response (baseline-server.js --same-response), counted by valgrind's callgrind.
 // Timing ratios on a shared 2-core machine move 20-50 % from run to run for the same server
-// (README, Performance); an instruction count hardly moves with what else the machine is doing.
+// (README, Performance); an instruction count moves far less, though serve's grows when the run
+// is slowed by a busy machine (README, the sixth sitting): run it on a quiet one.
 // Both run under `node --single-threaded` (no background compiler or GC threads, whose work would
 // land at random in the count) and only the main thread is counted. Each server gets the same
 // 200 talks and a warm-up, then `rounds` × `gets` GETs (the median is compared) over 20 keep-alive connections, the
