@@ -25,15 +25,32 @@ export class RequestCounts {
   track(response: ServerResponse): void {
     this.open.add(response);
     response.on('close', this.closed);
+    // Where nothing reads the count often (the windows profile reads it only for `status`), the
+    // dead responses below would pile up: pruned whenever the set has doubled since the last time.
+    if (this.open.size >= this.pruneAt) {
+      this.prune();
+      this.pruneAt = Math.max(PRUNE_MIN, 2 * this.open.size);
+    }
   }
 
-  /**
-   * Responses not closed, on connections still open. A pipelined request queued behind another
-   * whose connection closes first never gets its response's 'close' (Node destroys the queued
-   * requests, not their responses): such responses are dropped here, when the count is read.
-   */
+  /** Responses not closed, on connections still open. */
   get inFlight(): number {
-    for (const response of this.open) if (response.req.socket?.destroyed !== false) this.open.delete(response);
+    this.prune();
     return this.open.size;
   }
+
+  /** Responses held, dead ones not yet pruned included: at most about twice those in flight. */
+  get held(): number {
+    return this.open.size;
+  }
+
+  private pruneAt = PRUNE_MIN;
+
+  // A pipelined request queued behind another whose connection closes first never gets its
+  // response's 'close' (Node destroys the queued requests, not their responses): dropped here.
+  private prune(): void {
+    for (const response of this.open) if (response.req.socket?.destroyed !== false) this.open.delete(response);
+  }
 }
+
+const PRUNE_MIN = 64;
