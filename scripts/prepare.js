@@ -24,5 +24,8 @@ try {
   );
   process.exit(0);
 }
-const result = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-process.exit(result.status ?? 1);
+// as `npm run build`: TypeScript, then the request validators (scripts/compile-validators.js)
+for (const args of [[tsc, '-p', 'tsconfig.build.json'], ['scripts/compile-validators.js']]) {
+  const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}

@@ -10,6 +10,7 @@ import { presentationRoutes } from './presentations.js';
 import { API_HEADERS, clientErrorHandler, frameworkErrors } from './protocol-errors.js';
 import { queueCap } from './queue-cap.js';
 import { registerRateLimit, type RateHit } from './rate-limit.js';
+import { lazySerializers, precompiledValidators, type ValidatorFactory } from './validators.js';
 import { webRoutes } from './web.js';
 
 export interface AppOptions {
@@ -36,6 +37,8 @@ export interface AppOptions {
   metricsText: () => Promise<string>;
   /** Requests served and in flight, for the heartbeat (request-counts.ts). */
   counts: RequestCounts;
+  /** How request schemas become validators; default: the build's precompiled ones (validators.ts). */
+  validators?: ValidatorFactory;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -74,6 +77,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // the meta-schema): they are constants, and Ajv's strict mode still refuses an unknown keyword
     // or type when it compiles them.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, validateSchema: false } },
+    // Validators come from `npm run build`, not from Ajv at each start, and the serializer
+    // compiler is loaded only if a response schema ever needs it (validators.ts). A custom
+    // validator compiler gets the headers schema as written, not lower-cased by Fastify: ours are.
+    schemaController: {
+      compilersFactory: { buildValidator: (options.validators ?? precompiledValidators()) as never, buildSerializer: lazySerializers() as never },
+    },
   });
   let closing = false;
   app.addHook('preClose', async () => {
