@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Metric } from 'prom-client';
-import { createRequestTally } from './request-tally.js';
+import { createPlainCounter, createRequestTally } from './request-tally.js';
 import type { JobMetrics } from '../jobs/metrics.js';
 import type { Store } from '../store/types.js';
 
@@ -30,23 +30,12 @@ export function createMetrics(store: Store): ServiceMetrics {
   });
   registry.registerMetric(tally.counter as unknown as Metric);
   registry.registerMetric(tally.histogram as unknown as Metric);
-  // counted in a number, handed to prom-client when scraped (no label object and result per request)
-  let fastAnswers = 0;
-  const resetCounter = Counter.prototype.reset;
-  const fast = new Counter({
-    name: 'presenter_http_fast_path_total',
-    help: 'GET /api/presentations/:id answered in front of the framework (also counted in presenter_http_requests_total)',
-    registers: [registry],
-    collect() {
-      resetCounter.call(this);
-      this.inc(fastAnswers);
-    },
-  });
-  // Registry.resetMetrics() zeroes the count too, as it does prom-client's own counters
-  fast.reset = () => {
-    fastAnswers = 0;
-    resetCounter.call(fast);
-  };
+  // counted in a number, read by prom-client when scraped (no label object and result per request)
+  const fastAnswers = createPlainCounter(
+    'presenter_http_fast_path_total',
+    'GET /api/presentations/:id answered in front of the framework (also counted in presenter_http_requests_total)',
+  );
+  registry.registerMetric(fastAnswers.metric as unknown as Metric);
   const fastGet = tally.bind('GET', FAST_GET_ROUTE, 200);
   const outcomes = new Counter({ name: 'presenter_jobs_total', help: 'Feedback job attempts by outcome (done, retried, failed)', labelNames: ['outcome'], registers: [registry] });
   const retries = new Counter({ name: 'presenter_job_retries_total', help: 'Failed attempts that were scheduled again', registers: [registry] });
@@ -71,7 +60,7 @@ export function createMetrics(store: Store): ServiceMetrics {
     request: tally.record,
     fastGet: (seconds) => {
       fastGet(seconds);
-      fastAnswers++;
+      fastAnswers.inc();
     },
     jobs: {
       started: (waitedMs) => wait.observe(waitedMs / 1000),

@@ -17,7 +17,7 @@ interface MetricData {
 }
 
 /** What prom-client's Registry calls on a registered metric. */
-interface RegistrableMetric {
+export interface RegistrableMetric {
   readonly name: string;
   readonly help: string;
   readonly type: 'counter' | 'histogram';
@@ -125,6 +125,29 @@ export function createRequestTally(options: { counterName: string; counterHelp: 
       const countKey = `${method} ${route} ${status}`;
       const latencyKey = `${method} ${route}`;
       return (seconds) => add(countKey, latencyKey, method, route, status, seconds);
+    },
+  };
+}
+
+/** An unlabelled counter in a plain number, for a path where even prom-client's `inc()` shows. */
+export function createPlainCounter(name: string, help: string): { metric: RegistrableMetric; inc(): void } {
+  let n = 0;
+  const metric: RegistrableMetric = {
+    name,
+    help,
+    type: 'counter',
+    aggregator: 'sum',
+    async get() {
+      return { name, help, type: 'counter', aggregator: 'sum', values: [{ labels: {}, value: n }] };
+    },
+    reset: () => {
+      n = 0;
+    },
+  };
+  return {
+    metric,
+    inc: () => {
+      n++;
     },
   };
 }
