@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { buildApp } from '../dist/http/app.js';
 import { createMetrics } from '../dist/http/metrics.js';
 import { RequestCounts } from '../dist/http/request-counts.js';
-import { VALIDATORS_DIR, fastifyValidators, precompiledValidators } from '../dist/http/validators.js';
+import { VALIDATORS_DIR, precompiledValidators } from '../dist/http/validators.js';
 
 const ID = '0195f0a0-0000-7000-8000-000000000000';
 // The store is never reached by a request a validator refuses; one that gets through is answered 503.
@@ -98,7 +98,8 @@ const answer = (r) => ({ status: r.statusCode, type: r.headers['content-type'], 
 test('the precompiled validators answer every request as Fastify compiling at start does', async (t) => {
   const stats = { precompiled: 0, compiled: 0 };
   const built = await app(t, precompiledValidators(stats));
-  const compiling = await app(t, fastifyValidators);
+  // null: no compiler of ours at all, Fastify as it comes (its own lower-casing of header names too)
+  const compiling = await app(t, null);
   const index = JSON.parse(readFileSync(new URL('index.json', VALIDATORS_DIR), 'utf8'));
   assert.ok(index.length >= 7, `the build wrote ${index.length} validators`);
   // every schema of the app came from the build
@@ -128,10 +129,17 @@ test('a build that does not match (a schema edited since, or no build at all) is
   body.hash = '0'.repeat(64);
   body.file = 'accepts-anything.cjs';
   writeFileSync(join(dir, body.file), 'module.exports = () => true;\n');
+  // and one whose file is gone (a build running while the server starts)
+  const list = index.find((entry) => entry.key === 'GET /api/presentations querystring');
+  assert.ok(list, 'the build has the list query validator');
+  list.file = 'gone.cjs';
   writeFileSync(join(dir, 'index.json'), JSON.stringify(index));
   const stats = { precompiled: 0, compiled: 0 };
-  const stale = await app(t, precompiledValidators(stats, pathToFileURL(`${dir}/`)));
-  assert.deepEqual(stats, { precompiled: index.length - 1, compiled: 1 });
+  const compiled = [];
+  const stale = await app(t, precompiledValidators(stats, pathToFileURL(`${dir}/`), (key) => compiled.push(key)));
+  assert.deepEqual(stats, { precompiled: index.length - 2, compiled: 2 });
+  assert.deepEqual(compiled.sort(), ['GET /api/presentations querystring', 'POST /api/presentations body application/json']);
+  assert.equal((await stale.inject({ method: 'GET', url: '/api/presentations?limit=abc' })).statusCode, 400);
   const refused = await stale.inject(json({ title: 'T' }));
   assert.equal(refused.statusCode, 400);
   assert.deepEqual(JSON.parse(refused.body), { error: { code: 'VALIDATION', message: 'content: is required' } });
@@ -140,4 +148,16 @@ test('a build that does not match (a schema edited since, or no build at all) is
   const unbuilt = await app(t, precompiledValidators(none, pathToFileURL(join(dir, 'missing/'))));
   assert.deepEqual(none, { precompiled: 0, compiled: index.length });
   assert.equal((await unbuilt.inject(json({ title: 'T', content: 'c', extra: 1 }))).statusCode, 400);
+});
+
+test('a headers schema with an upper-case name is refused, not silently never matched', () => {
+  // Fastify lower-cases header names in a schema only for its own compiler; Node's are lower case
+  const compile = precompiledValidators()({}, { customOptions: {} });
+  const request = { schema: { type: 'object', properties: { 'Idempotency-Key': { type: 'string', maxLength: 255 } } }, method: 'POST', url: '/x', httpPart: 'headers' };
+  assert.throws(() => compile(request), /the headers schema of POST \/x headers names `Idempotency-Key`: write header names in lower case/);
+  const required = { schema: { type: 'object', required: ['X-Token'] }, method: 'POST', url: '/x', httpPart: 'headers' };
+  assert.throws(() => compile(required), /names `X-Token`/);
+  // lower case, and any name in a body, are fine
+  assert.equal(typeof compile({ ...request, schema: { type: 'object', properties: { 'idempotency-key': { type: 'string' } } } }), 'function');
+  assert.equal(typeof compile({ ...request, httpPart: 'body' }), 'function');
 });

@@ -37,8 +37,8 @@ export interface AppOptions {
   metricsText: () => Promise<string>;
   /** Requests served and in flight, for the heartbeat (request-counts.ts). */
   counts: RequestCounts;
-  /** How request schemas become validators; default: the build's precompiled ones (validators.ts). */
-  validators?: ValidatorFactory;
+  /** How request schemas become validators; default: the build's precompiled ones (validators.ts); null: Fastify's own. */
+  validators?: ValidatorFactory | null;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -48,6 +48,19 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 function tokenMatches(given: string, expected: string): boolean {
   const digest = (text: string) => createHash('sha256').update(text).digest();
   return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** One warning per start that compiles validators: `dist/http/validators/` is missing or older than the code. */
+function compiledAtStart(logger: Logger): (key: string) => void {
+  let warned = false;
+  return (key) => {
+    if (warned) return;
+    warned = true;
+    logger.warn(
+      { event: 'http.validators_compiled', validator: key },
+      `request validators compiled at start (${key} and any others): the build's dist/http/validators/ is missing or was made for other code; run npm run build`,
+    );
+  };
 }
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -80,9 +93,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Validators come from `npm run build`, not from Ajv at each start, and the serializer
     // compiler is loaded only if a response schema ever needs it (validators.ts). A custom
     // validator compiler gets the headers schema as written, not lower-cased by Fastify: ours are.
-    schemaController: {
-      compilersFactory: { buildValidator: (options.validators ?? precompiledValidators()) as never, buildSerializer: lazySerializers() as never },
-    },
+    schemaController:
+      options.validators === null
+        ? undefined
+        : { compilersFactory: { buildValidator: (options.validators ?? precompiledValidators(undefined, undefined, compiledAtStart(options.logger))) as never, buildSerializer: lazySerializers() as never } },
   });
   let closing = false;
   app.addHook('preClose', async () => {

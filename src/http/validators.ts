@@ -48,8 +48,35 @@ export function validatorKey(request: ValidatorRequest): string {
   return [method, request.url, request.httpPart, request.contentType].filter(Boolean).join(' ');
 }
 
+// The compiler's own defaults and code generation come with its version: a dist/ built against one
+// Fastify, ajv-compiler or Ajv is not used under another.
+let compilerVersions: string | undefined;
+function versions(): string {
+  if (compilerVersions === undefined) {
+    // read, not require()d: the compiler itself is not loaded for this
+    const version = (from: NodeJS.Require, name: string) => (JSON.parse(readFileSync(from.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
+    const compilerRequire = createRequire(fastifyRequire.resolve('@fastify/ajv-compiler'));
+    compilerVersions = [version(fastifyRequire, 'fastify'), version(fastifyRequire, '@fastify/ajv-compiler'), version(compilerRequire, 'ajv')].join(' ');
+  }
+  return compilerVersions;
+}
+
 export function validatorHash(request: ValidatorRequest, externalSchemas: unknown, ajvOptions: unknown): string {
-  return createHash('sha256').update(JSON.stringify([request.schema, externalSchemas ?? null, ajvOptions ?? null])).digest('hex');
+  return createHash('sha256').update(JSON.stringify([request.schema, externalSchemas ?? null, ajvOptions ?? null, versions()])).digest('hex');
+}
+
+/**
+ * Fastify lower-cases the property names of a headers schema (Node's header names are) only when
+ * it compiles with its own compiler; with ours a `Idempotency-Key` property would never match and
+ * its checks would silently not run. Refused at build and at start instead.
+ */
+function checkHeaderNames(request: ValidatorRequest): void {
+  if (request.httpPart !== 'headers') return;
+  const properties = (request.schema as { properties?: Record<string, unknown> } | null)?.properties ?? {};
+  const required = (request.schema as { required?: unknown } | null)?.required;
+  const names = [...Object.keys(properties), ...(Array.isArray(required) ? (required as string[]) : [])];
+  const upper = names.find((name) => name !== name.toLowerCase());
+  if (upper !== undefined) throw new Error(`the headers schema of ${validatorKey(request)} names \`${upper}\`: write header names in lower case, as Node.js gives them`);
 }
 
 function readIndex(dir: URL): Map<string, Entry> {
@@ -67,18 +94,39 @@ export const fastifyValidators: ValidatorFactory = (externalSchemas, ajvOptions)
   return build()(externalSchemas, ajvOptions);
 };
 
-/** The build's validators where they match, Fastify's compiler for the rest; `stats` counts both. */
-export function precompiledValidators(stats: ValidatorStats = { precompiled: 0, compiled: 0 }, dir: URL = VALIDATORS_DIR): ValidatorFactory {
+/** The build's file for `request`, if there is one that matches; undefined otherwise. */
+function load(index: Map<string, Entry>, dir: URL, request: ValidatorRequest, hash: string): Validate | undefined {
+  const entry = index.get(validatorKey(request));
+  if (!entry || entry.hash !== hash) return undefined;
+  try {
+    // a file named by its hash: an index of another build cannot load another route's code
+    return require(fileURLToPath(new URL(entry.file, dir))) as Validate;
+  } catch {
+    return undefined; // removed by a build running now, or damaged
+  }
+}
+
+/**
+ * The build's validators where they match, Fastify's compiler for the rest; `stats` counts both,
+ * `onCompile` hears of each one compiled (the worker logs it once: a start slower than it needs).
+ */
+export function precompiledValidators(
+  stats: ValidatorStats = { precompiled: 0, compiled: 0 },
+  dir: URL = VALIDATORS_DIR,
+  onCompile: (key: string) => void = () => {},
+): ValidatorFactory {
   return (externalSchemas, ajvOptions) => {
     const index = readIndex(dir);
     let fallback: ValidatorCompiler | undefined;
     return (request) => {
-      const entry = index.get(validatorKey(request));
-      if (entry && entry.hash === validatorHash(request, externalSchemas, ajvOptions)) {
+      checkHeaderNames(request);
+      const validate = load(index, dir, request, validatorHash(request, externalSchemas, ajvOptions));
+      if (validate) {
         stats.precompiled++;
-        return require(fileURLToPath(new URL(entry.file, dir))) as Validate;
+        return validate;
       }
       stats.compiled++;
+      onCompile(validatorKey(request));
       fallback ??= fastifyValidators(externalSchemas, ajvOptions);
       return fallback(request);
     };
@@ -99,6 +147,7 @@ export function recordingValidators(store: (entry: { key: string; hash: string; 
       storeFunction: (request, code) => store({ key: validatorKey(request), hash, code }),
     })(externalSchemas, { ...(ajvOptions as object) });
     return (request) => {
+      checkHeaderNames(request);
       hash = validatorHash(request, externalSchemas, ajvOptions);
       return compile(request);
     };
