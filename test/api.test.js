@@ -145,4 +145,13 @@ test('metrics are aggregated over both workers of the advanced profile', async (
   const line = text.split('\n').find((l) => l.startsWith('presenter_http_requests_total{method="GET",route="/healthz",status="200"}'));
   // 20 calls, whichever worker served each; the scrape itself is not counted yet
   assert.equal(Number(line.split(' ').pop()), 20);
+  // prom-client is loaded by this first scrape in each worker (http/metrics.ts): its default
+  // metrics are there, summed over both workers, and the job metrics counted before it
+  assert.match(text, /^presenter_process_cpu_user_seconds_total \d/m);
+  assert.match(text, /^presenter_nodejs_heap_size_used_bytes \d+/m);
+  assert.match(text, /^presenter_job_wait_seconds_bucket\{le="0.001"\} 0$/m);
+  assert.match(text, /^presenter_job_lease_expiries_total 0$/m);
+  assert.match(text, /^presenter_job_queue_depth 0$/m);
+  const again = (await api(server, '/metrics')).data;
+  assert.equal(Number(again.split('\n').find((l) => l.startsWith('presenter_http_requests_total{method="GET",route="/metrics",status="200"}'))?.split(' ').pop()), 1);
 });

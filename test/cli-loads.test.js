@@ -103,7 +103,7 @@ test('a command loaded on demand still ends in main(): its user errors as one li
   assert.match(logs.r.stderr, /^error: Cannot read the log file .*presenter\.log: it does not exist\.\n {2}fix: .*$/);
 });
 
-test('a worker loads no undici before its first OpenAI call, no .pptx parsers, no pino-pretty or file sink, no Ajv compiler', { skip: notPosix, timeout: 120_000 }, async (t) => {
+test('a worker loads no undici before its first OpenAI call, no .pptx parsers, no pino-pretty or file sink, no Ajv compiler, no prom-client before a scrape', { skip: notPosix, timeout: 120_000 }, async (t) => {
   const file = join(makeDataDir(t, 'presenter-loads-'), 'loads.txt');
   // NODE_OPTIONS reaches the workers: node:cluster forks with the supervisor's environment
   const server = await startServer(t, {
@@ -118,12 +118,14 @@ test('a worker loads no undici before its first OpenAI call, no .pptx parsers, n
   const byPid = recorded(file); // complete once the processes have exited (CommonJS is listed at exit)
   const worker = byPid.get(workers[0].pid);
   assert.ok(worker, `the worker ${workers[0].pid} recorded nothing`);
-  for (const needed of ['fastify', 'better-sqlite3', 'pino', 'prom-client']) assert.ok(worker.packages.has(needed), `the worker runs without ${needed}?`);
+  for (const needed of ['fastify', 'better-sqlite3', 'pino']) assert.ok(worker.packages.has(needed), `the worker runs without ${needed}?`);
   assert.ok(worker.modules.has('dist/feedback/openai.js'), 'the worker was given the openai provider');
   // the request validators come precompiled from the build (http/validators.ts): no Ajv compiler,
   // no ajv-formats, no serializer compiler (no route has a response schema; Fastify's own error
   // serializer, precompiled, does load fast-json-stringify's small runtime)
   const compilers = ['@fastify/ajv-compiler', 'ajv-formats', '@fastify/fast-json-stringify-compiler'];
+  // nor prom-client (with @opentelemetry/api) before /metrics is first asked for (http/metrics.ts)
+  compilers.push('prom-client', '@opentelemetry/api');
   const unneeded = ['undici', 'pino-pretty', 'rotating-file-stream', 'yauzl', 'fast-xml-parser', 'pg', 'execa', 'chalk', 'commander', ...compilers].filter((p) => worker.packages.has(p));
   assert.deepEqual(unneeded, [], `a worker loaded ${unneeded.join(', ')}`);
   // the log file's writer is the supervisor

@@ -6,22 +6,22 @@
 // registry prints them and AggregatorRegistry sums them across workers exactly as it does its own
 // Counter and Histogram (test/request-tally.test.js compares the output line for line).
 
-type MetricValue = { labels: Record<string, string | number>; value: number; metricName?: string };
+export type MetricValue = { labels: Record<string, string | number>; value: number; metricName?: string };
 
-interface MetricData {
+export interface MetricData {
   name: string;
   help: string;
-  type: 'counter' | 'histogram';
+  type: 'counter' | 'histogram' | 'gauge';
   values: MetricValue[];
-  aggregator: 'sum';
+  aggregator: 'sum' | 'max';
 }
 
 /** What prom-client's Registry calls on a registered metric. */
 export interface RegistrableMetric {
   readonly name: string;
   readonly help: string;
-  readonly type: 'counter' | 'histogram';
-  readonly aggregator: 'sum';
+  readonly type: 'counter' | 'histogram' | 'gauge';
+  readonly aggregator: 'sum' | 'max';
   get(): Promise<MetricData>;
   reset(): void;
 }
@@ -125,29 +125,6 @@ export function createRequestTally(options: { counterName: string; counterHelp: 
       const countKey = `${method} ${route} ${status}`;
       const latencyKey = `${method} ${route}`;
       return (seconds) => add(countKey, latencyKey, method, route, status, seconds);
-    },
-  };
-}
-
-/** An unlabelled counter in a plain number, for a path where even prom-client's `inc()` shows. */
-export function createPlainCounter(name: string, help: string): { metric: RegistrableMetric; inc(): void } {
-  let n = 0;
-  const metric: RegistrableMetric = {
-    name,
-    help,
-    type: 'counter',
-    aggregator: 'sum',
-    async get() {
-      return { name, help, type: 'counter', aggregator: 'sum', values: [{ labels: {}, value: n }] };
-    },
-    reset: () => {
-      n = 0;
-    },
-  };
-  return {
-    metric,
-    inc: () => {
-      n++;
     },
   };
 }

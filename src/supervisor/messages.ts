@@ -11,7 +11,9 @@ export type ToWorker =
   /** The heartbeat: answered from the worker's event loop, so a blocked or stopped loop never answers. */
   | { type: 'ping'; seq: number }
   | { type: 'metrics'; requestId: number; text?: string; error?: string }
-  | { type: 'rate'; requestId: number; current: number; ttl: number };
+  | { type: 'rate'; requestId: number; current: number; ttl: number }
+  /** prom-client's AggregatorRegistry (the supervisor's clusterMetrics) asking for this worker's metrics. */
+  | { type: 'prom-client:getMetricsReq'; requestId: number };
 
 export type FromWorker =
   | { type: 'ready'; pid: number }
@@ -27,7 +29,9 @@ export type FromWorker =
   | { type: 'pong'; seq: number; requests: number; activeJobs: number; served: number; rssBytes: number; load?: LoadSample & { queueDepth: number | null } }
   | { type: 'metrics'; requestId: number }
   /** Count a client's request in the supervisor's one rate counter (http/rate-counter.ts). */
-  | { type: 'rate'; requestId: number; key: string; windowMs: number };
+  | { type: 'rate'; requestId: number; key: string; windowMs: number }
+  /** The answer prom-client's AggregatorRegistry waits for: one registry's metrics as JSON, or the error. */
+  | { type: 'prom-client:getMetricsRes'; requestId: number; metrics?: unknown[]; error?: string };
 
 export const SETTINGS_ENV = 'PRESENTER_WORKER_SETTINGS';
 

@@ -1,6 +1,5 @@
 // Entry of a forked worker: the service, driven by the supervisor's IPC messages.
 import cluster from 'node:cluster';
-import { AggregatorRegistry } from 'prom-client';
 import type { Settings } from '../config/defaults.js';
 import { openFileLimit } from '../config/open-files.js';
 import type { RateCount } from '../http/rate-counter.js';
@@ -142,6 +141,12 @@ process.on('message', (message: unknown, handle: unknown) => {
       send({ type: 'pong', seq: message.seq, requests: stats?.requests ?? 0, activeJobs: stats?.activeJobs ?? 0, served: stats?.served ?? 0, rssBytes: stats?.rssBytes ?? 0, load: service?.sample() });
       break;
     }
+    case 'prom-client:getMetricsReq':
+      // prom-client's own answer (an AggregatorRegistry made in the worker) would need prom-client
+      // loaded at start; it is loaded by the first of these instead (http/metrics.ts). Before the
+      // service exists: no registry, as prom-client answers with none.
+      void answerMetrics(message.requestId);
+      break;
     case 'metrics':
       pendingMetrics.get(message.requestId)?.(message.text ?? `# metrics unavailable: ${message.error ?? 'unknown'}\n`);
       pendingMetrics.delete(message.requestId);
@@ -155,6 +160,15 @@ process.on('message', (message: unknown, handle: unknown) => {
     }
   }
 });
+async function answerMetrics(requestId: number): Promise<void> {
+  try {
+    const metrics = service ? [await (await service.metrics.registry()).getMetricsAsJSON()] : [];
+    send({ type: 'prom-client:getMetricsRes', requestId, metrics });
+  } catch (error) {
+    send({ type: 'prom-client:getMetricsRes', requestId, error: (error as Error).message });
+  }
+}
+
 // Beyond the graceful timeout, what a stop may still take: closing the store, the provider, exit.
 const ORPHAN_EXIT_MARGIN_MS = 2000;
 
@@ -183,9 +197,6 @@ function broadcastEnqueue(): void {
   });
 }
 
-// prom-client answers the supervisor's aggregation requests only once an AggregatorRegistry exists.
-void new AggregatorRegistry();
-AggregatorRegistry.setRegistries([]);
 try {
   service = await startService({
     settings,
@@ -206,7 +217,6 @@ try {
         }, 3000).unref();
       }),
   });
-  AggregatorRegistry.setRegistries([service.metrics.registry]);
 } catch (error) {
   const code = (error as NodeJS.ErrnoException).code ?? 'START_FAILED';
   send({ type: 'fatal', code, message: (error as Error).message });

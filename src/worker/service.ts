@@ -104,7 +104,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       },
       // A full disk keeps the worker ready: reads go on, writes answer 503 STORAGE_FULL.
       jobsAlive: () => runner.alive && (runner.lastClaimError === undefined || (isStoreError(runner.lastClaimError) && runner.lastClaimError.code === 'STORAGE_FULL')),
-      metricsText: () => (options.metricsText ? options.metricsText(metrics) : metrics.registry.metrics()),
+      metricsText: async () => (options.metricsText ? options.metricsText(metrics) : (await metrics.registry()).metrics()),
     });
     logConnectionRefusals(app, logger, Math.max(0, (options.acceptCopies?.wanted ?? 1) - 1));
     if (options.listenSocket) {
