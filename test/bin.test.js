@@ -61,10 +61,11 @@ test('prepare without TypeScript (npm ci --omit=dev in a clone): exit 0, says ho
 test('every runtime dependency is imported by the built code', () => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
   const code = readdirSync(join(ROOT, 'dist'), { recursive: true })
-    .filter((f) => f.endsWith('.js'))
+    // .cjs: the request validators the build generates (dist/http/validators/) require Ajv's runtime
+    .filter((f) => f.endsWith('.js') || f.endsWith('.cjs'))
     .map((f) => readFileSync(join(ROOT, 'dist', f), 'utf8'))
     .join('\n');
-  const unused = Object.keys(pkg.dependencies).filter((name) => !new RegExp(`(from |import\\(|require\\()'${name}(/[^']*)?'`).test(code));
+  const unused = Object.keys(pkg.dependencies).filter((name) => !new RegExp(`(from |import\\(|require\\()['"]${name}(/[^'"]*)?['"]`).test(code));
   assert.deepEqual(unused, []);
 });
 
