@@ -152,6 +152,11 @@ test('metrics are aggregated over both workers of the advanced profile', async (
   assert.match(text, /^presenter_job_wait_seconds_bucket\{le="0.001"\} 0$/m);
   assert.match(text, /^presenter_job_lease_expiries_total 0$/m);
   assert.match(text, /^presenter_job_queue_depth 0$/m);
+  // the first scrape made the registries (no worker is 5 s old): the event-loop lag has samples,
+  // not prom-client's empty histogram (a minimum of 9e9 s, a NaN mean sent as null)
+  const lag = (name) => Number(text.split('\n').find((l) => l.startsWith(`presenter_nodejs_eventloop_lag_${name}_seconds `))?.split(' ').pop());
+  assert.ok(lag('min') > 0 && lag('min') < 5, `lag min ${lag('min')}`);
+  assert.ok(lag('mean') > 0 && lag('mean') < 5, `lag mean ${lag('mean')}`);
   const again = (await api(server, '/metrics')).data;
   assert.equal(Number(again.split('\n').find((l) => l.startsWith('presenter_http_requests_total{method="GET",route="/metrics",status="200"}'))?.split(' ').pop()), 1);
 });

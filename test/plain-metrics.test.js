@@ -87,6 +87,16 @@ test('summed over workers as prom-client sums its own', async () => {
   assert.match(await mine.metrics(), /^x_depth 3$/m);
 });
 
+test('a histogram leaves a value that is no finite number out', async () => {
+  const histogram = createPlainHistogram('x_wait_seconds', 'wait', BUCKETS);
+  histogram.observe(0.002);
+  histogram.observe(Number.NaN);
+  histogram.observe(Infinity);
+  const values = (await histogram.metric.get()).values;
+  assert.equal(values.find((v) => v.metricName === 'x_wait_seconds_count').value, 1);
+  assert.equal(values.find((v) => v.metricName === 'x_wait_seconds_sum').value, 0.002);
+});
+
 test('a gauge whose read fails keeps its last value', async () => {
   let fail = false;
   const gauge = createPlainGauge('x_depth', 'depth', 'max', async () => {

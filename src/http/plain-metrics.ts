@@ -32,7 +32,11 @@ export function createPlainCounter(name: string, help: string, labelName?: strin
   };
 }
 
-/** An unlabelled histogram (prom-client prints its zero buckets before any observation, none after a reset). */
+/**
+ * An unlabelled histogram (prom-client prints its zero buckets before any observation, none after
+ * a reset). A value that is no finite number is not observed (prom-client throws; a NaN would
+ * spoil the sum for good).
+ */
 export function createPlainHistogram(name: string, help: string, buckets: readonly number[]): { metric: RegistrableMetric; observe(value: number): void } {
   const bounds = [...buckets].sort((a, b) => a - b);
   let series: { counts: number[]; sum: number; n: number } | undefined;
@@ -64,6 +68,7 @@ export function createPlainHistogram(name: string, help: string, buckets: readon
   return {
     metric,
     observe: (value) => {
+      if (!Number.isFinite(value)) return;
       series ??= empty();
       let i = 0;
       while (i < bounds.length && value > bounds[i]!) i++;

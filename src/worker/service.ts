@@ -19,6 +19,8 @@ import type { AcceptCopies } from './accept-copies.js';
 import { isStoreError, type Store, type StoreEvent } from '../store/types.js';
 
 export const DB_FILE = 'presenter.db';
+/** How long after `ready` a worker loads prom-client, if no scrape has made it load earlier. */
+const METRICS_WARM_MS = 5000;
 
 export interface ServiceStats {
   rssBytes: number;
@@ -131,6 +133,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   // and the thread's start (50-100 ms, more under load) runs beside it. Started by the first job
   // instead, that job would wait for it all.
   const warm = setImmediate(() => (provider as { warm?: () => void }).warm?.());
+  // prom-client (~60-100 ms of loading) is not on the way to `ready` (http/metrics.ts): loaded a
+  // while after it, so that its default metrics have samples by the first scrape (an event-loop
+  // lag histogram read at once has none: a 9e9 s minimum) and a scrape does not wait for it; a
+  // scrape that comes earlier loads it itself.
+  const metricsWarm = setTimeout(() => void metrics.registry().catch(() => {}), METRICS_WARM_MS);
+  metricsWarm.unref();
   // PostgreSQL: jobs queued on other hosts announce themselves (LISTEN/NOTIFY); SQLite: a no-op.
   const unsubscribe = store.onJobQueued(() => runner.wake());
 
@@ -156,6 +164,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       const deadline = Date.now() + timeoutMs;
       await drainAndClose(app, timeoutMs, logger);
       clearImmediate(warm);
+      clearTimeout(metricsWarm);
       await runner.stop(Math.max(0, deadline - Date.now()));
       await (provider as { close?: () => Promise<void> }).close?.();
       unsubscribe();
