@@ -13,8 +13,8 @@ export const FAST_GET_ROUTE = '/api/presentations/:id';
 export interface ServiceMetrics {
   /**
    * The registry with every metric, prom-client's default ones too. prom-client is loaded on the
-   * first call (the first /metrics scrape), not at start: until then everything is counted in
-   * plain numbers (plain-metrics.ts, request-tally.ts).
+   * first call (5 s after the worker is ready, or an earlier /metrics scrape), not at start:
+   * everything is counted in plain numbers (plain-metrics.ts, request-tally.ts) from the start.
    */
   registry(): Promise<Registry>;
   request(method: string, route: string, status: number, seconds: number): void;

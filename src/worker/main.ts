@@ -143,8 +143,9 @@ process.on('message', (message: unknown, handle: unknown) => {
     }
     case 'prom-client:getMetricsReq':
       // prom-client's own answer (an AggregatorRegistry made in the worker) would need prom-client
-      // loaded at start; it is loaded by the first of these instead (http/metrics.ts). Before the
-      // service exists: no registry, as prom-client answers with none.
+      // loaded at start; it is loaded 5 s after ready (worker/service.ts) or by the first of these,
+      // whichever comes first (http/metrics.ts). Before the service exists: no registry, as
+      // prom-client answers with none.
       void answerMetrics(message.requestId);
       break;
     case 'metrics':
