@@ -34,7 +34,9 @@ function recorded(file) {
     const url = line.slice(space + 1).replaceAll('\\', '/');
     if (!byPid.has(pid)) byPid.set(pid, { packages: new Set(), modules: new Set() });
     const entry = byPid.get(pid);
-    const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
+    // a package whose manifest alone was resolved or read (Node 22.15+'s hooks see require.resolve
+    // too) is not loaded: http/validators.ts reads the Ajv compiler's version that way
+    const pkg = url.endsWith('/package.json') ? undefined : /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
     if (pkg) entry.packages.add(pkg);
     const mod = /\/(dist\/.+)$/.exec(url)?.[1];
     if (mod) entry.modules.add(mod);

@@ -53,9 +53,10 @@ export function validatorKey(request: ValidatorRequest): string {
 let compilerVersions: string | undefined;
 function versions(): string {
   if (compilerVersions === undefined) {
-    // read, not require()d: the compiler itself is not loaded for this
-    const version = (from: NodeJS.Require, name: string) => (JSON.parse(readFileSync(from.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
-    const compilerRequire = createRequire(fastifyRequire.resolve('@fastify/ajv-compiler'));
+    // the manifests read, not require()d, and only they resolved: the compiler is not loaded for this
+    const manifest = (from: NodeJS.Require, name: string) => from.resolve(`${name}/package.json`);
+    const version = (from: NodeJS.Require, name: string) => (JSON.parse(readFileSync(manifest(from, name), 'utf8')) as { version: string }).version;
+    const compilerRequire = createRequire(manifest(fastifyRequire, '@fastify/ajv-compiler'));
     compilerVersions = [version(fastifyRequire, 'fastify'), version(fastifyRequire, '@fastify/ajv-compiler'), version(compilerRequire, 'ajv')].join(' ');
   }
   return compilerVersions;
