@@ -134,6 +134,24 @@ test('without checkpointThread the store keeps SQLite\'s automatic checkpoints (
   assert.equal(store.checkpointsInThread, 0);
 });
 
+test('a checkpoint that is the first to meet a deleted data dir: the store says unusable first, the checkpoint error is known', async (t) => {
+  const dir = makeDataDir(t);
+  migrateDatabase(join(dir, 'presenter.db'));
+  const order = [];
+  const store = new SqliteStore(join(dir, 'presenter.db'), {
+    checkpointThread: true,
+    onCheckpointer: (e) => order.push(`checkpoint ${e.type} known=${e.known}`),
+    onEvent: (e) => order.push(`store ${e.type}`),
+  });
+  t.after(() => store.close());
+  await waitUntil('the thread is up', () => store.db.pragma('wal_autocheckpoint', { simple: true }) === 0, 10_000, 10);
+  await store.createPresentation(talk(0), 3);
+  rmSync(dir, { recursive: true, force: true });
+  // no write has seen the deletion yet (CI: the worker warned of the checkpoint before store.unusable)
+  store.checkpointer.worker.emit('message', { type: 'checkpoint_error', code: 'SQLITE_READONLY_DBMOVED', reason: 'checkpoint failed' });
+  assert.deepEqual(order.filter((line) => !line.startsWith('store ') || line === 'store unusable'), ['store unusable', 'checkpoint error known=true']);
+});
+
 test('a checkpoint error while the store is unusable (its data dir deleted) is a known state; before that it is not', async (t) => {
   const dir = makeDataDir(t);
   const { store, events } = await openThreaded(t, join(dir, 'presenter.db'), undefined);

@@ -155,8 +155,17 @@ export class SqliteStore implements Store {
           onCheckpointer?.({ type: 'failed', reason });
         },
         // a checkpoint into a deleted or full database fails as the store's own writes do, which
-        // have said so already: the event says it is known (then a debug line, not a warning)
-        error: (code, reason) => onCheckpointer?.({ type: 'error', code, reason, known: this.unusable !== undefined || this.full }),
+        // have said so already: the event says it is known (then a debug line, not a warning). The
+        // checkpoint may be the first to meet a deleted or replaced file (it runs after a commit):
+        // the store looks first, so that it says so (store.unusable) and the checkpoint is known.
+        error: (code, reason) => {
+          try {
+            this.checkIdentity();
+          } catch {
+            // unusable now: said once, by markUnusable
+          }
+          onCheckpointer?.({ type: 'error', code, reason, known: this.unusable !== undefined || this.full });
+        },
       });
     }
     this.stmt = {
