@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { createMetrics } from '../dist/http/metrics.js';
-import { createPlainCounter, createPlainGauge, createPlainHistogram } from '../dist/http/plain-metrics.js';
+import { createLabelledCounter, createPlainCounter, createPlainGauge, createPlainHistogram } from '../dist/http/plain-metrics.js';
 
 const BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30];
 
@@ -33,7 +33,7 @@ function pair(depth) {
       this.set(await depth());
     },
   });
-  const outcomes = createPlainCounter('x_jobs_total', 'jobs', 'outcome');
+  const outcomes = createLabelledCounter('x_jobs_total', 'jobs', 'outcome');
   const retries = createPlainCounter('x_retries_total', 'retries');
   const wait = createPlainHistogram('x_wait_seconds', 'wait', BUCKETS);
   for (const metric of [outcomes.metric, retries.metric, wait.metric, createPlainGauge('x_depth', 'depth', 'max', depth)]) mine.registerMetric(metric);

@@ -86,6 +86,10 @@ test('a duration that is no finite number counts the request and leaves the hist
   tally.counter.reset();
   tally.histogram.reset();
   assert.deepEqual([(await tally.counter.get()).values, (await tally.histogram.get()).values], [[], []]);
+  // a route seen only without a duration has no latency series (not one of zero buckets)
+  tally.record('GET', '/y', 200, Number.NaN);
+  assert.equal((await tally.counter.get()).values.length, 1);
+  assert.deepEqual((await tally.histogram.get()).values, []);
 });
 
 test('the service registry prints the request metrics under their names, with the other metrics', async () => {

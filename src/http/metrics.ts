@@ -1,6 +1,6 @@
 import type { Metric, Registry } from 'prom-client';
-import { createPlainCounter, createPlainGauge, createPlainHistogram } from './plain-metrics.js';
-import { createRequestTally, type RegistrableMetric } from './request-tally.js';
+import { createLabelledCounter, createPlainCounter, createPlainGauge, createPlainHistogram, type RegistrableMetric } from './plain-metrics.js';
+import { createRequestTally } from './request-tally.js';
 import type { JobMetrics } from '../jobs/metrics.js';
 import type { Store } from '../store/types.js';
 
@@ -40,7 +40,7 @@ export function createMetrics(store: Store): ServiceMetrics {
     'GET /api/presentations/:id answered in front of the framework (also counted in presenter_http_requests_total)',
   );
   const fastGet = tally.bind('GET', FAST_GET_ROUTE, 200);
-  const outcomes = createPlainCounter('presenter_jobs_total', 'Feedback job attempts by outcome (done, retried, failed)', 'outcome');
+  const outcomes = createLabelledCounter('presenter_jobs_total', 'Feedback job attempts by outcome (done, retried, failed)', 'outcome');
   const retries = createPlainCounter('presenter_job_retries_total', 'Failed attempts that were scheduled again');
   const expiries = createPlainCounter('presenter_job_lease_expiries_total', 'Jobs taken over after their lease expired');
   const wait = createPlainHistogram('presenter_job_wait_seconds', 'Time from a job being due to its start', [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30]);
