@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { join } from 'node:path';
-import { newRowId, ROW_ID } from '../dist/store/ids.js';
+import { newLeaseToken, newRowId, ROW_ID } from '../dist/store/ids.js';
 import { openSqlite } from '../dist/store/sqlite-driver.js';
 import { startServer } from './helpers/cli.js';
 import { api } from './helpers/http.js';
@@ -54,6 +54,26 @@ test('row ids made in the same millisecond differ in their random bits, across r
   // each of the 74 random bits is set in about half of the ids (a bit stuck at 0 or 1, or taken
   // twice from the same pool byte, would be far outside: the bound is 10 sigma, ±707 here)
   for (const [b, count] of bitCounts.entries()) assert.ok(Math.abs(count - n / 2) < 710, `random bit ${b} set in ${count} of ${n}`);
+});
+
+test('lease tokens are 96 random bits, none repeated, drawn from the same pool as row ids without sharing a byte', () => {
+  const tokens = new Set();
+  const ids = new Set();
+  const bitCounts = new Array(96).fill(0);
+  const n = 10_000; // row ids and tokens interleaved: ~90 refills of the pool, at uneven offsets
+  for (let i = 0; i < n; i++) {
+    const token = newLeaseToken();
+    assert.match(token, /^[A-Za-z0-9_-]{16}$/);
+    tokens.add(token);
+    const bytes = Buffer.from(token, 'base64url');
+    for (let b = 0; b < 96; b++) if ((bytes[b >> 3] >> (b & 7)) & 1) bitCounts[b] += 1;
+    if (i % 3 === 0) ids.add(randomBits(newRowId(0)));
+  }
+  assert.equal(tokens.size, n, 'every token is new');
+  assert.equal(ids.size, Math.ceil(n / 3), 'every id is new');
+  // a byte handed out twice (to a token and to an id, or to two tokens) would repeat a token or
+  // skew these counts; the bound is 10 sigma (±500 here)
+  for (const [b, count] of bitCounts.entries()) assert.ok(Math.abs(count - n / 2) < 500, `token bit ${b} set in ${count} of ${n}`);
 });
 
 test('the API finds talks by the ids of both versions the stores have made, and refuses other versions before the store', async (t) => {

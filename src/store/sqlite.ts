@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import type { Feedback } from '../feedback/types.js';
 import { migrate, schemaVersion, SCHEMA_VERSION } from './migrations.js';
@@ -21,7 +20,7 @@ import type {
 } from './types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
-import { newRowId } from './ids.js';
+import { newLeaseToken, newRowId } from './ids.js';
 import { requestHash, toRawView, type PresentationRow, type RawPresentationView } from './rows.js';
 
 // Kept for imports of the old place; new code imports it from store/types.ts.
@@ -260,7 +259,7 @@ export class SqliteStore implements Store {
         result.exhausted.push({ jobId: row.id, presentationId: row.presentation_id, version: row.version, attempt: row.attempts, ...expired });
         continue;
       }
-      const lease = randomBytes(12).toString('base64url');
+      const lease = newLeaseToken();
       this.stmt.lease.run({ id: row.id, lease, expires: now + leaseMs, pid });
       const attempt = row.attempts + 1;
       // a talk stored by this very transaction is not read back (a 1 MiB talk costs ~5 ms to read)
