@@ -249,7 +249,11 @@ test('memory stays flat over large logs of three hosts: one chunk per host, neve
   const peak = async (files, mode) => {
     const args = ['logs', ...(mode === 'duplicates' ? ['--duplicates'] : ['--json', '--event', 'feedback']), ...files];
     const script = `process.on('exit', () => process.stderr.write('maxRSS=' + process.resourceUsage().maxRSS + '\\n')); const { main } = await import(${JSON.stringify(join(ROOT, 'dist/cli/main.js'))}); await main(['node', 'presenter-serve', ...${JSON.stringify(args)}]);`;
-    const r = await execa(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, env: cleanEnv(), extendEnv: false, reject: false });
+    // The heap is bounded so that V8 collects rather than grows: a reader that kept the input
+    // would run out of it (120 MB of lines as strings), and the garbage of one that does not is
+    // not left lying around in a young generation that Node 24 sizes up under a fast reader (its
+    // peak RSS varied by 100 MB run to run without these flags)
+    const r = await execa(process.execPath, ['--max-semi-space-size=8', '--max-old-space-size=64', '--input-type=module', '-e', script], { cwd: ROOT, env: cleanEnv(), extendEnv: false, reject: false });
     assert.equal(r.exitCode, 0, r.stderr);
     return Number(/maxRSS=(\d+)/.exec(r.stderr)[1]);
   };

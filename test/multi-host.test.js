@@ -319,7 +319,15 @@ test('3 hosts behind nginx, 2,000 talks: one host SIGKILLed, one frozen past its
   for (const l of ev('feedback.marked')) markedBy.set(l.jobId, [...(markedBy.get(l.jobId) ?? []), l]);
   // Refused by the fence (the batch completion wrote nothing for a lease no longer B's), not by
   // the UNIQUE key after the fact: that would fail the statement and log job.commit_failed first.
-  const commitFailed = ev('job.commit_failed').map((l) => `pid ${l.pid} job ${l.jobId}: ${l.err?.message ?? l.msg}`);
+  // One failure is B's own and not the fence's: right after B resumes, a completion can fail with
+  // the database unreachable ("timeout exceeded when trying to connect", seen once in CI on Node
+  // 24), most likely a connection B's pool was opening when it was stopped, whose 5 s timer ran
+  // out meanwhile and fires before the connection's handshake can finish. That job's lease was
+  // gone: it runs again elsewhere, which the counts below check like any other frozen attempt.
+  const resumeTimeout = (l) => lines.B.includes(l) && l.err?.code === 'STORE_UNAVAILABLE' && l.time >= resumedAt - 1_000 && l.time <= resumedAt + 10_000;
+  const commitFailed = ev('job.commit_failed')
+    .filter((l) => !resumeTimeout(l))
+    .map((l) => `pid ${l.pid} job ${l.jobId}: ${l.err?.message ?? l.msg} (${l.err?.code})`);
   assert.deepEqual(commitFailed, [], 'no completion failed (a UNIQUE violation would)');
   const feedbackOf = new Map((await db.query('SELECT job_id, id FROM feedback')).rows.map((r) => [r.job_id, r.id]));
   // Which path refused each late attempt (runner.ts logs the same event for three; the message
