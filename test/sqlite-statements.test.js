@@ -6,6 +6,8 @@
 // while each statement runs again with other values.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -15,11 +17,15 @@ import { nodeFor } from './helpers/node-bins.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/sqlite-reprepare.mjs', import.meta.url));
 
+/** A Node whose node:sqlite has setAuthorizer: the one node:sqlite tests use, else the cached Node 24. */
 function authorizerNode() {
+  const hasAuthorizer = (node) =>
+    spawnSync(node, ['-p', "typeof new (require('node:sqlite').DatabaseSync)(':memory:').setAuthorizer"], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } }).stdout?.trim() === 'function';
   const found = nodeFor('node:sqlite');
-  if (found.skip) return found;
-  const r = spawnSync(found.node, ['-p', "typeof new (require('node:sqlite').DatabaseSync)(':memory:').setAuthorizer"], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
-  return r.stdout.trim() === 'function' ? found : { skip: `node:sqlite of ${found.version} has no setAuthorizer (Node 24+)` };
+  if (!found.skip && hasAuthorizer(found.node)) return found;
+  const cached = join(process.env.PRESENTER_MATRIX_CACHE ?? join(homedir(), '.cache/presenter-serve'), 'node-24', 'bin', 'node');
+  if (existsSync(cached) && hasAuthorizer(cached)) return { node: cached, skip: false };
+  return { skip: found.skip || `node:sqlite of ${found.version} has no setAuthorizer (Node 24+); \`bash scripts/test-matrix.sh 24\` caches one` };
 }
 const runner = authorizerNode();
 
