@@ -70,20 +70,20 @@ export function installFastGet(app: FastifyInstance, options: FastGetOptions): v
       return;
     }
     const started = performance.now();
-    const answer = (body: string): void => {
+    const answer = (body: string | Uint8Array): void => {
       response.writeHead(200, {
         'content-type': 'application/json; charset=utf-8',
-        'content-length': Buffer.byteLength(body),
+        'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength,
         'cache-control': API_HEADERS['cache-control'],
         'x-content-type-options': API_HEADERS['x-content-type-options'],
       });
       response.end(body);
       options.metrics.fastGet((performance.now() - started) / 1000);
     };
-    const sync = options.store.presentationJson;
+    const sync = options.store.presentationBody;
     if (sync) {
       // SQLite: the body comes from the query itself, in this turn of the event loop
-      let body: string | undefined;
+      let body: Uint8Array | undefined;
       try {
         body = sync.call(options.store, id);
       } catch {

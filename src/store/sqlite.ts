@@ -181,11 +181,16 @@ export class SqliteStore implements Store {
       get: db.prepare(`SELECT s.id, s.title, s.language, s.created_at, s.status, s.attempts, s.error,
           (SELECT f.body FROM feedback f WHERE f.presentation_id = s.id ORDER BY f.version DESC LIMIT 1) AS feedback
         FROM presentation_status s WHERE s.id = (SELECT ?)`),
-      // the same row as \`get\`, its public view serialised by SQLite: the fast read path's
-      // (presentationJson); key order and escaping equal JSON.stringify's (test/store-contract)
-      getJson: db.prepare(`SELECT json_object('id', s.id, 'title', s.title, 'language', s.language,
-            'createdAt', strftime('%Y-%m-%dT%H:%M:%fZ', s.created_at / 1000.0, 'unixepoch'), 'status', s.status, 'attempts', s.attempts) AS head,
-          s.error, (SELECT f.body FROM feedback f WHERE f.presentation_id = s.id ORDER BY f.version DESC LIMIT 1) AS feedback
+      // the same row as \`get\`, as the route's whole JSON body, made by SQLite and read as bytes:
+      // the fast read path's (presentationBody). Key order and escaping equal JSON.stringify's
+      // (test/store-contract). A BLOB, not TEXT: the body goes to the socket as it is stored
+      // (UTF-8), never decoded into a JS string and encoded again (a feedback with one non-Latin-1
+      // character, as the local analyser's dashes, made that a two-byte string: ~11 % of a
+      // worker's CPU under a GET-only load went to these conversions).
+      getBody: db.prepare(`SELECT CAST(rtrim(json_object('id', s.id, 'title', s.title, 'language', s.language,
+            'createdAt', strftime('%Y-%m-%dT%H:%M:%fZ', s.created_at / 1000.0, 'unixepoch'), 'status', s.status, 'attempts', s.attempts), '}')
+          || CASE WHEN s.error IS NULL THEN '' ELSE ',"error":' || json_quote(s.error) END
+          || ',"feedback":' || COALESCE((SELECT f.body FROM feedback f WHERE f.presentation_id = s.id ORDER BY f.version DESC LIMIT 1), 'null') || '}' AS BLOB) AS body
         FROM presentation_status s WHERE s.id = (SELECT ?)`),
       list: db.prepare(`SELECT id, title, language, created_at, status FROM presentation_status
         WHERE (created_at, id) < (@at, @id) ORDER BY created_at DESC, id DESC LIMIT @limit + 0`),
@@ -399,16 +404,13 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * GET /api/presentations/:id's body, byte for byte what the route builds from getPresentationRaw,
-   * or undefined; synchronous, and the JSON is made by SQLite: no row object, no Date, no
-   * JSON.stringify and no promise on the most frequent request (http/fast-get.ts).
+   * GET /api/presentations/:id's body as UTF-8 bytes, byte for byte what the route builds from
+   * getPresentationRaw, or undefined; synchronous, and the JSON is made by SQLite: no row object,
+   * no Date, no JSON.stringify, no string and no promise on the most frequent request
+   * (http/fast-get.ts).
    */
-  presentationJson(id: string): string | undefined {
-    return this.guard(false, () => {
-      const row = this.stmt.getJson.get(id) as { head: string; error: string | null; feedback: string | null } | undefined;
-      if (!row) return undefined;
-      return `${row.head.slice(0, -1)}${row.error === null ? '' : `,"error":${JSON.stringify(row.error)}`},"feedback":${row.feedback ?? 'null'}}`;
-    });
+  presentationBody(id: string): Uint8Array | undefined {
+    return this.guard(false, () => (this.stmt.getBody.get(id) as { body: Uint8Array } | undefined)?.body);
   }
 
   private readRaw(id: string): RawPresentationView | undefined {

@@ -153,8 +153,8 @@ export interface Store {
   getPresentation(id: string): Promise<PresentationView | undefined>;
   /** The same, with the feedback as the stored JSON text (the API sends it on without parsing). */
   getPresentationRaw(id: string): Promise<RawPresentationView | undefined>;
-  /** The route's JSON body for a found id, synchronously; only a store that can (SQLite). */
-  presentationJson?(id: string): string | undefined;
+  /** The route's JSON body for a found id as UTF-8 bytes, synchronously; only a store that can (SQLite). */
+  presentationBody?(id: string): Uint8Array | undefined;
   listPresentations(limit: number, cursor: string | undefined): Promise<{ items: PresentationSummary[]; nextCursor: string | null }>;
   /** Queues the next feedback version; undefined when the presentation does not exist. */
   requestFeedback(id: string, maxAttempts: number): Promise<{ version: number; jobId: string } | undefined>;
