@@ -3,6 +3,7 @@
 // request through Fastify (the fast path takes no query string), so each pair is compared on one
 // server; presenter_http_fast_path_total shows which requests the fast path answered.
 import assert from 'node:assert/strict';
+import { isUtf8 } from 'node:buffer';
 import { request as httpRequest } from 'node:http';
 import { test } from 'node:test';
 import { startServer } from './helpers/cli.js';
@@ -64,6 +65,15 @@ test('GET /api/presentations/:id answered in front of Fastify is byte-identical 
   assert.equal(await fastCount(server), before + 3, 'the three found ids were answered by the fast path, the ? variants by Fastify');
   assert.match((await raw(server, 'GET', `/api/presentations/${ids.markup}`)).body.toString('utf8'), /"summary":"about 5–10 min — ☃ 🎤/, 'the stored feedback bytes, not a replacement');
   before += 1;
+  // a title stored as bytes that are not UTF-8 (a lone surrogate as better-sqlite3 wrote it before
+  // talks were stored well-formed): the route answers, reading them as U+FFFD, as it always did
+  db.prepare("UPDATE presentations SET title = CAST(X'4c6f6e6520eda0802074697460' AS TEXT) WHERE id = ?").run(ids.pending);
+  const legacy = await raw(server, 'GET', `/api/presentations/${ids.pending}`);
+  assert.equal(legacy.status, 200);
+  assert.ok(isUtf8(legacy.body), `UTF-8 on the wire: ${legacy.body.toString('hex').slice(0, 200)}`);
+  assert.match(legacy.body.toString('utf8'), /"title":"Lone \ufffd+ tit`"/);
+  assert.deepEqual(legacy, await raw(server, 'GET', `/api/presentations/${ids.pending}?`));
+  assert.equal(await fastCount(server), before + 3, 'the fast path left it to the route');
 
   // what must go to Fastify: its answers, and the fast path's counter does not move
   const unknown = '00000000-0000-4000-8000-000000000000';

@@ -269,8 +269,8 @@ test('a completion while a claimJobs answer is still on its way claims nothing: 
 });
 
 // A job claimed by its own create carries the talk from memory, not read back: it must be the
-// talk as stored. SQLite stores a lone surrogate (valid in a JS string, and in JSON as "\ud800")
-// as U+FFFD; such a talk is read back, so the provider sees what any later claim would.
+// talk as stored. The store keeps a lone surrogate (valid in a JS string, and in JSON as "\ud800")
+// as U+FFFD, whichever driver writes it; the provider sees what any later claim would.
 test('a job claimed by its create carries the talk exactly as stored, a lone surrogate included', { timeout: 30_000 }, async (t) => {
   const { store, real, file } = countingStore(t);
   const seen = new Map();

@@ -649,7 +649,7 @@ for (const backend of BACKENDS) {
         return;
       }
       const rnd = random(20261129);
-      const POOL = [...Array.from({ length: 31 }, (_, i) => String.fromCharCode(i + 1)), '"', '\\', '/', '\u007f', '\u0080', '\u00ff', 'é', '\u2028', '\u2029', '\ufeff', '\uffff', '🎤', '𝔘', '<', '>', '&', "'", 'a', 'Z', ' ', '0'];
+      const POOL = [...Array.from({ length: 31 }, (_, i) => String.fromCharCode(i + 1)), '"', '\\', '/', '\u007f', '\u0080', '\u00ff', 'é', '\u2028', '\u2029', '\ufeff', '\uffff', '🎤', '𝔘', '<', '>', '&', "'", 'a', 'Z', ' ', '0', '\ud800', '\udfff'];
       const text = (n) => Array.from({ length: n }, () => POOL[Math.floor(rnd() * POOL.length)]).join('');
       const body = (view) => {
         const { feedbackJson, ...rest } = view;
@@ -673,11 +673,21 @@ for (const backend of BACKENDS) {
           await a.completeJobs([{ jobId: job.jobId, lease: job.lease, feedbackId: `f-${job.jobId}`, ...stored(feedback), responseHash: 'h' }]);
         } else await a.releaseJob(job.jobId, job.lease);
       }
+      // a second feedback version for some: the newest is the one sent
+      const renewed = claimed.filter((_, i) => i % 3 === 1).slice(0, 10).map((job) => job.presentationId);
+      for (const id of renewed) await a.requestFeedback(id, 1);
+      // (the released talks are due again too: claimed with them, and released again)
+      for (const job of (await a.claimJobs(ids.length, 1, LONG)).jobs) {
+        if (!renewed.includes(job.presentationId)) await a.releaseJob(job.jobId, job.lease);
+        else await a.completeJobs([{ jobId: job.jobId, lease: job.lease, feedbackId: `f2-${job.jobId}`, ...stored({ ...FEEDBACK, summary: `version 2 ${text(5)}` }), responseHash: 'h' }]);
+      }
+      assert.equal(renewed.length, 10);
       for (const id of ids) {
         const bytes = a.presentationBody(id);
         assert.ok(bytes instanceof Uint8Array, `${id}: bytes, not text`);
         assert.equal(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex'), Buffer.from(body(await a.getPresentationRaw(id)), 'utf8').toString('hex'), id);
       }
+      for (const id of renewed) assert.match(JSON.parse(Buffer.from(a.presentationBody(id)).toString('utf8')).feedback.summary, /^version 2 /, id);
       assert.equal(a.presentationBody('00000000-0000-4000-8000-000000000000'), undefined);
     });
 

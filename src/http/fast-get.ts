@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { ROW_ID } from '../store/ids.js';
@@ -89,7 +90,10 @@ export function installFastGet(app: FastifyInstance, options: FastGetOptions): v
       } catch {
         // the store's error answers (503 with Retry-After, 500) are Fastify's error handler's
       }
-      if (body === undefined) next(request, response);
+      // bytes that are not UTF-8 (a title with a lone surrogate stored by an earlier version through
+      // better-sqlite3, a row written by another tool): the route's, which reads them as text with
+      // U+FFFD, as it always did (~0.1 µs per poll to check)
+      if (body === undefined || !isUtf8(body)) next(request, response);
       else answer(body);
       return;
     }

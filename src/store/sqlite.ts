@@ -39,6 +39,13 @@ interface CandidateRow {
   version: number;
 }
 
+/** A create waiting for its group commit: the talk as sent (hashed) and as it is stored (well-formed). */
+interface PendingCreate {
+  input: NewPresentation;
+  stored: NewPresentation;
+  maxAttempts: number;
+}
+
 const BUSY_TIMEOUT_MS = 5000;
 const WAL_FILE_LIMIT_BYTES = 16 * 1024 * 1024;
 /**
@@ -56,8 +63,6 @@ function deliver(claimer: Claimer, claimed: ClaimResult): void {
   }
 }
 
-/** In `u` mode a pair is one code point: only a lone surrogate matches. */
-const LONE_SURROGATE = /\p{Cs}/u;
 /** Talk text (UTF-16 units) one group commit of creates holds at most: see flushCreates. */
 const CREATE_BATCH_CHARS = 256 * 1024;
 /** SQLite's default wal_autocheckpoint, restored when the checkpoint thread fails. */
@@ -122,7 +127,7 @@ export class SqliteStore implements Store {
   private readonly claimTx;
   private readonly completeTx;
   private readonly createTx;
-  private readonly pendingCreates: { input: NewPresentation; maxAttempts: number; resolve: (result: CreateResult) => void; reject: (error: unknown) => void }[] = [];
+  private readonly pendingCreates: (PendingCreate & { resolve: (result: CreateResult) => void; reject: (error: unknown) => void })[] = [];
   /** (dev, ino) of the file at open: a different answer later means the file was deleted or replaced. */
   private readonly identity: { dev: number; ino: number };
   private unusable: Extract<StoreHealth, { ok: false }> | undefined;
@@ -230,10 +235,10 @@ export class SqliteStore implements Store {
       // the slots these jobs freed, claimed again in the same transaction
       return { results, claimed: claim ? this.claimRows(claim.n, claim.pid, claim.leaseMs) : undefined };
     });
-    this.createTx = db.transaction((batch: readonly { input: NewPresentation; maxAttempts: number }[], claim: { n: number; pid: number; leaseMs: number } | undefined) => {
-      const results = batch.map(({ input, maxAttempts }): CreateResult | IdempotencyConflictError => {
+    this.createTx = db.transaction((batch: readonly PendingCreate[], claim: { n: number; pid: number; leaseMs: number } | undefined) => {
+      const results = batch.map((item): CreateResult | IdempotencyConflictError => {
         try {
-          return this.createOne(input, maxAttempts);
+          return this.createOne(item);
         } catch (error) {
           if (error instanceof IdempotencyConflictError) return error;
           throw error;
@@ -243,9 +248,7 @@ export class SqliteStore implements Store {
       if (!claim) return { results, claimed: undefined };
       const known = new Map<string, NewPresentation>();
       results.forEach((result, i) => {
-        const { input } = batch[i]!;
-        // a lone surrogate is stored as U+FFFD: such a talk is read back as stored
-        if (!(result instanceof IdempotencyConflictError) && !result.replayed && !LONE_SURROGATE.test(input.content) && !LONE_SURROGATE.test(input.title)) known.set(result.id, input);
+        if (!(result instanceof IdempotencyConflictError) && !result.replayed) known.set(result.id, batch[i]!.stored);
       });
       return { results, claimed: this.claimRows(claim.n, claim.pid, claim.leaseMs, known) };
     });
@@ -316,8 +319,12 @@ export class SqliteStore implements Store {
    * error (disk full, database locked) fails every create of the batch, none of which is stored.
    */
   async createPresentation(input: NewPresentation, maxAttempts: number): Promise<CreateResult> {
+    // Stored well-formed: a lone surrogate (valid in a JS string and in JSON as "\ud800") becomes
+    // U+FFFD, as node:sqlite and PostgreSQL store it. better-sqlite3 would store its three bytes
+    // of CESU-8, which are not UTF-8: the fast read sends the stored bytes as they are.
+    const stored = { ...input, title: input.title.toWellFormed(), content: input.content.toWellFormed() };
     return new Promise<CreateResult>((resolve, reject) => {
-      this.pendingCreates.push({ input, maxAttempts, resolve, reject });
+      this.pendingCreates.push({ input, stored, maxAttempts, resolve, reject });
       if (this.pendingCreates.length === 1) setImmediate(() => this.flushCreates());
     });
   }
@@ -365,8 +372,12 @@ export class SqliteStore implements Store {
     return claimer && n > 0 ? { n, pid: claimer.pid, leaseMs: claimer.leaseMs } : undefined;
   }
 
-  /** One create inside the batch's transaction; a key conflict throws before any write. */
-  private createOne(input: NewPresentation, maxAttempts: number): CreateResult {
+  /**
+   * One create inside the batch's transaction; a key conflict throws before any write. The
+   * request's hash is the talk's as sent (as before lone surrogates were stored as U+FFFD: a
+   * replay across that upgrade still matches).
+   */
+  private createOne({ input, stored, maxAttempts }: PendingCreate): CreateResult {
     const hash = requestHash(input);
     if (input.idempotencyKey !== undefined) {
       // also finds a create earlier in the same batch: the same key twice is a replay
@@ -380,8 +391,8 @@ export class SqliteStore implements Store {
     const id = newRowId(now);
     this.stmt.insertPresentation.run({
       id,
-      title: input.title,
-      content: input.content,
+      title: stored.title,
+      content: stored.content,
       language: input.language,
       targetMinutes: input.targetMinutes ?? null,
       now,
@@ -473,7 +484,8 @@ export class SqliteStore implements Store {
   async failJob(jobId: string, lease: string, error: { detail: string; public: string }, retryInMs: number | null): Promise<boolean> {
     return this.guard(true, () => {
       const now = Date.now();
-      const params = { id: jobId, lease, error: error.detail, publicError: error.public };
+      // well-formed, as the talks are (createPresentation): the public error is in the fast read's bytes
+      const params = { id: jobId, lease, error: error.detail.toWellFormed(), publicError: error.public.toWellFormed() };
       const result = retryInMs === null ? this.stmt.failFinal.run({ ...params, now }) : this.stmt.retry.run({ ...params, runAt: now + retryInMs });
       return result.changes === 1;
     });
