@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { byPackage, topFrames } from '../lib/cpuprofile.js';
 import { cpuSecondsOf, rssOf, startBaseline, startServe, status, stop, removeDir, tempDir } from '../lib/proc.js';
 import { createTalks } from '../lib/talk.js';
+import { openReadOnly } from '../lib/db.js';
 
 // Jobs run with the noop provider: the section measures the HTTP path and the job bookkeeping
 // (claim, complete), not the analyser.
@@ -58,6 +59,23 @@ function plan(profiles) {
   return runs;
 }
 
+/** Waits (at most 3 minutes) until no job of the server is queued or running; logs the wait. */
+async function queueDrained(server, log) {
+  const db = openReadOnly(server.dataDir);
+  try {
+    const count = db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status IN ('queued', 'running')`);
+    const started = Date.now();
+    const first = count.get().n;
+    while (count.get().n > 0) {
+      if (Date.now() - started > 180_000) throw new Error(`${count.get().n} jobs still queued or running after 3 minutes`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (first > 0) log(`http ${server.profile}: waited ${((Date.now() - started) / 1000).toFixed(1)} s for ${first} jobs to finish before the GET-only load`);
+  } finally {
+    db.close();
+  }
+}
+
 export async function httpSection({ quick, profiles, connections, durationSec, log, cpuProf = false, loader = 'auto' }) {
   const useWrk = loader === 'wrk' || (loader === 'auto' && hasWrk());
   const runMix = useWrk ? runMixWrk : runAutocannon;
@@ -73,6 +91,9 @@ export async function httpSection({ quick, profiles, connections, durationSec, l
       const { ids } = await createTalks(server.url, quick ? 50 : 200, { concurrency: 8 });
       await runMix(server.url, ids, { connections: 50, durationSec: quick ? 1 : 3 }); // warm-up, not reported
       for (const mode of run.modes) {
+        // a GET-only load measures reads: the talks the mix created are analysed first (the local
+        // analyser takes a few ms each, on the threads beside the worker's event loop)
+        if (mode === 'get' && target !== 'baseline') await queueDrained(server, log);
         for (const c of connections) {
           const pids = await serverPids(server);
           const cpuBefore = cpuOf(pids);
