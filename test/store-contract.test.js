@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import { requestHash } from '../dist/store/rows.js';
 import { IdempotencyConflictError, InvalidCursorError } from '../dist/store/types.js';
 import { sleep } from './helpers/cli.js';
 import { random } from './helpers/proc.js';
@@ -321,6 +322,22 @@ for (const backend of BACKENDS) {
       assert.equal(await complete(a, job), true);
       const view = await a.getPresentation(id);
       assert.deepEqual([view.status, view.attempts, 'error' in view], ['done', 2, false], 'a done presentation shows no error');
+    });
+
+    // A lone surrogate is stored as U+FFFD (well-formed), but the Idempotency-Key's hash is over the
+    // talk as sent (JSON escapes the surrogate): the hash a store kept before talks were stored
+    // well-formed still matches a replay, and the talk as read back is another request.
+    test('idempotency with a lone surrogate: stored as U+FFFD, hashed as sent, replayed', async (t) => {
+      const { stores: [a], raw } = await backend.open(t, 1);
+      const sent = { title: 'Lone \ud800 title', content: 'a \udc00 b', language: 'en', targetMinutes: undefined, idempotencyKey: 'lone-1' };
+      const first = await a.createPresentation(sent, 3);
+      const [row] = await raw.query('SELECT title, content, request_hash FROM presentations WHERE id = $1', [first.id]);
+      assert.equal(row.title, 'Lone \ufffd title');
+      assert.equal(row.content, 'a \ufffd b');
+      assert.equal(row.request_hash, requestHash(sent), 'the hash of the talk as sent');
+      assert.notEqual(requestHash(sent), requestHash({ ...sent, title: row.title, content: row.content }));
+      assert.deepEqual(await a.createPresentation(sent, 3), { id: first.id, status: 'pending', replayed: true });
+      await assert.rejects(a.createPresentation({ ...sent, title: row.title, content: row.content }, 3), IdempotencyConflictError, 'the talk as read back is another request');
     });
 
     test('idempotency: 50 concurrent identical creates with one key store one presentation and one job; another body with the key conflicts', { timeout: 60_000 }, async (t) => {
