@@ -26,23 +26,41 @@ import { instructionsSection } from './sections/instructions.js';
 const SECTIONS = ['http', 'reference', 'jobs', 'postgres', 'chaos', 'logs', 'cli', 'eventloop', 'instructions'];
 // run only when named: it needs valgrind, and serve under it takes minutes
 const OPT_IN = ['instructions'];
-const { values: flags } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    only: { type: 'string' },
-    profiles: { type: 'string' },
-    connections: { type: 'string' },
-    duration: { type: 'string' },
-    jobs: { type: 'string' },
-    'job-rate': { type: 'string' },
-    load: { type: 'string' },
-    talks: { type: 'string' },
-    'log-size': { type: 'string' },
-    'cpu-prof': { type: 'boolean', default: false },
-    out: { type: 'string' },
-    'sqlite-driver': { type: 'string' },
-  },
-});
+const USAGE = `usage: npm run bench -- [--quick] [--only ${SECTIONS.join(',')}] [--profiles safe,advanced]
+  [--connections 50,200,1000] [--duration <s>] [--jobs <n>] [--job-rate <n/s>] [--talks <n>] [--log-size 1GB]
+  [--cpu-prof] [--load autocannon|wrk|auto] [--out <file>] [--sqlite-driver auto|better-sqlite3|node:sqlite]
+  (${OPT_IN.join(', ')} runs only when named in --only)
+`;
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      help: { type: 'boolean', default: false },
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      profiles: { type: 'string' },
+      connections: { type: 'string' },
+      duration: { type: 'string' },
+      jobs: { type: 'string' },
+      'job-rate': { type: 'string' },
+      load: { type: 'string' },
+      talks: { type: 'string' },
+      'log-size': { type: 'string' },
+      'cpu-prof': { type: 'boolean', default: false },
+      out: { type: 'string' },
+      'sqlite-driver': { type: 'string' },
+    },
+  });
+} catch (error) {
+  // parseArgs' message names the option ("Unknown option '--x'"); no stack trace for a typo
+  process.stderr.write(`error: ${error.message}\n${USAGE}`);
+  process.exit(2);
+}
+if (parsed.values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+const flags = parsed.values;
 if (flags['sqlite-driver'] !== undefined) process.env.PRESENTER_SQLITE_DRIVER = flags['sqlite-driver'];
 let sqliteDriver;
 try {
