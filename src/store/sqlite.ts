@@ -67,6 +67,9 @@ function deliver(claimer: Claimer, claimed: ClaimResult): void {
 const CREATE_BATCH_CHARS = 256 * 1024;
 /** SQLite's default wal_autocheckpoint, restored when the checkpoint thread fails. */
 const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
+// The polled bodies kept between writes (presentationBody): at most this many, this many bytes in
+// all (then all are dropped and read again), none larger than maxBody (a model's long feedback).
+const BODY_CACHE = { entries: 10_000, bytes: 16 * 1024 * 1024, maxBody: 256 * 1024 };
 
 /** `driver`: this process's choice when not given (store/sqlite-driver.ts). */
 export function openDatabase(file: string, driver?: SqliteDriverName): SqliteDatabase {
@@ -118,6 +121,8 @@ export interface SqliteStoreOptions {
    * failed (`error`); `known`: the store has already said why (store.unusable, store.full).
    */
   onCheckpointer?: (event: { type: 'failed' | 'error'; reason: string; code?: string; known?: boolean }) => void;
+  /** Bounds of the polled bodies kept between writes (default BODY_CACHE; tests set small ones). */
+  bodyCache?: { entries: number; bytes: number; maxBody: number };
 }
 
 export class SqliteStore implements Store {
@@ -134,6 +139,16 @@ export class SqliteStore implements Store {
   private full = false;
   private claimer: Claimer | undefined;
   private readonly checkpointer: WalCheckpointer | undefined;
+  /**
+   * The polled bodies read since the database last changed (presentationBody): valid while
+   * SQLite's data_version is `bodiesVersion`, seen before any of them was read (it changes when
+   * another connection commits: another worker, a CLI command, any tool), and this store has
+   * written nothing since (guard drops them after every write of its own, committed or not).
+   * Bounded in entries and bytes.
+   */
+  private readonly bodies = new Map<string, Uint8Array>();
+  private bodiesBytes = 0;
+  private bodiesVersion: number | undefined;
 
   constructor(
     private readonly file: string,
@@ -227,6 +242,7 @@ export class SqliteStore implements Store {
         UNION ALL SELECT MIN(lease_expires_at) FROM jobs WHERE status = 'running')`),
       depth: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'`),
       ping: db.prepare('SELECT 1 AS ok'),
+      dataVersion: db.prepare('PRAGMA data_version'),
     };
 
     this.claimTx = db.transaction((n: number, pid: number, leaseMs: number): ClaimResult => this.claimRows(n, pid, leaseMs));
@@ -421,7 +437,39 @@ export class SqliteStore implements Store {
    * (http/fast-get.ts).
    */
   presentationBody(id: string): Uint8Array | undefined {
-    return this.guard(false, () => (this.stmt.getBody.get(id) as { body: Uint8Array } | undefined)?.body);
+    return this.guard(false, () => {
+      // A page polls its talk until the feedback is there: between two commits the answer is the
+      // same bytes. A kept body is sent only while data_version is the one seen before it was
+      // read (no other connection has committed since; this store's own writes drop them all).
+      // Reading data_version costs what any read's transaction costs (~3 µs), the query ~15 µs;
+      // a miss reads only the body: the version it is kept under is older, which only errs on the
+      // side of dropping.
+      const cached = this.bodies.get(id);
+      if (cached !== undefined) {
+        const version = this.dataVersion();
+        if (version === this.bodiesVersion) return cached;
+        this.dropBodies();
+        this.bodiesVersion = version;
+      } else if (this.bodiesVersion === undefined) this.bodiesVersion = this.dataVersion();
+      const body = (this.stmt.getBody.get(id) as { body: Uint8Array } | undefined)?.body;
+      const bounds = this.options.bodyCache ?? BODY_CACHE;
+      if (body !== undefined && body.byteLength <= bounds.maxBody) {
+        if (this.bodies.size >= bounds.entries || this.bodiesBytes + body.byteLength > bounds.bytes) this.dropBodies();
+        this.bodies.set(id, body);
+        this.bodiesBytes += body.byteLength;
+      }
+      return body;
+    });
+  }
+
+  /** Changes when another connection (another worker, a CLI command, any tool) has committed. */
+  private dataVersion(): number {
+    return (this.stmt.dataVersion.get() as { data_version: number }).data_version;
+  }
+
+  private dropBodies(): void {
+    this.bodies.clear();
+    this.bodiesBytes = 0;
   }
 
   private readRaw(id: string): RawPresentationView | undefined {
@@ -541,7 +589,13 @@ export class SqliteStore implements Store {
   private guard<T>(write: boolean, operation: () => T, recovers = write): T {
     if (write && this.unusable) throw new StoreError(this.unusable.code, this.unusable.reason);
     try {
-      const result = operation();
+      let result: T;
+      try {
+        result = operation();
+      } finally {
+        // after the commit (or the rollback): a body read inside the transaction would be its own
+        if (write) this.dropBodies();
+      }
       if (write) {
         this.checkpointer?.noteWrite();
         this.checkIdentity();
@@ -594,6 +648,11 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
     // the thread's connection closes last: that close checkpoints the whole log and removes it
     await this.checkpointer?.close();
+  }
+
+  /** The polled bodies kept now (presentationBody), for tests. */
+  get cachedBodies(): { entries: number; bytes: number } {
+    return { entries: this.bodies.size, bytes: this.bodiesBytes };
   }
 
   /** WAL checkpoints the thread has run (0 without one), for tests. */
