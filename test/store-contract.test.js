@@ -749,11 +749,57 @@ for (const backend of BACKENDS) {
       assert.equal(JSON.parse(text(a.presentationBody(id))).status, 'pending', "another worker's new version shows at once");
       await raw.query('UPDATE presentations SET title = $1 WHERE id = $2', ['renamed by a tool', id]);
       assert.equal(JSON.parse(text(a.presentationBody(id))).title, 'renamed by a tool');
+      // and it keeps bodies again after that (each later read of one talk: the same bytes)
+      const again = a.presentationBody(id);
+      for (let n = 0; n < 10; n++) assert.equal(a.presentationBody(id), again, "kept again after another connection's commit");
+      // a write of its own that changed no row keeps them (a claim finding nothing: most wake-ups)
+      assert.deepEqual((await a.claimJobs(4, 1, LONG)).jobs.length, 1, "the version b requested");
+      const kept = a.presentationBody(ids[7]);
+      assert.equal((await a.claimJobs(4, 1, LONG)).jobs.length, 0);
+      assert.equal(await a.renewLease(jobs[7].jobId, 'not-the-lease', LONG), false);
+      assert.equal(a.presentationBody(ids[7]), kept, 'a write that changed nothing keeps them');
       // and this instance's own write empties it
       a.presentationBody(ids[6]);
       await a.requestFeedback(ids[6], 1);
       assert.equal(a.cachedBodies.entries, 0, 'dropped by its own commit');
       assert.equal(JSON.parse(text(a.presentationBody(ids[6]))).status, 'pending');
+    });
+
+    // The version a kept body is checked against must be read before the body: a commit landing
+    // between the two reads (another process runs at any time) must not leave the old body kept
+    // under the new version. The body's read is hooked so that another connection commits right
+    // after it, synchronously (the worst moment).
+    test('presentationBody: a commit between the version and the body read never leaves an old body kept', async (t) => {
+      const { stores: [a, b], raw } = await backend.open(t, 2);
+      if (typeof a.presentationBody !== 'function') {
+        t.skip('PostgreSQL reads asynchronously: no synchronous body to keep');
+        return;
+      }
+      const { id } = await a.createPresentation(talk('before'), 1);
+      const other = (await a.createPresentation(talk('other'), 1)).id;
+      await b.claimJobs(2, 1, LONG);
+      const text = (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+      const getBody = a.stmt.getBody;
+      let commitAfterRead = false;
+      a.stmt.getBody = { get: (...params) => {
+        const row = getBody.get(...params);
+        if (commitAfterRead) {
+          commitAfterRead = false;
+          raw.commitNow('UPDATE presentations SET title = ? WHERE id = ?', [`after ${params[0]}`, params[0]]);
+        }
+        return row;
+      } };
+      // on the first read (no version seen yet), and on a read after a version change
+      for (const target of [id, other]) {
+        if (target === other) {
+          a.presentationBody(target);
+          raw.commitNow('UPDATE presentations SET language = ? WHERE id = ?', ['de', target]);
+        }
+        commitAfterRead = true;
+        const first = JSON.parse(text(a.presentationBody(target)));
+        assert.ok(first.title === 'before' || first.title === 'other', 'read before the commit');
+        assert.equal(JSON.parse(text(a.presentationBody(target))).title, `after ${target}`, 'the next read sees the commit');
+      }
     });
 
     // U+0000 is refused by the HTTP layer for both stores (PostgreSQL text cannot hold it): test/api.test.js

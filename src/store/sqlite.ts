@@ -243,6 +243,7 @@ export class SqliteStore implements Store {
       depth: db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'`),
       ping: db.prepare('SELECT 1 AS ok'),
       dataVersion: db.prepare('PRAGMA data_version'),
+      totalChanges: db.prepare('SELECT total_changes() AS n'),
     };
 
     this.claimTx = db.transaction((n: number, pid: number, leaseMs: number): ClaimResult => this.claimRows(n, pid, leaseMs));
@@ -462,6 +463,20 @@ export class SqliteStore implements Store {
     });
   }
 
+  private totalChanges(): number {
+    return (this.stmt.totalChanges.get() as { n: number }).n;
+  }
+
+  private dropBodiesIfChanged(before: number): void {
+    let changed = true;
+    try {
+      changed = this.totalChanges() !== before;
+    } catch {
+      // a closed connection: the operation's own error is the one to tell
+    }
+    if (changed) this.dropBodies();
+  }
+
   /** Changes when another connection (another worker, a CLI command, any tool) has committed. */
   private dataVersion(): number {
     return (this.stmt.dataVersion.get() as { data_version: number }).data_version;
@@ -590,11 +605,14 @@ export class SqliteStore implements Store {
     if (write && this.unusable) throw new StoreError(this.unusable.code, this.unusable.reason);
     try {
       let result: T;
+      // rows this connection inserted, changed or deleted: a write that changed none (a claim that
+      // found nothing, as most wake-ups do) keeps the polled bodies
+      const changes = write ? this.totalChanges() : 0;
       try {
         result = operation();
       } finally {
         // after the commit (or the rollback): a body read inside the transaction would be its own
-        if (write) this.dropBodies();
+        if (write) this.dropBodiesIfChanged(changes);
       }
       if (write) {
         this.checkpointer?.noteWrite();

@@ -56,6 +56,10 @@ async function sqliteRaw(file, driver) {
       stmt.run(...params);
       return [];
     },
+    /** A write committed before this returns, synchronously: from inside a store's call (a test's hook). */
+    commitNow(sql, params = []) {
+      db.prepare(toSqlite(sql)).run(...params);
+    },
     /** The jobs as the invariants see them: `live` is a lease whose expiry is still ahead. */
     async jobs() {
       const rows = db
