@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { PptxError } from '../feedback/pptx/errors.js';
@@ -170,7 +171,20 @@ export async function presentationRoutes(app: FastifyInstance, options: Presenta
   );
 
   app.get<{ Params: { id: string } }>('/api/presentations/:id', async (request, reply) => {
-    const record = await store.getPresentationRaw(requireId(request.params.id));
+    const id = requireId(request.params.id);
+    // SQLite: the body as the fast path sends it (its bytes, kept between writes), here when the
+    // fast path is off (an access log, debug) or left the request to the route. Bytes that are not
+    // UTF-8 (http/fast-get.ts) and PostgreSQL take the view below.
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = store.presentationBody?.(id);
+    } catch {
+      // the view's read says what is wrong (a store error), or reads what the body's SQL could not
+    }
+    if (bytes !== undefined && isUtf8(bytes)) {
+      return reply.type('application/json; charset=utf-8').send(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    }
+    const record = await store.getPresentationRaw(id);
     if (!record) throw new HttpError(404, 'NOT_FOUND', `no presentation with id \`${request.params.id}\``);
     // The feedback is stored as JSON: splice it in rather than parse and serialise it again.
     const { feedbackJson, ...view } = record;
