@@ -16,7 +16,8 @@ import { VALIDATORS_DIR, precompiledValidators } from '../dist/http/validators.j
 
 const ID = '0195f0a0-0000-7000-8000-000000000000';
 // The store is never reached by a request a validator refuses; one that gets through is answered 503.
-const store = new Proxy({}, { get: (_target, name) => (name === 'then' ? undefined : () => Promise.reject(Object.assign(new Error('no store in this test'), { code: 'UNAVAILABLE' }))) });
+// No synchronous read (presentationBody, SQLite's): the route reads the view, as on PostgreSQL.
+const store = new Proxy({}, { get: (_target, name) => (name === 'then' || name === 'presentationBody' ? undefined : () => Promise.reject(Object.assign(new Error('no store in this test'), { code: 'UNAVAILABLE' }))) });
 
 async function app(t, validators) {
   const instance = await buildApp({
