@@ -150,8 +150,8 @@ results.leftoverProcesses = left;
 const out = [];
 const h = results.sections.http;
 if (Array.isArray(h)) {
-  out.push(`HTTP: 9:1 GET/POST mix and GET-only (${h[0]?.loader ?? 'autocannon'}, 127.0.0.1); noop provider unless named; vs baseline = the same load on plain node:http + better-sqlite3`);
-  out.push(table(['profile', 'load', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'timeouts', 'non-2xx', 'vs baseline', 'vs same response', 'CPU ms/1k req', 'create CPU ms', 'RSS/worker'], h.map((r) => [r.profile, r.mode === 'get' ? 'GET-only' : '9:1 mix', r.connections, r.rps, r.p50Ms, r.p99Ms, r.maxMs, r.errors, r.timeouts, r.non2xx, r.profile === 'baseline' ? '1.00' : r.ratioToBaseline?.toFixed(2), r.ratioToSameResponse?.toFixed(2) ?? '-', r.cpuMsPer1kRequests, r.createCpuMs ?? '-', r.rssPerWorkerBytes.map(mb).join(' + ')])));
+  out.push(`HTTP: 9:1 GET/POST mix, GET-only and POST-only (${h[0]?.loader ?? 'autocannon'}, 127.0.0.1); noop provider unless named; vs baseline = the same load on plain node:http + better-sqlite3`);
+  out.push(table(['profile', 'load', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'timeouts', 'non-2xx', 'vs baseline', 'vs same response', 'CPU ms/1k req', 'create CPU ms', 'RSS/worker'], h.map((r) => [r.profile, r.mode === 'get' ? 'GET-only' : r.mode === 'post' ? 'POST-only' : '9:1 mix', r.connections, r.rps, r.p50Ms, r.p99Ms, r.maxMs, r.errors, r.timeouts, r.non2xx, r.profile === 'baseline' ? '1.00' : r.ratioToBaseline?.toFixed(2), r.ratioToSameResponse?.toFixed(2) ?? '-', r.cpuMsPer1kRequests, r.createCpuMs ?? '-', r.rssPerWorkerBytes.map(mb).join(' + ')])));
 }
 const j = results.sections.jobs;
 if (j && !j.error) {

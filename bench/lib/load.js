@@ -1,9 +1,10 @@
 // The HTTP load: autocannon's programmatic API, a fixed 9:1 mix of reads
-// (GET /api/presentations/:id over known ids) and creates (POST JSON); getOnly: reads only.
+// (GET /api/presentations/:id over known ids) and creates (POST JSON); getOnly: reads only;
+// postOnly: creates only (a create's CPU, its job's bookkeeping included).
 import autocannon from 'autocannon';
 import { talkJson } from './talk.js';
 
-export function runMix(url, ids, { connections, durationSec, getOnly = false }) {
+export function runMix(url, ids, { connections, durationSec, getOnly = false, postOnly = false }) {
   let n = 0;
   const body = talkJson(0);
   return new Promise((ok, fail) => {
@@ -17,7 +18,7 @@ export function runMix(url, ids, { connections, durationSec, getOnly = false }) 
           {
             setupRequest(req) {
               const i = n++;
-              if (!getOnly && i % 10 === 9) return { ...req, method: 'POST', path: '/api/presentations', headers: { 'content-type': 'application/json' }, body };
+              if (postOnly || (!getOnly && i % 10 === 9)) return { ...req, method: 'POST', path: '/api/presentations', headers: { 'content-type': 'application/json' }, body };
               return { ...req, method: 'GET', path: `/api/presentations/${ids[i % ids.length]}`, headers: {}, body: undefined };
             },
           },

@@ -17,14 +17,14 @@ export function hasWrk() {
 
 const luaString = (s) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 
-function script(ids, getOnly) {
+function script(ids, getOnly, postOnly) {
   return `
 local ids = { ${ids.map(luaString).join(', ')} }
 local body = ${luaString(talkJson(0))}
 local n = 0
 request = function()
   n = n + 1
-  if ${getOnly ? 'false' : 'true'} and n % 10 == 0 then
+  if ${postOnly ? 'true' : getOnly ? 'false' : 'n % 10 == 0'} then
     return wrk.format("POST", "/api/presentations", { ["Content-Type"] = "application/json" }, body)
   end
   return wrk.format("GET", "/api/presentations/" .. ids[(n % #ids) + 1])
@@ -37,10 +37,10 @@ end
 `;
 }
 
-export function runMixWrk(url, ids, { connections, durationSec, getOnly = false }) {
+export function runMixWrk(url, ids, { connections, durationSec, getOnly = false, postOnly = false }) {
   const dir = mkdtempSync(join(tmpdir(), 'presenter-wrk-'));
   const file = join(dir, 'mix.lua');
-  writeFileSync(file, script(ids, getOnly));
+  writeFileSync(file, script(ids, getOnly, postOnly));
   return new Promise((ok, fail) => {
     execFile('wrk', ['-t1', `-c${connections}`, `-d${durationSec}s`, '--timeout', '10s', '-s', file, url], { timeout: (durationSec + 30) * 1000 }, (error, stdout) => {
       rmSync(dir, { recursive: true, force: true });
