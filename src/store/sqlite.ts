@@ -143,8 +143,8 @@ export class SqliteStore implements Store {
    * The polled bodies read since the database last changed (presentationBody): valid while
    * SQLite's data_version is `bodiesVersion`, seen before any of them was read (it changes when
    * another connection commits: another worker, a CLI command, any tool), and this store has
-   * written nothing since (guard drops them after every write of its own, committed or not).
-   * Bounded in entries and bytes.
+   * changed no row since (guard drops them after every write of its own that changed one,
+   * committed or not). Bounded in entries and bytes.
    */
   private readonly bodies = new Map<string, Uint8Array>();
   private bodiesBytes = 0;
@@ -441,7 +441,8 @@ export class SqliteStore implements Store {
     return this.guard(false, () => {
       // A page polls its talk until the feedback is there: between two commits the answer is the
       // same bytes. A kept body is sent only while data_version is the one seen before it was
-      // read (no other connection has committed since; this store's own writes drop them all).
+      // read (no other connection has committed since; a write of this store's that changes a row
+      // drops them all).
       // Reading data_version costs what any read's transaction costs (~3 µs), the query ~15 µs;
       // a miss reads only the body: the version it is kept under is older, which only errs on the
       // side of dropping.
